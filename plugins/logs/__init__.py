@@ -1,0 +1,1 @@
+"""The `logs` plugin (work in progress)."""

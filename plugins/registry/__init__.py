@@ -1,0 +1,1 @@
+"""The `registry` plugin (work in progress)."""

@@ -1,0 +1,1 @@
+"""The `smtp` plugin (work in progress)."""

@@ -1,0 +1,230 @@
+"""The public plugin API of policyscan.
+
+Everything a plugin needs is importable from here, and this module imports
+nothing heavy, so ``policyscan --version`` stays fast. A plugin module exposes
+hook implementations (see :mod:`scanner.hookspecs`) that return
+:class:`CheckType` and :class:`Reporter` objects::
+
+    from scanner.api import CheckType, hookimpl
+
+    @hookimpl
+    def register_check_types():
+        return [CheckType(name="file_exists", schema={...}, source="files",
+                          collector=FileCollector())]
+
+How a scan uses a check type
+----------------------------
+1. The policy loader validates each check's parameters against
+   ``CheckType.schema`` (JSON Schema, draft 2020-12).
+2. For a batch of targets, the engine calls ``collector.collect(requests, ctx)``
+   **once per check type**: each :class:`CollectRequest` carries one target and
+   the parameters of every check of that type that applies to it, so a
+   collector can read each source once (parse a ``.reg`` file once, probe an
+   endpoint once, read a log file once for all signatures). It yields
+   ``(target_name, facts)`` pairs. Facts are plain JSON (dicts, lists, str,
+   int, float, bool, None): they can be saved and evaluated offline later.
+3. For each check, the engine calls ``collector.evaluate(params, facts, ctx)``,
+   which judges the facts and returns an :class:`Outcome`. Collecting never
+   judges; evaluating never touches the target.
+
+A collector that raises makes every result it touches ``error``; it never
+stops the scan. Facts that say "could not collect" must make ``evaluate``
+return ``error``: a check that could not be carried out is never ``pass``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+import pluggy
+
+if TYPE_CHECKING:
+    from scanner.report import Report
+
+PROJECT = "policyscan"
+
+#: Marker for hook implementations in plugins: ``@hookimpl def register_check_types(): ...``
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+JSON = Any
+"""A value made only of dict, list, str, int, float, bool and None."""
+
+
+class Status(enum.StrEnum):
+    """The status of one result. ``waived`` is only ever set by the waiver step."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+    WAIVED = "waived"
+
+
+class Severity(enum.StrEnum):
+    """Rule severity, ordered: ``Severity.HIGH.rank > Severity.LOW.rank``."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+
+_SEVERITY_ORDER = list(Severity)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One scanned host.
+
+    ``sources`` holds the target's source settings exactly as the inventory
+    (or the command line) gave them, keyed by source name: ``registry``,
+    ``smtp``, ``logs``, or a third-party plugin's own name. Relative paths in
+    them are relative to ``base_dir``; use :meth:`path` to resolve one.
+    """
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, JSON] = field(default_factory=dict)
+    base_dir: Path = Path(".")
+
+    def path(self, relative: str) -> Path:
+        """Resolve a path from the inventory against the inventory's folder."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+@dataclass(frozen=True, slots=True)
+class CollectRequest:
+    """What one target needs from one check type: every check's parameters."""
+
+    target: Target
+    checks: Sequence[Mapping[str, JSON]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Settings of the whole run, handed to collectors and evaluators."""
+
+    now: datetime
+    """The one clock of the run (``--now``), timezone-aware UTC."""
+    jobs: int = 2
+    """Upper bound on concurrent work a collector may start (``--jobs``)."""
+    progress: bool = False
+    """True when collectors may draw progress on a terminal (stderr is a tty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalContext:
+    """What an evaluator knows besides the parameters and the facts."""
+
+    run: RunContext
+    target: Target
+    combinator: str | None = None
+    """The innermost combinator this check sits under (``all``/``any``/``not``), or None."""
+    path: str = ""
+    """Where the check sits in the rule, e.g. ``check.all[1]``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The verdict of one check on one target.
+
+    ``fields`` are the check type's own values for ``${...}`` placeholders in
+    remediation text (``key``, ``value``, ``endpoint``, ``signature`` ...);
+    ``actual`` and ``expected`` are always available as placeholders too.
+    """
+
+    status: Status
+    message: str
+    expected: JSON = None
+    actual: JSON = None
+    evidence: Sequence[Mapping[str, JSON]] = ()
+    fields: Mapping[str, JSON] = field(default_factory=dict)
+
+
+class Collector(Protocol):
+    """Gathers facts for a batch of targets, and judges them check by check."""
+
+    def collect(
+        self, requests: Sequence[CollectRequest], ctx: RunContext
+    ) -> Iterable[tuple[str, JSON]]:
+        """Yield ``(target name, facts)`` once for every request."""
+        ...
+
+    def evaluate(self, params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outcome:
+        """Judge one check against the facts collected for its target."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckType:
+    """A check type contributed by a plugin.
+
+    ``source`` names the target setting the check reads (``registry``, ``smtp``,
+    ``logs``...). A target that lacks it makes the rule ``skip`` with that
+    reason, unless ``source_optional(params)`` says the parameters name the
+    source themselves (e.g. ``smtp_tls`` with its own ``endpoints``).
+    ``placeholders`` lists the ``${...}`` names its outcomes fill, so
+    ``validate`` can report unknown ones.
+    """
+
+    name: str
+    schema: Mapping[str, JSON]
+    collector: Collector
+    source: str
+    description: str = ""
+    placeholders: tuple[str, ...] = ()
+    source_optional: Any = None
+    """Optional callable ``(params) -> bool``: True when the params alone say where to look."""
+    source_schema: Mapping[str, JSON] | None = None
+    """JSON Schema of the target's ``source`` setting in inventory files (None: any value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """How a reporter should write: to a terminal (colour) or a file."""
+
+    color: bool = False
+    lang: str = "en"
+
+
+class ReportWriter(Protocol):
+    def __call__(self, report: Report, stream: IO[str], options: ReportOptions) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """An output format for ``--report NAME[=PATH]``. ``write`` renders a finished report."""
+
+    name: str
+    write: ReportWriter
+    description: str = ""
+    extension: str = ".txt"
+
+
+__all__ = [
+    "JSON",
+    "CheckType",
+    "CollectRequest",
+    "Collector",
+    "EvalContext",
+    "Outcome",
+    "ReportOptions",
+    "Reporter",
+    "RunContext",
+    "Severity",
+    "Status",
+    "Target",
+    "hookimpl",
+    "Iterable",
+]

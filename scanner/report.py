@@ -1,0 +1,116 @@
+"""Results and the report they make: the one model every reporter renders.
+
+A :class:`Result` is one (target, policy, rule) verdict. A :class:`Report` is a
+finished run: provenance (tool, times, ``now``, policy hashes, inputs, waivers)
+plus the results sorted by target, policy and rule. :meth:`Report.to_json`
+gives the SPEC §7 document that ``policyscan schema report`` describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from scanner.api import JSON, Severity, Status
+
+REPORT_SCHEMA_ID = "policyscan/report/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    target: str
+    policy: str
+    rule: str
+    title: str
+    severity: Severity
+    status: Status
+    outcome: Status
+    message: str
+    expected: JSON = None
+    actual: JSON = None
+    evidence: Sequence[Mapping[str, JSON]] = ()
+    remediation: str = ""
+    waiver: Mapping[str, JSON] | None = None
+    check_type: str = ""
+    references: Sequence[Mapping[str, JSON]] = ()
+
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        return (self.target, self.policy, self.rule)
+
+    def to_json(self) -> dict[str, JSON]:
+        return {
+            "target": self.target,
+            "policy": self.policy,
+            "rule": self.rule,
+            "title": self.title,
+            "severity": str(self.severity),
+            "status": str(self.status),
+            "outcome": str(self.outcome),
+            "message": self.message,
+            "expected": self.expected,
+            "actual": self.actual,
+            "evidence": [dict(e) for e in self.evidence],
+            "remediation": self.remediation,
+            "waiver": dict(self.waiver) if self.waiver is not None else None,
+            "check_type": self.check_type,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInfo:
+    id: str
+    title: str
+    version: str
+    sha256: str
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetInfo:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(slots=True)
+class Report:
+    tool_version: str
+    started_at: datetime
+    finished_at: datetime
+    now: datetime
+    policies: Sequence[PolicyInfo]
+    inputs: Mapping[str, JSON]
+    targets: Sequence[TargetInfo]
+    results: Sequence[Result]
+    waivers: Mapping[str, JSON] | None = None
+    lang: str = "en"
+
+    def summary(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP, Status.WAIVED)}
+        for r in self.results:
+            counts[r.status.value] += 1
+        return {"total": len(self.results), **counts}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": REPORT_SCHEMA_ID,
+            "tool": {"name": "policyscan", "version": self.tool_version},
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "now": _iso(self.now),
+            "policies": [
+                {"id": p.id, "title": p.title, "version": p.version, "sha256": p.sha256, "path": p.path}
+                for p in self.policies
+            ],
+            "inputs": dict(self.inputs),
+            "waivers": dict(self.waivers) if self.waivers is not None else None,
+            "targets": [{"name": t.name, "labels": dict(t.labels)} for t in self.targets],
+            "summary": self.summary(),
+            "results": [r.to_json() for r in self.results],
+        }

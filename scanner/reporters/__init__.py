@@ -1,0 +1,2 @@
+"""Built-in reporters. Each module is a plugin registered through the
+``policyscan`` entry-point group; none is special to the core."""

@@ -1,0 +1,1 @@
+"""Reporter (work in progress)."""
