@@ -1,0 +1,305 @@
+"""The ``policyscan`` command line (SPEC §2) and its exit codes (SPEC §3).
+
+Each sub-command is a small function that returns an exit code; :func:`main`
+maps our exceptions to exit 2 and anything unexpected to exit 4 with a
+traceback file. Heavy modules are imported inside the commands that need them,
+so ``policyscan --version`` starts in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from scanner import __version__
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SCHEMA_KINDS = ("policy", "inventory", "waivers", "report")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="policyscan",
+        description="Policy-as-code compliance scanner: registry exports, SMTP STARTTLS and Exchange logs.",
+        epilog="Exit codes: 0 ok, 1 failures, 2 usage or invalid files, 3 errors or nothing checked, 4 bug.",
+    )
+    p.add_argument("--version", action="version", version=f"policyscan {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="scan targets against policies")
+    scan.add_argument("--policy", action="append", required=True, metavar="PATH",
+                      help="policy file or directory (repeatable)")
+    scan.add_argument("--inventory", metavar="FILE", help="inventory of targets")
+    scan.add_argument("--target", metavar="NAME", help="name of the single target built from --reg/--smtp/--logs")
+    scan.add_argument("--reg", action="append", default=[], metavar="FILE",
+                      help=".reg export (repeatable; merged in order)")
+    scan.add_argument("--smtp", action="append", default=[], metavar="HOST[:PORT]", help="SMTP endpoint (repeatable)")
+    scan.add_argument("--logs", action="append", default=[], metavar="[KIND=]GLOB", help="log files (repeatable)")
+    _report_args(scan)
+    scan.add_argument("--fail-on", choices=SEVERITIES, default="low",
+                      help="lowest severity that fails the gate (default: low)")
+    scan.add_argument("--waivers", metavar="FILE", help="waiver file")
+    scan.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="override a policy input")
+    scan.add_argument("--lang", default="en", metavar="CODE", help="language of remediation text (default: en)")
+    scan.add_argument("--now", metavar="ISO8601", help="the run's clock (default: the real time)")
+    scan.add_argument("--jobs", type=int, default=os.cpu_count() or 2, metavar="N", help="parallel work (default: cores)")
+
+    val = sub.add_parser("validate", help="validate policies, inventories and waiver files")
+    val.add_argument("paths", nargs="+", metavar="PATH")
+
+    rules = sub.add_parser("rules", help="list the rules of policies")
+    rules.add_argument("--policy", action="append", required=True, metavar="PATH")
+
+    sub.add_parser("plugins", help="list loaded plugins, their check types and reporters")
+
+    schema = sub.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("kind", choices=SCHEMA_KINDS)
+
+    probe = sub.add_parser("probe", help="ad-hoc SMTP STARTTLS probe of one endpoint")
+    probe.add_argument("endpoint", metavar="HOST[:PORT]")
+    _report_args(probe)
+    probe.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    probe.add_argument("--now", metavar="ISO8601")
+    return p
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", action="append", default=[], metavar="FORMAT[=PATH]",
+                   help="report format and file (repeatable; no PATH or - is stdout)")
+
+
+def _usage(message: str) -> Exception:
+    from scanner.errors import UsageError
+
+    return UsageError(message)
+
+
+def parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise _usage(f"--now {text!r} is not an ISO 8601 time (e.g. 2026-11-26T10:00:00Z)") from None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _parse_inputs(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise _usage(f"--input {item!r}: expected NAME=VALUE")
+        out[name] = value
+    return out
+
+
+def _report_specs(items: Sequence[str], reporters: Any) -> list[tuple[str, str | None]]:
+    from scanner.output import ReportSpecError, parse_report_spec
+
+    try:
+        specs = [parse_report_spec(i) for i in items] or [("console", None)]
+        for fmt, _ in specs:
+            if fmt not in reporters:
+                raise ReportSpecError(f"unknown report format {fmt!r} (known: {', '.join(sorted(reporters))})")
+    except ReportSpecError as exc:
+        raise _usage(str(exc)) from None
+    return specs
+
+
+def _cli_target(args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
+    from scanner.api import Target
+
+    for f in args.reg:
+        if not Path(f).is_file():
+            raise _usage(f"--reg {f}: no such file")
+    sources: dict[str, Any] = {}
+    if args.reg:
+        sources["registry"] = {"files": list(args.reg)}
+    if args.smtp:
+        sources["smtp"] = list(args.smtp)
+    if args.logs:
+        sources["logs"] = list(args.logs)
+    if not sources:
+        raise _usage("nothing to scan: give --inventory FILE, or at least one of --reg, --smtp, --logs")
+    return Target(name=args.target or "localhost", sources=sources, base_dir=Path.cwd())
+
+
+def cmd_scan(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from scanner.api import RunContext, Severity
+    from scanner.engine import Engine, progress_printer
+    from scanner.exitcodes import gate
+    from scanner.loader import load_inventory, load_policies, load_waivers
+    from scanner.output import write_reports
+    from scanner.plugin_host import load_plugins
+    from scanner.report import PolicyInfo, Report, TargetInfo
+
+    started = datetime.now(UTC)
+    if args.inventory and (args.reg or args.smtp or args.logs or args.target):
+        raise _usage("--inventory cannot be combined with --target, --reg, --smtp or --logs")
+    if args.jobs < 1:
+        raise _usage("--jobs must be at least 1")
+    now = parse_now(args.now)
+    overrides = _parse_inputs(args.input)
+    host = load_plugins()
+    specs = _report_specs(args.report, host.reporters)
+    targets = load_inventory(args.inventory, host) if args.inventory else [_cli_target(args)]
+    policies = load_policies(args.policy, host, overrides)
+    declared = {name for p in policies for name in p.inputs}
+    unknown = sorted(set(overrides) - declared)
+    if unknown:
+        raise _usage(f"--input {unknown[0]}: no loaded policy declares this input (declared: "
+                     f"{', '.join(sorted(declared)) or 'none'})")
+    waivers = load_waivers(args.waivers) if args.waivers else None
+
+    run = RunContext(now=now, jobs=args.jobs, progress=sys.stderr.isatty())
+    engine = Engine(policies, host.check_types, run, lang=args.lang)
+    results = engine.scan(targets, progress_printer())
+    inputs: dict[str, Any] = {}
+    for p in policies:
+        inputs.update(p.inputs)
+    report = Report(
+        tool_version=__version__,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        now=now,
+        policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path) for p in policies],
+        inputs=inputs,
+        targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
+        results=results,
+        waivers={"file": waivers.path, "sha256": waivers.sha256} if waivers else None,
+        lang=args.lang,
+    )
+    write_reports(report, specs, host.reporters, stdout)
+    return int(gate(results, Severity(args.fail_on)))
+
+
+def cmd_validate(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from scanner.loader import validate_paths
+    from scanner.plugin_host import load_plugins
+
+    count, problems = validate_paths(args.paths, load_plugins())
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {count} file(s)", file=sys.stderr)
+        return 2
+    print(f"{count} file(s) valid", file=stdout)
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from scanner.loader import load_policies
+    from scanner.plugin_host import load_plugins
+
+    rows = [("POLICY", "RULE", "SEVERITY", "CHECK", "TITLE")]
+    for policy in load_policies(args.policy, load_plugins()):
+        for rule in policy.rules:
+            kinds = ",".join(sorted({leaf.type_name for leaf in rule.check.leaves()}))
+            rows.append((policy.id, rule.id, str(rule.severity), kinds, rule.title))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4], file=stdout)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from scanner.plugin_host import load_plugins
+
+    host = load_plugins()
+    for info in sorted(host.plugins.values(), key=lambda i: i.name):
+        print(f"{info.name}  ({info.value}, {info.distribution} {info.version})", file=stdout)
+        for name in info.check_types:
+            print(f"    check type  {name}: {host.check_types[name].description}", file=stdout)
+        for name in info.reporters:
+            print(f"    reporter    {name}: {host.reporters[name].description}", file=stdout)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, stdout: IO[str]) -> int:
+    import json
+
+    from scanner import schemas
+
+    schema: dict[str, Any]
+    if args.kind == "report":
+        from scanner.output import load_report_schema
+
+        schema = load_report_schema()
+    elif args.kind == "waivers":
+        schema = schemas.waivers_schema()
+    else:
+        from scanner.plugin_host import load_plugins
+
+        host = load_plugins()
+        if args.kind == "policy":
+            schema = schemas.full_policy_schema(host.check_types)
+        else:
+            schema = schemas.inventory_schema(host.check_types)
+    json.dump(schema, stdout, indent=2, sort_keys=False)
+    stdout.write("\n")
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from plugins.smtp.probe_cli import run_probe_command
+
+    return run_probe_command(args.endpoint, list(args.report), args.timeout, parse_now(args.now), stdout)
+
+
+COMMANDS = {
+    "scan": cmd_scan,
+    "validate": cmd_validate,
+    "rules": cmd_rules,
+    "plugins": cmd_plugins,
+    "schema": cmd_schema,
+    "probe": cmd_probe,
+}
+
+
+def _crash_file(exc: BaseException) -> str:
+    import tempfile
+    import traceback
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    fd, path = tempfile.mkstemp(prefix=f"policyscan-crash-{stamp}-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"policyscan {__version__}, Python {sys.version.split()[0]}\n")
+        f.write(f"argv: {sys.argv!r}\n\n")
+        f.write("".join(traceback.format_exception(exc)))
+    return path
+
+
+def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
+    """Run the CLI; return the exit code (SPEC §3)."""
+    args = _parser().parse_args(argv)
+    out = stdout or sys.stdout
+    if args.command is None:
+        _parser().print_help(out)
+        return 2
+    from scanner.errors import LoadError, PolicyscanError
+
+    try:
+        return COMMANDS[args.command](args, out)
+    except LoadError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"policyscan: {len(exc.problems)} problem(s); nothing was scanned", file=sys.stderr)
+        return 2
+    except PolicyscanError as exc:
+        print(f"policyscan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("policyscan: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        path = _crash_file(exc)
+        print(f"policyscan: internal error ({type(exc).__name__}: {exc}); traceback written to {path}",
+              file=sys.stderr)
+        return 4

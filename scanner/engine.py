@@ -1,0 +1,218 @@
+"""The evaluator: runs policies against targets and makes one result per (target, rule).
+
+Targets are processed in batches. For each batch, every check type gets one
+``collect`` call carrying, per target, the parameters of all its checks that
+apply there — so each source is read once per target however many rules use
+it. Then every rule's check tree is judged from those facts, results are made,
+and the batch's facts are dropped before the next batch starts.
+
+Faults stay local: a collector that raises makes every result it touches
+``error``; an evaluator that raises makes that check ``error``. The scan goes on.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scanner import placeholders
+from scanner.api import CheckType, CollectRequest, EvalContext, Outcome, RunContext, Status, Target
+from scanner.combine import combine_all, combine_any, combine_not
+from scanner.policy import CheckNode, Policy, Rule
+from scanner.report import Result
+
+BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """Stands in for the facts of a target whose collection raised."""
+
+    message: str
+
+
+def _labels_match(rule: Rule, target: Target) -> bool:
+    return all(target.labels.get(k) == v for k, v in rule.labels.items())
+
+
+def _missing_source(ct: CheckType, params: Mapping[str, Any], target: Target) -> str | None:
+    if ct.source in target.sources and target.sources[ct.source] not in (None, [], {}):
+        return None
+    if ct.source_optional is not None and ct.source_optional(params):
+        return None
+    return f"target {target.name!r} has no {ct.source} source"
+
+
+class Engine:
+    def __init__(
+        self,
+        policies: Sequence[Policy],
+        check_types: Mapping[str, CheckType],
+        run: RunContext,
+        lang: str = "en",
+    ) -> None:
+        self.policies = policies
+        self.check_types = check_types
+        self.run = run
+        self.lang = lang
+
+    # ---------------------------------------------------------------- public
+
+    def scan(self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None) -> list[Result]:
+        results: list[Result] = []
+        for start in range(0, len(targets), BATCH):
+            batch = targets[start : start + BATCH]
+            results.extend(self._scan_batch(batch))
+            if progress is not None:
+                progress(min(start + BATCH, len(targets)), len(targets))
+        results.sort(key=lambda r: r.sort_key)
+        return results
+
+    # ---------------------------------------------------------------- collection
+
+    def _scan_batch(self, batch: Sequence[Target]) -> Iterator[Result]:
+        wanted: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+        for target in batch:
+            for policy in self.policies:
+                for rule in policy.rules:
+                    if not _labels_match(rule, target):
+                        continue
+                    for leaf in rule.check.leaves():
+                        ct = self.check_types[leaf.type_name]
+                        if _missing_source(ct, leaf.params, target) is None:
+                            wanted.setdefault(leaf.type_name, {}).setdefault(target.name, []).append(leaf.params)
+        by_name = {t.name: t for t in batch}
+        facts: dict[tuple[str, str], Any] = {}
+        for type_name, per_target in wanted.items():
+            requests = [CollectRequest(by_name[n], checks) for n, checks in per_target.items()]
+            facts.update(self._collect(type_name, requests))
+        for target in batch:
+            for policy in self.policies:
+                for rule in policy.rules:
+                    yield self._result(policy, rule, target, facts)
+        facts.clear()
+
+    def _collect(self, type_name: str, requests: list[CollectRequest]) -> dict[tuple[str, str], Any]:
+        ct = self.check_types[type_name]
+        got: dict[tuple[str, str], Any] = {}
+        try:
+            for name, facts in ct.collector.collect(requests, self.run):
+                got[(type_name, name)] = facts
+        except Exception as exc:
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            failed = _Failed(
+                f"collector {type_name!r} failed: {type(exc).__name__}: {exc} "
+                f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
+            )
+            for req in requests:
+                got.setdefault((type_name, req.target.name), failed)
+        for req in requests:
+            got.setdefault(
+                (type_name, req.target.name), _Failed(f"collector {type_name!r} returned no facts for this target")
+            )
+        return got
+
+    # ---------------------------------------------------------------- judgement
+
+    def _judge(
+        self, node: CheckNode, target: Target, facts: Mapping[tuple[str, str], Any], parent: str | None
+    ) -> tuple[Outcome, list[Outcome]]:
+        """Return the node's outcome and the leaf outcomes under it (for evidence)."""
+        if node.kind == "check":
+            out = self._judge_leaf(node, target, facts, parent)
+            return out, [out]
+        kids = [self._judge(c, target, facts, node.kind) for c in node.children]
+        leaves = [leaf for _, ls in kids for leaf in ls]
+        outcomes = [o for o, _ in kids]
+        if node.kind == "not":
+            inner = outcomes[0]
+            status = combine_not(inner.status)
+            message = inner.message if status is inner.status else f"not expected to hold: {inner.message}"
+            return Outcome(status, message, inner.expected, inner.actual, (), inner.fields), leaves
+        status, i = (combine_all if node.kind == "all" else combine_any)([o.status for o in outcomes])
+        decisive = outcomes[i] if i >= 0 else Outcome(Status.SKIP, "no check applies")
+        return Outcome(status, decisive.message, decisive.expected, decisive.actual, (), decisive.fields), leaves
+
+    def _judge_leaf(
+        self, node: CheckNode, target: Target, facts: Mapping[tuple[str, str], Any], parent: str | None
+    ) -> Outcome:
+        ct = self.check_types[node.type_name]
+        missing = _missing_source(ct, node.params, target)
+        if missing is not None:
+            return Outcome(Status.SKIP, missing)
+        got = facts.get((node.type_name, target.name))
+        if isinstance(got, _Failed):
+            return Outcome(Status.ERROR, got.message)
+        ctx = EvalContext(self.run, target, parent, node.path)
+        try:
+            out = ct.collector.evaluate(node.params, got, ctx)
+        except Exception as exc:
+            return Outcome(Status.ERROR, f"check type {node.type_name!r} raised {type(exc).__name__}: {exc}")
+        if not isinstance(out, Outcome):
+            return Outcome(Status.ERROR, f"check type {node.type_name!r} returned {type(out).__name__}, not an Outcome")
+        return out
+
+    def _result(self, policy: Policy, rule: Rule, target: Target, facts: Mapping[tuple[str, str], Any]) -> Result:
+        if not _labels_match(rule, target):
+            wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
+            outcome, leaves = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}"), []
+        else:
+            outcome, leaves = self._judge(rule.check, target, facts, None)
+        evidence = [dict(e) for leaf in leaves for e in leaf.evidence]
+        values = {
+            **outcome.fields,
+            "actual": outcome.actual,
+            "expected": outcome.expected,
+            "target": target.name,
+            "rule": rule.id,
+            "policy": policy.id,
+            "title": rule.title,
+            "severity": str(rule.severity),
+            "status": str(outcome.status),
+            "message": outcome.message,
+            "inputs": policy.inputs,
+        }
+        message = outcome.message
+        remediation = ""
+        if outcome.status is Status.FAIL:
+            if rule.message:
+                message = placeholders.render_map(self._pick(rule.message), values)
+            if rule.remediation:
+                remediation = placeholders.render_map(self._pick(rule.remediation), values)
+        return Result(
+            target=target.name,
+            policy=policy.id,
+            rule=rule.id,
+            title=rule.title,
+            severity=rule.severity,
+            status=outcome.status,
+            outcome=outcome.status,
+            message=message,
+            expected=outcome.expected,
+            actual=outcome.actual,
+            evidence=evidence,
+            remediation=remediation,
+            check_type=",".join(sorted({leaf.type_name for leaf in rule.check.leaves()})),
+        )
+
+    def _pick(self, texts: Mapping[str, str]) -> str:
+        return texts.get(self.lang) or texts.get("en") or next(iter(texts.values()))
+
+
+def progress_printer(stream: Any = None) -> Callable[[int, int], None] | None:
+    """A progress line on a terminal; None when stderr is a pipe or a CI log."""
+    import os
+
+    out = stream or sys.stderr
+    if not out.isatty() or os.environ.get("CI"):
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        out.write(f"\r\x1b[Kscanned {done}/{total} targets{end}")
+        out.flush()
+
+    return show

@@ -1,0 +1,42 @@
+"""Exit codes (SPEC §3), from one table, and the gate that picks one for a scan."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from scanner.api import Severity, Status
+from scanner.report import Result
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    """Nothing below went wrong."""
+    FAILED = 1
+    """At least one ``fail`` at or above ``--fail-on``."""
+    USAGE = 2
+    """Usage error, or an invalid policy / inventory / waiver file: nothing was scanned."""
+    INCOMPLETE = 3
+    """No qualifying fail, but an ``error`` at or above ``--fail-on``; or nothing was checked at all."""
+    INTERNAL = 4
+    """A bug: a traceback file was written and its path printed."""
+
+
+def gate(results: Iterable[Result], fail_on: Severity = Severity.LOW) -> ExitCode:
+    """The exit code of a scan. An ``error`` never passes; neither does a run of only skips."""
+    threshold = fail_on.rank
+    any_fail = any_error = checked = False
+    for r in results:
+        if r.status is not Status.SKIP:
+            checked = True
+        if r.severity.rank < threshold:
+            continue
+        if r.status is Status.FAIL:
+            any_fail = True
+        elif r.status is Status.ERROR:
+            any_error = True
+    if any_fail:
+        return ExitCode.FAILED
+    if any_error or not checked:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK

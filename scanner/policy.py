@@ -1,0 +1,81 @@
+"""The loaded, validated form of policies, targets and waivers.
+
+These are what the loader builds and the engine runs; they hold no YAML and
+no file positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.api import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class CheckNode:
+    """One node of a rule's check tree: a combinator or a check of one type."""
+
+    kind: str
+    """``all``, ``any``, ``not`` or ``check``."""
+    path: str
+    """Where it sits in the rule, e.g. ``check.all[1]``."""
+    type_name: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    children: tuple[CheckNode, ...] = ()
+
+    def leaves(self) -> list[CheckNode]:
+        if self.kind == "check":
+            return [self]
+        out: list[CheckNode] = []
+        for c in self.children:
+            out.extend(c.leaves())
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    check: CheckNode
+    remediation: Mapping[str, str] = field(default_factory=dict)
+    """Language code → text (a plain string in the file is stored as ``en``)."""
+    message: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """``applies_to.labels``: all must equal the target's."""
+    description: str = ""
+    references: Sequence[Mapping[str, Any]] = ()
+    tags: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    title: str
+    version: str
+    sha256: str
+    path: str
+    rules: tuple[Rule, ...]
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    """Effective inputs: the file's defaults with ``--input`` overrides applied."""
+    description: str = ""
+    references: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    rule: str
+    reason: str
+    expires: str
+    policy: str | None = None
+    targets: tuple[str, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverSet:
+    path: str
+    sha256: str
+    waivers: tuple[Waiver, ...]

@@ -1,0 +1,123 @@
+"""JSON Schema validation with ``file:line:col`` problems.
+
+Wraps :mod:`jsonschema` so that every error points at the node it is about
+(an unexpected key points at the key, a missing one at its parent), numbers
+written where the schema wants a string are taken as the text that was
+written (``version: 1.0`` stays ``"1.0"``), and ``format: regex`` means an RE2
+regex that compiles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+
+from scanner.errors import Problem
+from scanner.yamlio import Marks, Path_
+
+_format_checker = FormatChecker()
+
+
+@_format_checker.checks("regex", raises=(ValueError,))
+def _is_re2(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    return regex_error(value) is None
+
+
+@_format_checker.checks("date", raises=(ValueError,))
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+def regex_error(pattern: str) -> str | None:
+    """Why ``pattern`` is not a valid RE2 regex, or None."""
+    import re2
+
+    try:
+        re2.compile(pattern)
+    except Exception as exc:  # re2 raises its own error type
+        return str(exc) or "invalid regex"
+    return None
+
+
+_validators: dict[int, tuple[Any, Draft202012Validator]] = {}
+
+
+def validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """A cached validator for ``schema`` (schemas are built once per run)."""
+    key = id(schema)
+    hit = _validators.get(key)
+    if hit is None or hit[0] is not schema:
+        hit = (schema, Draft202012Validator(schema, format_checker=_format_checker))
+        _validators[key] = hit
+    return hit[1]
+
+
+def dotted(path: Path_) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(document)"
+
+
+_EXTRA = re.compile(r"\('([^']*)'")
+
+
+def _problem(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> Problem:
+    path: Path_ = (*base, *err.absolute_path)
+    message = err.message
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extras = sorted(k for k in err.instance if k not in allowed)
+        if extras:
+            key_path = (*path, f"<key:{extras[0]}>")
+            line, col = marks.at(key_path) if key_path in marks.positions else marks.at(path)
+            known = ", ".join(sorted(allowed)) or "none"
+            return Problem(
+                marks.file, line, col, f"{dotted(path)}: unknown key {extras[0]!r} (allowed: {known})"
+            )
+    if err.validator == "format" and err.validator_value == "regex":
+        message = f"invalid regex {err.instance!r}: {regex_error(str(err.instance))}"
+    elif err.validator == "oneOf" and err.context:
+        best = jsonschema.exceptions.best_match(err.context)
+        message = best.message
+    line, col = marks.at(path)
+    return Problem(marks.file, line, col, f"{dotted(path)}: {message}")
+
+
+def _set(doc: Any, path: Path_, value: Any) -> None:
+    cur = doc
+    for p in path[:-1]:
+        cur = cur[p]
+    cur[path[-1]] = value
+
+
+def validate(
+    doc: Any, schema: Mapping[str, Any], marks: Marks, base: Path_ = (), *, coerce: bool = True
+) -> list[Problem]:
+    """Validate ``doc`` (found at ``base`` inside its file); fix up numbers-as-text in place."""
+    v = validator(schema)
+    for _ in range(50):
+        errors = list(v.iter_errors(doc))
+        fixed = False
+        if coerce:
+            for err in errors:
+                want = err.validator_value if err.validator == "type" else None
+                wants_str = want == "string" or (isinstance(want, list) and "string" in want)
+                full = (*base, *err.absolute_path)
+                if wants_str and full in marks.raw and err.absolute_path:
+                    _set(doc, tuple(err.absolute_path), marks.raw.pop(full))
+                    fixed = True
+        if not fixed:
+            return sorted(
+                (_problem(e, marks, base) for e in errors), key=lambda p: (p.line, p.col, p.message)
+            )
+    return []  # pragma: no cover
