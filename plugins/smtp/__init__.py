@@ -1,1 +1,112 @@
-"""The `smtp` plugin (work in progress)."""
+"""The ``smtp`` plugin: the ``smtp_tls`` check type (STARTTLS, TLS versions, certificate, plaintext MAIL).
+
+Policy parameters (SPEC §4.1)::
+
+    smtp_tls:
+      endpoints: ['mail.contoso.com:25']   # optional; default: the target's smtp list
+      servername: mail.contoso.com         # optional: SNI, and the name to match for an IP endpoint
+      starttls: required                   # required (default) | optional | forbidden
+      accept: [TLSv1.2]                    # each must be accepted after STARTTLS
+      reject: [SSLv3, TLSv1.0, TLSv1.1]    # each must be refused
+      plaintext_mail: refused              # MAIL FROM:<> before STARTTLS must be refused
+      certificate: {min_days_valid: 14, min_key_bits: 2048, match_hostname: true}
+      timeout: 10                          # seconds, a deadline for each stage of each connection
+
+Placeholders for remediation text: ``${endpoint}`` (the endpoint that decided),
+``${version}`` (the TLS version item that decided, if any), ``${servername}``,
+``${item}`` (``starttls``, ``TLSv1.0``, ``plaintext_mail``, ``certificate.min_key_bits``...)
+and ``${observed}`` (what that endpoint did for that item), plus ``${actual}``/``${expected}``.
+
+The modules doing the work (asyncio, cryptography) are imported only when a
+scan collects or evaluates, so loading the plugin stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from scanner.api import JSON, CheckType, CollectRequest, EvalContext, Outcome, RunContext, hookimpl
+
+VERSION_NAMES = ["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+
+_VERSION_LIST = {"type": "array", "items": {"enum": VERSION_NAMES}, "uniqueItems": True}
+
+SCHEMA: dict[str, JSON] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "endpoints": {
+            "type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+            "description": "HOST, HOST:PORT or [IPv6]:PORT (port 25 by default); default: the target's smtp list",
+        },
+        "servername": {"type": "string", "minLength": 1,
+                       "description": "SNI, and the name the certificate must match when the endpoint is an IP"},
+        "starttls": {"enum": ["required", "optional", "forbidden"], "default": "required"},
+        "accept": {**_VERSION_LIST, "description": "versions the server must accept after STARTTLS"},
+        "reject": {**_VERSION_LIST, "description": "versions the server must refuse"},
+        "plaintext_mail": {"enum": ["refused"],
+                           "description": "MAIL FROM:<> before STARTTLS must be refused (e.g. 530, 451 5.7.3)"},
+        "certificate": {
+            "type": "object", "additionalProperties": False, "minProperties": 1,
+            "properties": {
+                "min_days_valid": {"type": "number", "minimum": 0},
+                "min_key_bits": {"type": "integer", "minimum": 0,
+                                 "description": "RSA-equivalent (NIST SP 800-57): EC P-256 counts as 3072"},
+                "match_hostname": {"type": "boolean"},
+            },
+        },
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 10,
+                    "description": "seconds, a deadline for each stage of each connection"},
+    },
+}
+
+SOURCE_SCHEMA: dict[str, JSON] = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1, "description": "HOST, HOST:PORT or [IPv6]:PORT"},
+}
+
+if TYPE_CHECKING:
+    from plugins.smtp.collector import SmtpTlsCollector
+
+PLACEHOLDERS = ("endpoint", "version", "servername", "item", "observed")
+
+
+class _LazyCollector:
+    """Imports the real collector (asyncio, ssl, cryptography) on first use."""
+
+    def __init__(self) -> None:
+        self._real: SmtpTlsCollector | None = None
+
+    def _get(self) -> SmtpTlsCollector:
+        if self._real is None:
+            from plugins.smtp.collector import SmtpTlsCollector
+
+            self._real = SmtpTlsCollector()
+        return self._real
+
+    def collect(self, requests: Sequence[CollectRequest], ctx: RunContext) -> Iterable[tuple[str, JSON]]:
+        return self._get().collect(requests, ctx)
+
+    def evaluate(self, params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outcome:
+        return self._get().evaluate(params, facts, ctx)
+
+
+def _names_endpoints(params: Mapping[str, JSON]) -> bool:
+    return bool(params.get("endpoints"))
+
+
+@hookimpl
+def register_check_types() -> list[CheckType]:
+    return [
+        CheckType(
+            name="smtp_tls",
+            schema=SCHEMA,
+            collector=_LazyCollector(),
+            source="smtp",
+            description="SMTP STARTTLS probe: offered TLS versions, plaintext MAIL, server certificate",
+            placeholders=PLACEHOLDERS,
+            source_optional=_names_endpoints,
+            source_schema=SOURCE_SCHEMA,
+        )
+    ]

@@ -1,0 +1,198 @@
+"""The SMTP client side of a probe: greeting, EHLO/HELO, MAIL FROM:<>, RSET, STARTTLS, QUIT.
+
+:class:`SmtpClient` drives one plaintext SMTP connection over asyncio streams.
+It reads whole replies line by line (a reply split over many TCP segments, or
+one line per segment, reads the same), never reads past the end of a reply
+(after ``220`` to STARTTLS the next byte belongs to TLS), and bounds everything:
+
+* every stage (one command and its reply, or the greeting) has a deadline of
+  ``timeout`` seconds, a wall-clock bound, not a per-read one: a peer dripping
+  a byte a second still ends at the deadline;
+* a reply line may be at most :data:`MAX_LINE` bytes, a reply at most
+  :data:`MAX_REPLY_LINES` lines, a connection at most :data:`MAX_TOTAL` bytes.
+
+Every command and reply goes into ``transcript`` as ``[ms, ">"|"<"|"!", text]``
+(``!`` for what went wrong), the evidence a result quotes. Failures raise
+:class:`DialogueError` with the stage and a reason that quotes the server.
+The client never sends RCPT or DATA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+MAX_LINE = 4096
+"""Longest reply line accepted, CRLF included (RFC 5321 allows 512; servers are generous)."""
+MAX_REPLY_LINES = 200
+MAX_TOTAL = 256 * 1024
+"""Bytes read on one connection before TLS, all replies together."""
+STREAM_LIMIT = 2 * MAX_LINE
+"""``limit=`` for ``asyncio.open_connection``: the reader refuses longer lines itself."""
+
+
+class DialogueError(Exception):
+    """The SMTP dialogue could not go on. ``stage`` names the step (``greeting``, ``EHLO``...)."""
+
+    def __init__(self, stage: str, reason: str, reply: Reply | None = None) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.reason = reason
+        self.reply = reply
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One SMTP reply: its code and its lines' texts (without the code)."""
+
+    code: int
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " / ".join(line for line in self.lines if line) or ""
+
+    @property
+    def quoted(self) -> str:
+        """The reply as the server wrote it, lines joined: ``451 5.7.3 Must issue...``."""
+        return " | ".join(f"{self.code} {line}".rstrip() for line in self.lines)
+
+    def to_json(self) -> dict[str, object]:
+        return {"code": self.code, "text": "\n".join(self.lines)}
+
+
+@dataclass(slots=True)
+class SmtpClient:
+    """One SMTP connection, driven stage by stage."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    timeout: float
+    transcript: list[list[object]] = field(default_factory=list)
+    extensions: dict[str, str] = field(default_factory=dict)
+    hello: str = ""
+    _read: int = 0
+    _t0: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._t0 = asyncio.get_running_loop().time()
+
+    def note(self, direction: str, text: str) -> None:
+        ms = round((asyncio.get_running_loop().time() - self._t0) * 1000, 1)
+        self.transcript.append([ms, direction, text])
+
+    def deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.timeout
+
+    async def _line(self, stage: str, deadline: float) -> bytes:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise DialogueError(stage, f"no complete reply within {self.timeout:g} s")
+        try:
+            line = await asyncio.wait_for(self.reader.readuntil(b"\n"), remaining)
+        except TimeoutError:
+            raise DialogueError(stage, f"no complete reply within {self.timeout:g} s") from None
+        except asyncio.IncompleteReadError as exc:
+            got = f" after {exc.partial[:80]!r}" if exc.partial else ""
+            raise DialogueError(stage, f"connection closed by the server{got}") from None
+        except asyncio.LimitOverrunError:
+            raise DialogueError(stage, f"reply line longer than {MAX_LINE} bytes") from None
+        except OSError as exc:
+            raise DialogueError(stage, f"connection lost: {exc}") from None
+        self._read += len(line)
+        if len(line) > MAX_LINE:
+            raise DialogueError(stage, f"reply line longer than {MAX_LINE} bytes")
+        if self._read > MAX_TOTAL:
+            raise DialogueError(stage, f"server sent more than {MAX_TOTAL} bytes")
+        return line
+
+    async def read_reply(self, stage: str, deadline: float | None = None) -> Reply:
+        """Read one whole (possibly multi-line) reply before the stage's deadline."""
+        deadline = self.deadline() if deadline is None else deadline
+        code: int | None = None
+        texts: list[str] = []
+        raw: list[str] = []
+        while True:
+            line = (await self._line(stage, deadline)).rstrip(b"\r\n").decode("utf-8", "replace")
+            raw.append(line)
+            head, sep, rest = line[:3], line[3:4], line[4:]
+            if len(line) < 3 or not head.isdigit() or sep not in ("", " ", "-"):
+                self.note("<", "\n".join(raw))
+                raise DialogueError(stage, f"not an SMTP reply: {line[:120]!r}")
+            if code is not None and int(head) != code:
+                self.note("<", "\n".join(raw))
+                raise DialogueError(stage, f"reply code changed within a reply: {line[:120]!r}")
+            code = int(head)
+            texts.append(rest)
+            if sep != "-":
+                break
+            if len(texts) >= MAX_REPLY_LINES:
+                raise DialogueError(stage, f"reply longer than {MAX_REPLY_LINES} lines")
+        reply = Reply(code, tuple(texts))
+        self.note("<", "\n".join(raw))
+        return reply
+
+    async def send(self, stage: str, command: str) -> Reply:
+        """Send one command line and read its reply, all within one stage deadline."""
+        deadline = self.deadline()
+        self.note(">", command)
+        try:
+            self.writer.write(command.encode("ascii") + b"\r\n")
+            await asyncio.wait_for(self.writer.drain(), max(0.001, deadline - asyncio.get_running_loop().time()))
+        except TimeoutError:
+            raise DialogueError(stage, f"could not send {command!r} within {self.timeout:g} s") from None
+        except OSError as exc:
+            raise DialogueError(stage, f"connection lost while sending {command!r}: {exc}") from None
+        return await self.read_reply(stage, deadline)
+
+    async def greet(self) -> Reply:
+        """Wait for the whole ``220`` greeting; anything else is a :class:`DialogueError`."""
+        reply = await self.read_reply("greeting")
+        if reply.code != 220:
+            raise DialogueError("greeting", f"greeting is not 220: {reply.quoted}", reply)
+        return reply
+
+    async def say_hello(self, name: str) -> Reply:
+        """EHLO, falling back to HELO when EHLO is refused; fills :attr:`extensions`."""
+        reply = await self.send("EHLO", f"EHLO {name}")
+        if reply.code == 250:
+            self.hello = "EHLO"
+            for line in reply.lines[1:]:
+                keyword, _, params = line.strip().partition(" ")
+                if keyword:
+                    self.extensions[keyword.upper()] = params
+            return reply
+        helo = await self.send("HELO", f"HELO {name}")
+        if helo.code != 250:
+            raise DialogueError("HELO", f"EHLO and HELO refused: {reply.quoted}; {helo.quoted}", helo)
+        self.hello = "HELO"
+        return helo
+
+    @property
+    def starttls_offered(self) -> bool:
+        return "STARTTLS" in self.extensions
+
+    async def starttls(self) -> Reply:
+        """Send STARTTLS; return the reply (``220`` means the TLS handshake comes next)."""
+        return await self.send("STARTTLS", "STARTTLS")
+
+    async def quit(self) -> None:
+        """QUIT politely and close; a server that is already gone is no error here."""
+        try:
+            await self.send("QUIT", "QUIT")
+        except DialogueError:
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            self.writer.close()
+
+
+def hello_name(writer: asyncio.StreamWriter) -> str:
+    """Our EHLO name: the address literal of our side of the connection (RFC 5321 §4.1.3)."""
+    sockname = writer.get_extra_info("sockname")
+    address = str(sockname[0]) if sockname else "127.0.0.1"
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
