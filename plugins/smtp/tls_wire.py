@@ -1,0 +1,280 @@
+"""Raw TLS version probe over an already-connected asyncio stream (e.g. right after STARTTLS).
+
+For one protocol version we build the ClientHello ourselves (offering exactly that
+version and every cipher suite defined for it, see `plugins.smtp.suites`), send it,
+and read the ServerHello or alert straight from the socket, as InSpec's sslshake and
+testssl.sh do. The verdict therefore never depends on this machine's OpenSSL, which
+cannot speak SSLv3 and refuses TLS 1.0/1.1 by default. The handshake is never
+finished: after the verdict (and, for TLS 1.2 and older, the plaintext certificate)
+the caller closes the connection. Verdict rules: `plugins.smtp.tls_verdict`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import re
+from contextlib import suppress
+from dataclasses import replace
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from plugins.smtp.suites import OFFERED, VERSIONS
+from plugins.smtp.tls_verdict import (
+    ALERT_UNRECOGNIZED_NAME,
+    WIRE_VERSIONS,
+    MalformedAnswer,
+    VersionProbe,
+    describe_garbage,
+    judge_alert,
+    judge_server_hello,
+    parse_server_hello,
+)
+
+__all__ = ["VERSIONS", "VersionProbe", "build_client_hello", "probe_version", "probe_version_sync"]
+
+VERDICT_READ_CAP = 64 * 1024
+"""At most this many bytes are read while waiting for the ServerHello or alert."""
+CERTIFICATE_READ_CAP = 256 * 1024
+"""At most this many bytes are read in all, certificate included."""
+
+_GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x0100)  # x25519, secp256r1, secp384r1, secp521r1, ffdhe2048
+_SIGALGS = (
+    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080A, 0x080B,
+    0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0402, 0x0502, 0x0602, 0x0203, 0x0201, 0x0202,
+)
+_SCSV_RENEGOTIATION = 0x00FF
+_DNS_NAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+                       r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_MAX_RECORD = 16384 + 2048
+_HANDSHAKE, _ALERT = 22, 21
+
+
+def _u8(data: bytes) -> bytes:
+    return len(data).to_bytes(1, "big") + data
+
+
+def _u16(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+def _ext(ext_type: int, data: bytes) -> bytes:
+    return ext_type.to_bytes(2, "big") + _u16(data)
+
+
+def _codes(codes: tuple[int, ...]) -> bytes:
+    return b"".join(c.to_bytes(2, "big") for c in codes)
+
+
+def sni_name(servername: str | None) -> str | None:
+    """The name to send as SNI: a DNS name without its trailing dot; None for IP literals or junk."""
+    if not servername:
+        return None
+    name = servername.rstrip(".")
+    with suppress(ValueError):
+        ipaddress.ip_address(name)
+        return None
+    return name.lower() if _DNS_NAME.fullmatch(name) else None
+
+
+def build_client_hello(version: str, servername: str | None) -> bytes:
+    """The complete TLS record carrying a ClientHello that offers exactly `version`."""
+    if version not in WIRE_VERSIONS:
+        raise ValueError(f"unknown protocol version {version!r}; expected one of {', '.join(VERSIONS)}")
+    tls13 = version == "TLSv1.3"
+    client_version = 0x0303 if tls13 else WIRE_VERSIONS[version]
+    suites = OFFERED[version] if tls13 else (*OFFERED[version], _SCSV_RENEGOTIATION)
+    body = client_version.to_bytes(2, "big") + os.urandom(32)
+    body += _u8(os.urandom(32) if tls13 else b"") + _u16(_codes(suites)) + _u8(b"\x00")
+    if version != "SSLv3":  # SSLv3 servers may choke on any extension
+        exts = b""
+        name = sni_name(servername)
+        if name is not None:
+            exts += _ext(0x0000, _u16(b"\x00" + _u16(name.encode("ascii"))))
+        exts += _ext(0x000A, _u16(_codes(_GROUPS))) + _ext(0x000B, _u8(b"\x00"))
+        if version in ("TLSv1.2", "TLSv1.3"):
+            exts += _ext(0x000D, _u16(_codes(_SIGALGS)))
+        if tls13:
+            public = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            exts += _ext(0x002B, _u8(_codes((0x0304,))))
+            exts += _ext(0x0033, _u16(_codes((0x001D,)) + _u16(public)))
+            exts += _ext(0x002D, _u8(b"\x01"))  # psk_dhe_ke
+        body += _u16(exts)
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    record_version = 0x0300 if version == "SSLv3" else 0x0301
+    return bytes([_HANDSHAKE]) + record_version.to_bytes(2, "big") + _u16(handshake)
+
+
+class _Closed(Exception):
+    """The peer closed the connection (EOF)."""
+
+
+class _AlertReceived(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _HandshakeReader:
+    """Reads TLS records from a stream and reassembles handshake messages, with a byte cap."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+        self._buf = bytearray()      # bytes read but not yet taken as a record
+        self._messages = bytearray()  # handshake bytes not yet taken as a message
+        self.total = 0
+        self.cap = VERDICT_READ_CAP
+
+    @property
+    def pending(self) -> bool:
+        """True when part of a record or handshake message has arrived but not the rest."""
+        return bool(self._buf or self._messages)
+
+    async def _fill(self, need: int) -> None:
+        while len(self._buf) < need:
+            if self.total >= self.cap:
+                raise MalformedAnswer(f"answer exceeded {self.cap} bytes")
+            chunk = await self._reader.read(min(65536, self.cap - self.total))
+            if not chunk:
+                if self._buf and not _plausible_header(bytes(self._buf)):
+                    raise MalformedAnswer(describe_garbage(bytes(self._buf)))
+                raise _Closed
+            self.total += len(chunk)
+            self._buf += chunk
+            if not _plausible_header(bytes(self._buf)):
+                raise MalformedAnswer(describe_garbage(bytes(self._buf)))
+
+    async def _record(self) -> tuple[int, bytes]:
+        await self._fill(5)
+        if not _plausible_header(bytes(self._buf[:5])):
+            raise MalformedAnswer(describe_garbage(bytes(self._buf)))
+        length = int.from_bytes(self._buf[3:5], "big")
+        await self._fill(5 + length)
+        content_type, fragment = self._buf[0], bytes(self._buf[5:5 + length])
+        del self._buf[:5 + length]
+        return content_type, fragment
+
+    async def message(self, max_length: int) -> tuple[int, bytes]:
+        """The next handshake message (type, body); raises `_AlertReceived` for a deciding alert."""
+        while True:
+            if len(self._messages) >= 4:
+                length = int.from_bytes(self._messages[1:4], "big")
+                if length > max_length:
+                    raise MalformedAnswer(f"handshake message of {length} bytes is too long")
+                if len(self._messages) >= 4 + length:
+                    msg_type, body = self._messages[0], bytes(self._messages[4:4 + length])
+                    del self._messages[:4 + length]
+                    return msg_type, body
+            content_type, fragment = await self._record()
+            if content_type == _HANDSHAKE:
+                if not fragment:
+                    raise MalformedAnswer("empty handshake record")
+                self._messages += fragment
+            elif content_type == _ALERT:
+                if self._messages or len(fragment) < 2:
+                    raise MalformedAnswer("malformed alert record")
+                if fragment[0] == 1 and fragment[1] == ALERT_UNRECOGNIZED_NAME:
+                    continue  # a warning some servers send before their ServerHello
+                raise _AlertReceived(fragment[1])
+            else:
+                kind = "ChangeCipherSpec" if content_type == 20 else "application data"
+                raise MalformedAnswer(f"unexpected {kind} record before the handshake messages")
+
+
+def _plausible_header(data: bytes) -> bool:
+    """Whether `data` can be the start of a TLS record header (content type, version 3.x, length)."""
+    if data[0] not in (20, 21, 22, 23):
+        return False
+    if len(data) >= 2 and data[1] != 3:
+        return False
+    if len(data) >= 3 and data[2] > 4:
+        return False
+    return len(data) < 5 or int.from_bytes(data[3:5], "big") <= _MAX_RECORD
+
+
+async def _read_verdict(stream: _HandshakeReader, version: str) -> VersionProbe:
+    while True:
+        msg_type, body = await stream.message(max_length=VERDICT_READ_CAP)
+        if msg_type == 0 and not body:
+            continue  # HelloRequest: meaningless here, may be ignored
+        if msg_type != 2:
+            raise MalformedAnswer(f"expected a ServerHello, got handshake message type {msg_type}")
+        return judge_server_hello(version, parse_server_hello(body), OFFERED[version])
+
+
+async def _read_certificate(stream: _HandshakeReader) -> bytes | None:
+    """The first certificate of the Certificate message following the ServerHello, if it comes next."""
+    stream.cap = CERTIFICATE_READ_CAP
+    msg_type, body = await stream.message(max_length=CERTIFICATE_READ_CAP)
+    if msg_type != 11 or len(body) < 6:
+        return None
+    first_len = int.from_bytes(body[3:6], "big")
+    der = body[6:6 + first_len]
+    return der if len(der) == first_len and first_len > 0 else None
+
+
+async def probe_version(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, version: str,
+                        servername: str | None, deadline: float) -> VersionProbe:
+    """Offer exactly `version` on the connected stream and judge the server's first answer.
+
+    `deadline` is a ``loop.time()`` value bounding the whole exchange. `servername` is
+    sent as SNI when it is a DNS name. Never raises for anything the server does; an
+    unknown `version` raises ValueError. The caller closes the connection afterwards.
+    """
+    hello = build_client_hello(version, servername)
+    stream = _HandshakeReader(reader)
+    try:
+        async with asyncio.timeout_at(deadline):
+            writer.write(hello)
+            await writer.drain()
+    except (TimeoutError, OSError) as exc:
+        return VersionProbe(version, "error", f"could not send the ClientHello: {exc or 'timed out'}")
+    try:
+        async with asyncio.timeout_at(deadline):
+            verdict = await _read_verdict(stream, version)
+    except TimeoutError:
+        reason = ("no answer before deadline" if stream.total == 0
+                  else f"incomplete answer before deadline ({stream.total} bytes received)")
+        return VersionProbe(version, "error", reason)
+    except _AlertReceived as alert:
+        return judge_alert(version, alert.code)
+    except (_Closed, ConnectionResetError) as exc:
+        how = "closed" if isinstance(exc, _Closed) else "reset"
+        if stream.pending:
+            return VersionProbe(version, "error", f"connection {how} in the middle of the answer")
+        return VersionProbe(version, "refused", f"connection {how} after ClientHello")
+    except MalformedAnswer as exc:
+        return VersionProbe(version, "error", str(exc))
+    except OSError as exc:
+        return VersionProbe(version, "error", f"network error after ClientHello: {exc}")
+    if verdict.verdict != "accepted" or version == "TLSv1.3":
+        return verdict
+    try:
+        async with asyncio.timeout_at(deadline):
+            der = await _read_certificate(stream)
+    except (TimeoutError, _AlertReceived, _Closed, MalformedAnswer, OSError):
+        der = None
+    return replace(verdict, certificate_der=der)
+
+
+def probe_version_sync(host: str, port: int, version: str, servername: str | None = None,
+                       timeout: float = 5.0) -> VersionProbe:
+    """Connect to host:port, probe one version within `timeout` seconds, close (tests, ad-hoc use)."""
+
+    async def run() -> VersionProbe:
+        deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                reader, writer = await asyncio.open_connection(host, port)
+        except (TimeoutError, OSError) as exc:
+            return VersionProbe(version, "error", f"could not connect to {host}:{port}: {exc or 'timed out'}")
+        try:
+            return await probe_version(reader, writer, version, servername, deadline)
+        finally:
+            writer.close()
+            with suppress(TimeoutError, OSError):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    return asyncio.run(run())
