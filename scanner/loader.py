@@ -119,7 +119,7 @@ class _PolicyBuilder:
     def _rule(self, raw: Mapping[str, Any], path: Path_) -> Rule | None:
         before = len(self.problems)
         check = self._check(raw["check"], (*path, "check"), "check", None)
-        if check is None or len(self.problems) > before:
+        if check is None:
             return None
         allowed = set(placeholders.COMMON)
         for leaf in check.leaves():
@@ -136,6 +136,8 @@ class _PolicyBuilder:
                     if name not in allowed:
                         known = ", ".join(sorted(allowed))
                         self.problem(where, f"{field}: unknown placeholder ${{{name}}} (known: {known})")
+        if len(self.problems) > before:
+            return None
         applies = raw.get("applies_to") or {}
         return Rule(
             id=raw["id"],

@@ -41,10 +41,13 @@ def regex_error(pattern: str) -> str | None:
     """Why ``pattern`` is not a valid RE2 regex, or None."""
     import re2
 
+    options = re2.Options()
+    options.log_errors = False  # the error comes back to us; RE2 must not also print it
     try:
-        re2.compile(pattern)
-    except Exception as exc:  # re2 raises its own error type
-        return str(exc) or "invalid regex"
+        re2.compile(pattern, options)
+    except Exception as exc:  # re2 raises its own error type, with a bytes message
+        detail = exc.args[0] if exc.args else ""
+        return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail) or "invalid regex"
     return None
 
 

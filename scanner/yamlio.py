@@ -198,7 +198,7 @@ class _Builder:
             self._check_tag(node, "tag:yaml.org,2002:map")
             out: dict[Hashable, Any] = {}
             for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
+                if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.tag == _PLAIN and key_node.value == "<<"):
                     raise YamlError(self._problem(key_node, "merge keys ('<<') are not supported"))
                 key = self.build(key_node, (*path, "<key>"))
                 key_pos = self.marks.positions.pop((*path, "<key>"))

@@ -1,0 +1,176 @@
+"""The evaluator: batching, the combinator table, placeholders, faults kept local."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scanner.api import RunContext, Severity, Status, Target
+from scanner.engine import Engine
+from scanner.exitcodes import ExitCode, gate
+from scanner.loader import load_policies
+from scanner.plugin_host import load_plugins
+from scanner.report import Result
+from tests.conftest import PLUGIN_SITE
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+POLICY = """\
+apiVersion: policyscan/v1
+kind: Policy
+metadata: {id: demo, title: Demo, version: '1'}
+inputs: {limit: 2}
+rules:
+%s
+"""
+
+
+@pytest.fixture
+def host(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN_SITE))
+    h = load_plugins()
+    sys.modules["policyscan_testplugin"].CALLS.clear()
+    return h
+
+
+def run(host, write, rules: str, targets: list[Target], lang: str = "en") -> list[Result]:
+    policies = load_policies([str(write("p.yaml", POLICY % rules))], host)
+    return Engine(policies, host.check_types, RunContext(now=NOW), lang=lang).scan(targets)
+
+
+def target(tmp_path: Path, name: str, lines: int | None, **labels: str) -> Target:
+    sources = {}
+    if lines is not None:
+        f = tmp_path / f"{name}.txt"
+        f.write_text("x\n" * lines)
+        sources["textfile"] = f.name
+    return Target(name=name, labels=labels, sources=sources, base_dir=tmp_path)
+
+
+PASS = "{line_count: {max: 100}}"
+FAIL = "{line_count: {max: 0}}"
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        (f"{{all: [{PASS}, {FAIL}]}}", Status.FAIL),
+        (f"{{all: [{PASS}, {PASS}]}}", Status.PASS),
+        (f"{{any: [{FAIL}, {PASS}]}}", Status.PASS),
+        (f"{{any: [{FAIL}, {FAIL}]}}", Status.FAIL),
+        (f"{{not: {PASS}}}", Status.FAIL),
+        (f"{{not: {FAIL}}}", Status.PASS),
+        (f"{{not: {{not: {FAIL}}}}}", Status.FAIL),
+    ],
+)
+def test_combinators(host, write, tmp_path, check, expected):
+    (result,) = run(host, write, f"  - {{id: R, title: t, severity: low, check: {check}}}", [target(tmp_path, "a", 5)])
+    assert result.status is expected
+
+
+def test_error_and_skip_follow_the_table(host, write, tmp_path):
+    broken = Target(name="broken", sources={"textfile": "missing.txt"}, base_dir=tmp_path)
+    rules = "\n".join(
+        f"  - {{id: {rid}, title: t, severity: low, check: {check}}}"
+        for rid, check in [
+            ("all-pass-error", f"{{all: [{PASS}, {FAIL.replace('0', '100')}]}}"),
+            ("not-error", f"{{not: {PASS}}}"),
+            ("any-fail-error", f"{{any: [{FAIL}, {FAIL}]}}"),
+        ]
+    )
+    results = {r.rule: r for r in run(host, write, rules, [broken])}
+    assert {r.status for r in results.values()} == {Status.ERROR}
+    assert "missing.txt" in results["not-error"].message
+    # a target without the source skips, and skip stays skip under not/all
+    empty = target(tmp_path, "empty", None)
+    results = run(host, write, rules, [empty])
+    assert {r.status for r in results} == {Status.SKIP}
+    assert results[0].message == "target 'empty' has no textfile source"
+
+
+def test_all_with_a_skipped_child_passes_on_the_rest(host, write, tmp_path):
+    rule = f"  - {{id: R, title: t, severity: low, check: {{all: [{PASS}, {PASS}]}}}}"
+    (result,) = run(host, write, rule, [target(tmp_path, "a", 1)])
+    assert result.status is Status.PASS
+
+
+def test_each_source_collected_once_per_target_batch(host, write, tmp_path):
+    rules = "\n".join(f"  - {{id: R{i}, title: t, severity: low, check: {PASS}}}" for i in range(6))
+    targets = [target(tmp_path, f"t{i}", i) for i in range(3)]
+    results = run(host, write, rules, targets)
+    assert len(results) == 18
+    assert sys.modules["policyscan_testplugin"].CALLS == [3]
+
+
+def test_collector_exception_is_an_error_for_the_targets_it_touches(host, write, tmp_path):
+    good = target(tmp_path, "a-good", 1)
+    bad = target(tmp_path, "z-bad", 1)
+    (tmp_path / "z-bad.txt").write_text("RAISE\n")
+    rule = f"  - {{id: R, title: t, severity: low, check: {PASS}}}"
+    a, z = run(host, write, rule, [good, bad])
+    assert a.status is Status.PASS
+    assert z.status is Status.ERROR
+    assert "collector 'line_count' failed: RuntimeError: the test plugin was told to raise" in z.message
+
+
+def test_remediation_placeholders_language_and_escapes(host, write, tmp_path):
+    rule = """\
+  - id: R
+    title: t
+    severity: high
+    check: {any: [{line_count: {max: "${inputs.limit}"}}, {line_count: {max: 1}}]}
+    remediation:
+      en: "${target}/${rule}: trim ${file} to ${expected} lines (has ${actual}, limit ${inputs.limit}); costs $$5"
+      es: "Recorte ${file} a ${expected} líneas"
+"""
+    (result,) = run(host, write, rule, [target(tmp_path, "a", 5)])
+    assert result.status is Status.FAIL
+    assert result.remediation == f"a/R: trim {tmp_path / 'a.txt'} to 2 lines (has 5, limit 2); costs $5"
+    (result,) = run(host, write, rule, [target(tmp_path, "a", 5)], lang="es")
+    assert result.remediation == f"Recorte {tmp_path / 'a.txt'} a 2 líneas"
+    (result,) = run(host, write, rule, [target(tmp_path, "a", 5)], lang="fr")
+    assert result.remediation.startswith("a/R: trim")
+
+
+def test_applies_to_labels_and_sorted_results(host, write, tmp_path):
+    rules = "\n".join(
+        [
+            f"  - {{id: B, title: t, severity: low, check: {PASS}, applies_to: {{labels: {{role: exchange}}}}}}",
+            f"  - {{id: A, title: t, severity: low, check: {PASS}}}",
+        ]
+    )
+    targets = [target(tmp_path, "z", 1, role="exchange"), target(tmp_path, "m", 1, role="edge")]
+    results = run(host, write, rules, targets)
+    assert [(r.target, r.rule) for r in results] == [("m", "A"), ("m", "B"), ("z", "A"), ("z", "B")]
+    assert results[1].status is Status.SKIP
+    assert results[1].message == "rule applies to targets labelled role=exchange"
+    assert results[3].status is Status.PASS
+
+
+def _r(status: Status, severity: Severity = Severity.HIGH) -> Result:
+    return Result("t", "p", "r", "title", severity, status, status, "m")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "fail_on", "code"),
+    [
+        ([Status.PASS, Status.PASS], Severity.LOW, ExitCode.OK),
+        ([Status.PASS, Status.FAIL], Severity.LOW, ExitCode.FAILED),
+        ([Status.PASS, Status.ERROR], Severity.LOW, ExitCode.INCOMPLETE),
+        ([Status.FAIL, Status.ERROR], Severity.LOW, ExitCode.FAILED),
+        ([Status.SKIP, Status.SKIP], Severity.LOW, ExitCode.INCOMPLETE),
+        ([], Severity.LOW, ExitCode.INCOMPLETE),
+        ([Status.PASS, Status.FAIL], Severity.CRITICAL, ExitCode.OK),
+        ([Status.WAIVED, Status.PASS], Severity.LOW, ExitCode.OK),
+    ],
+)
+def test_gate(statuses, fail_on, code):
+    assert gate([_r(s) for s in statuses], fail_on) is code
+
+
+def test_info_never_fails_the_default_gate():
+    assert gate([_r(Status.FAIL, Severity.INFO), _r(Status.PASS)]) is ExitCode.OK
+    assert gate([_r(Status.FAIL, Severity.INFO)], Severity.INFO) is ExitCode.FAILED

@@ -1,0 +1,186 @@
+"""Loading and validating policies, inventories and waivers: every problem, located."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.errors import LoadError
+from scanner.loader import load_inventory, load_policies, load_waivers, validate_paths
+from scanner.plugin_host import load_plugins
+from tests.conftest import PLUGIN_SITE
+
+GOOD = """\
+apiVersion: policyscan/v1
+kind: Policy
+metadata:
+  id: demo
+  title: Demo policy
+  version: 1.0
+inputs:
+  limit: 3
+rules:
+  - id: R-2
+    title: second
+    severity: low
+    check: {line_count: {max: 10}}
+  - id: R-1
+    title: first
+    severity: high
+    check:
+      all:
+        - line_count: {max: "${inputs.limit}"}
+        - not: {line_count: {max: 0}}
+    remediation:
+      en: Trim ${file} to ${inputs.limit} lines (has ${actual}); $$5 fee.
+      es: Recorte ${file}.
+"""
+
+
+@pytest.fixture
+def host(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN_SITE))
+    return load_plugins()
+
+
+def test_good_policy_loads_with_inputs_and_string_version(write, host):
+    (policy,) = load_policies([str(write("p.yaml", GOOD))], host)
+    assert policy.version == "1.0"
+    assert [r.id for r in policy.rules] == ["R-1", "R-2"]
+    leaf = policy.rules[0].check.children[0]
+    assert leaf.params == {"max": 3}  # a whole-string input keeps the input's type
+    assert policy.rules[0].remediation["es"] == "Recorte ${file}."
+    assert len(policy.sha256) == 64
+
+
+def test_input_override_takes_the_default_type(write, host):
+    (policy,) = load_policies([str(write("p.yaml", GOOD))], host, {"limit": "7"})
+    assert policy.rules[0].check.children[0].params == {"max": 7}
+
+
+BROKEN = """\
+apiVersion: policyscan/v1
+kind: Policy
+metadata:
+  id: demo
+  title: Demo policy
+  version: 1.0.0
+rules:
+  - id: R-1
+    title: one
+    severity: hgih
+    check: {line_count: {max: 1}}
+  - id: R-1
+    title: dup
+    severity: low
+    check: {line_cuont: {max: 1}}
+  - id: R-3
+    title: three
+    severity: low
+    colour: red
+    check: {line_count: {max: -1, matches: "a(b"}}
+  - id: R-4
+    title: four
+    severity: low
+    check: {line_count: {max: "${inputs.nope}"}}
+    remediation: Fix ${nonsense} now
+"""
+
+
+def test_broken_policy_reports_every_problem_with_positions(write, host):
+    path = write("broken.yaml", BROKEN)
+    with pytest.raises(LoadError) as info:
+        load_policies([str(path)], host)
+    text = str(info.value)
+    lines = text.splitlines()
+    assert all(line.startswith(f"{path}:") for line in lines), text
+    assert f"{path}:10:15: rules[0].severity: 'hgih' is not one of" in text
+    assert f"{path}:19:5: rules[2]: unknown key 'colour'" in text
+    # envelope problems stop the second step for that file; fix them and look again
+    fixed = BROKEN.replace("hgih", "high").replace("    colour: red\n", "")
+    path2 = write("broken2.yaml", fixed)
+    with pytest.raises(LoadError) as info:
+        load_policies([str(path2)], host)
+    text = str(info.value)
+    assert "duplicate rule id 'R-1' (first at rules[0])" in text
+    assert "unknown check type 'line_cuont' (known check types: " in text and "line_count" in text
+    assert "rules[2].check.line_count.max: -1 is less than the minimum of 0" in text
+    assert "invalid regex 'a(b'" in text
+    assert "unknown input ${inputs.nope}" in text
+    assert "unknown placeholder ${nonsense}" in text
+    for problem in info.value.problems:
+        assert problem.line > 1 and problem.col >= 1
+
+
+def test_unknown_kind_and_missing_file(write, host, tmp_path):
+    other = write("inv.yaml", "apiVersion: policyscan/v1\nkind: Inventory\ntargets: [{name: a}]\n")
+    with pytest.raises(LoadError) as info:
+        load_policies([str(other), str(tmp_path / "nope.yaml")], host)
+    assert "not a policy" in str(info.value)
+    assert "nope.yaml:1:1: no such file or directory" in str(info.value)
+
+
+def test_directory_loads_only_policies_and_never_test_files(write, host, tmp_path):
+    write("pols/a.yaml", GOOD)
+    write("pols/a.test.yaml", "this: is not a policy")
+    write("pols/notes.yml", "just: yaml\n")
+    (policy,) = load_policies([str(tmp_path / "pols")], host)
+    assert policy.id == "demo"
+
+
+def test_inventory_duplicates_and_unknown_sources(write, host):
+    inv = write(
+        "inv.yaml",
+        "apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n"
+        "  - {name: a, textfile: a.txt}\n  - {name: a, textfile: b.txt}\n  - {name: c, textfiel: x}\n",
+    )
+    with pytest.raises(LoadError) as info:
+        load_inventory(str(inv), host)
+    text = str(info.value)
+    assert "unknown key 'textfiel'" in text
+
+
+def test_inventory_targets_and_duplicate_names(write, host):
+    inv = write(
+        "inv.yaml",
+        "apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n"
+        "  - {name: a, labels: {role: exchange}, textfile: a.txt}\n  - {name: a, textfile: b.txt}\n",
+    )
+    with pytest.raises(LoadError) as info:
+        load_inventory(str(inv), host)
+    assert f"{inv}:5:12: duplicate target name 'a' (first at targets[0])" in str(info.value)
+    inv.write_text(inv.read_text().replace("{name: a, textfile: b", "{name: b, textfile: b"))
+    a, b = load_inventory(str(inv), host)
+    assert a.labels == {"role": "exchange"} and a.path("a.txt") == inv.parent.resolve() / "a.txt"
+    assert b.sources == {"textfile": "b.txt"}
+
+
+def test_waivers_are_validated(write):
+    good = write(
+        "w.yaml",
+        "apiVersion: policyscan/v1\nkind: Waivers\nwaivers:\n"
+        "  - {rule: 'EXO-*', reason: replaced soon, expires: 2026-12-31, targets: [exch02]}\n",
+    )
+    ws = load_waivers(str(good))
+    assert ws.waivers[0].expires == "2026-12-31" and ws.waivers[0].targets == ("exch02",)
+    bad = write(
+        "bad.yaml",
+        "apiVersion: policyscan/v1\nkind: Waivers\nwaivers:\n"
+        "  - {rule: X, reason: r}\n  - {rule: Y, reason: r, expires: someday}\n  - {rule: Z, reason: r, expires: 2026-02-30}\n",
+    )
+    with pytest.raises(LoadError) as info:
+        load_waivers(str(bad))
+    text = str(info.value)
+    assert f"{bad}:4:5: waivers[0]: 'expires' is a required property" in text
+    assert "'someday' is not a 'date'" in text
+    assert "'2026-02-30' is not a 'date'" in text
+
+
+def test_validate_walks_directories_and_reports_all_files(write, host, tmp_path):
+    write("d/good.yaml", GOOD)
+    write("d/inv.yaml", "apiVersion: policyscan/v1\nkind: Inventory\ntargets: [{name: a}, {name: a}]\n")
+    write("d/sub/w.yaml", "apiVersion: policyscan/v1\nkind: Waivers\nwaivers: [{rule: x}]\n")
+    write("d/other.yaml", "unrelated: file\n")
+    count, problems = validate_paths([str(tmp_path / "d")], host)
+    assert count == 3
+    files = {p.file.rsplit("/", 1)[-1] for p in problems}
+    assert files == {"inv.yaml", "w.yaml"}

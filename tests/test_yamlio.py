@@ -1,0 +1,77 @@
+"""The one YAML loader: YAML 1.2 scalars, no unsafe tags, bounded aliases, positions."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from scanner.yamlio import MAX_NODES, YamlError, load_yaml_text
+
+
+def load(text: str):
+    (data, marks), = load_yaml_text(text, "f.yaml")
+    return data, marks
+
+
+def test_yaml_12_scalars_only_true_false_are_booleans():
+    data, _ = load(
+        "a: no\nb: yes\nc: on\nd: off\ne: true\nf: False\ng: 2026-12-31\nh: 1.0.0\ni: 0x1f\n"
+        "j: 0o17\nk: 1.5\nl: ~\nm:\nn: '12'\no: !!str 7\np: .inf\nq: 1_000\n"
+    )
+    assert data == {
+        "a": "no", "b": "yes", "c": "on", "d": "off", "e": True, "f": False,
+        "g": "2026-12-31", "h": "1.0.0", "i": 31, "j": 15, "k": 1.5, "l": None, "m": None,
+        "n": "12", "o": "7", "p": math.inf, "q": "1_000",
+    }
+
+
+def test_numbers_remember_their_text_for_string_fields():
+    _, marks = load("version: 1.10\nport: 25\n")
+    assert marks.raw[("version",)] == "1.10"
+    assert marks.raw[("port",)] == "25"
+
+
+def test_positions_point_at_values_and_keys():
+    _, marks = load("rules:\n  - id: A\n    severity: high\n")
+    assert marks.at(("rules", 0, "severity")) == (3, 15)
+    assert marks.at(("rules", 0, "<key:severity>")) == (3, 5)
+    assert marks.at(("rules", 0, "missing", "deeper")) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        ("a: 1\nb: 2\na: 3\n", "f.yaml:3:1", "duplicate key 'a'"),
+        ("x: !!python/object/apply:os.system ['true']\n", "f.yaml:1:4", "unsupported tag"),
+        ("x: !custom 1\n", "f.yaml:1:4", "unsupported tag '!custom'"),
+        ("x: !!int nope\n", "f.yaml:1:4", "not a valid int"),
+        ("x: [1, 2\n", "f.yaml:2:1", "invalid YAML"),
+        ("base: &b {a: 1}\nx:\n  <<: *b\n", "f.yaml:3:3", "merge keys"),
+        ("? [a, b]\n: 1\n", "f.yaml:1:3", "mapping keys must be scalars"),
+    ],
+)
+def test_bad_yaml_is_one_located_problem(text, where, words):
+    with pytest.raises(YamlError) as info:
+        load_yaml_text(text, "f.yaml")
+    assert str(info.value).startswith(where + ": ")
+    assert words in str(info.value)
+
+
+def test_alias_bomb_is_refused_quickly():
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        prev, cur = chr(96 + i), chr(97 + i)
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    start = time.perf_counter()
+    with pytest.raises(YamlError) as info:
+        load_yaml_text("\n".join(lines) + "\n", "bomb.yaml")
+    assert time.perf_counter() - start < 1.0
+    assert "alias" in str(info.value)
+    assert str(MAX_NODES) in str(info.value)
+
+
+def test_small_aliases_are_fine():
+    data, _ = load("x: &x {a: 1}\ny: *x\n")
+    assert data == {"x": {"a": 1}, "y": {"a": 1}}
