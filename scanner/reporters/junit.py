@@ -1,1 +1,184 @@
-"""Reporter (work in progress)."""
+"""The ``junit`` reporter: JUnit XML for CI test dashboards (Jenkins, GitLab, Azure).
+
+Layout (SPEC §7):
+
+* one ``<testsuite name="POLICY.TARGET">`` per (policy, target), in result order;
+* one ``<testcase>`` per rule, ``classname="POLICY.TARGET"`` with the dots of
+  the target name replaced by ``_`` (Jenkins splits class names at dots into
+  packages; the policy id keeps its dots) and ``name="RULE: title"``;
+* ``fail`` -> ``<failure message=...>`` whose body holds the message, one
+  ``key=value`` line per evidence item, expected/actual and the remediation;
+  ``error`` -> ``<error message=...>``; ``skip`` -> ``<skipped message=reason>``;
+  ``waived`` -> ``<skipped message="waived: REASON (expires DATE)">``.
+
+Text from hosts and logs may hold control characters that XML 1.0 cannot
+carry; they are written as ``\\x1b``-style escapes (see
+:func:`scanner.output.printable`) rather than silently dropped.
+
+Speed: a scan of 10,000 targets x 25 rules gives 250,000 test cases. The
+``junit-xml`` library builds an ElementTree, serialises it in pure Python and
+then scrubs the whole string with a regex (about 14 s for that scan, ElementTree
+alone 3 s, even without its minidom pretty-printing). So this module streams
+the XML itself, suite by suite, with memoised escaping; its tests check that
+the document has the same elements, attributes and texts as ``junit-xml``
+produces for the same report, and that it parses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import IO
+
+from scanner.api import JSON, Reporter, ReportOptions, Status, hookimpl
+from scanner.output import paused_gc, printable
+from scanner.report import Report, Result
+
+
+def classname(policy: str, target: str) -> str:
+    """``POLICY.TARGET`` with the target's dots as ``_`` so Jenkins keeps it one class."""
+    return f"{policy}.{target.replace('.', '_')}"
+
+
+_PASS, _FAIL, _ERROR, _SKIP, _WAIVED = Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP, Status.WAIVED
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def _scalar(value: JSON) -> str:
+    """A value as evidence text: strings as they are, anything else as compact JSON."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
+    if value is None or kind is bool:
+        return _LITERALS[value]
+    return json.dumps(value, ensure_ascii=False)
+
+
+def evidence_lines(evidence: Iterable[Mapping[str, JSON]]) -> list[str]:
+    """One line per evidence item: ``source=a.reg:3 key=HKLM\\... value=Enabled``."""
+    return [" ".join(f"{k}={_scalar(v)}" for k, v in item.items()) for item in evidence]
+
+
+def waiver_text(result: Result) -> str:
+    """``waived: REASON (expires DATE)`` from the result's waiver mapping."""
+    waiver = result.waiver or {}
+    reason = waiver.get("reason") or "no reason given"
+    expires = waiver.get("expires")
+    return f"waived: {reason} (expires {expires})" if expires else f"waived: {reason}"
+
+
+def _body(result: Result, with_remediation: bool) -> str:
+    lines = [result.message]
+    if result.evidence:
+        lines.append("evidence:")
+        lines.extend("  " + line for line in evidence_lines(result.evidence))
+    if result.expected is not None or result.actual is not None:
+        lines.append(f"expected: {_scalar(result.expected)}")
+        lines.append(f"actual: {_scalar(result.actual)}")
+    if with_remediation and result.remediation:
+        lines.append(f"remediation: {result.remediation}")
+    return "\n".join(lines)
+
+
+def _escape_text(text: str) -> str:
+    text = printable(text)
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:  # a raw CR would be read back as LF
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def _escape_attr(text: str) -> str:
+    text = _escape_text(text)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\n" in text or "\t" in text:  # attribute-value normalisation would turn them into spaces
+        text = text.replace("\n", "&#10;").replace("\t", "&#9;")
+    return text
+
+
+class _Escaper:
+    """Memoised attribute escaping: rule names, titles and messages repeat across thousands of targets."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        escaped = self._cache.get(text)
+        if escaped is None:
+            escaped = self._cache[text] = _escape_attr(text)
+        return escaped
+
+
+def _testcase(result: Result, cls: str, attr: _Escaper) -> str:
+    """One ``<testcase>`` element as text (already indented)."""
+    head = f'    <testcase classname="{cls}" name="{attr(f"{result.rule}: {result.title}")}"'
+    status = result.status
+    if status is _PASS:
+        return head + "/>\n"
+    if status is _FAIL:
+        child = f'<failure type="failure" message="{attr(result.message)}">{_escape_text(_body(result, True))}</failure>'
+    elif status is _ERROR:
+        child = f'<error type="error" message="{attr(result.message)}">{_escape_text(_body(result, False))}</error>'
+    elif status is _WAIVED:
+        child = (
+            f'<skipped type="skipped" message="{attr(waiver_text(result))}">'
+            f"{_escape_text(_body(result, True))}</skipped>"
+        )
+    else:  # skip, and any status a later version adds: never reported as a pass
+        child = f'<skipped type="skipped" message="{attr(result.message or str(status))}"/>'
+    return f"{head}>\n      {child}\n    </testcase>\n"
+
+
+def _counts(results: list[Result]) -> dict[str, int]:
+    by_status = Counter(r.status for r in results)
+    failures, errors = by_status[_FAIL], by_status[_ERROR]
+    skipped = len(results) - failures - errors - by_status[_PASS]
+    return {"tests": len(results), "failures": failures, "errors": errors, "skipped": skipped}
+
+
+def _count_attrs(counts: Mapping[str, int]) -> str:
+    return " ".join(f'{k}="{v}"' for k, v in counts.items())
+
+
+def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
+    """Write ``report`` as JUnit XML to ``stream``, one suite at a time (``options`` unused)."""
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in report.results:  # sorted already; the dict keeps one suite per pair regardless
+        groups.setdefault((r.policy, r.target), []).append(r)
+    attr = _Escaper()
+    stamp = report.started_at.strftime("%Y-%m-%dT%H:%M:%S")
+    total = _counts(list(report.results))
+    stream.write('<?xml version="1.0" encoding="utf-8"?>\n')
+    stream.write(f'<testsuites name="policyscan" {_count_attrs(total)} time="0">\n')
+    with paused_gc():
+        for (policy, target), results in groups.items():
+            cls = attr(classname(policy, target))
+            parts = [
+                f'  <testsuite name="{attr(f"{policy}.{target}")}" {_count_attrs(_counts(results))} '
+                f'time="0" hostname="{attr(target)}" timestamp="{stamp}">\n'
+            ]
+            parts.extend(_testcase(r, cls, attr) for r in results)
+            parts.append("  </testsuite>\n")
+            stream.write("".join(parts))
+    stream.write("</testsuites>\n")
+
+
+@hookimpl
+def register_reporters() -> list[Reporter]:
+    return [
+        Reporter(
+            name="junit",
+            write=write,
+            description="JUnit XML: a test suite per (policy, target), a test case per rule",
+            extension=".xml",
+        )
+    ]

@@ -1,0 +1,209 @@
+"""Writing reports: ``--report FORMAT[=PATH]`` specs, atomic files, the report schema.
+
+* :func:`parse_report_spec` reads one ``--report`` value.
+* :func:`write_reports` renders a finished report with every requested
+  reporter: files are written atomically (a temporary file in the same
+  directory, then :func:`os.replace`), so a CI job never reads half a report,
+  and a reporter that raises leaves nothing behind (an existing file stays as
+  it was). At most one report may go to stdout, as in InSpec.
+* :func:`load_report_schema` / :func:`report_schema_errors` give and apply the
+  JSON Schema of the SPEC §7 report (``policyscan schema report``).
+* :func:`printable` makes untrusted text (evidence from hosts and logs) safe
+  for terminals and XML by spelling control characters as ``\\xNN`` escapes.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+from scanner.api import Reporter, ReportOptions
+from scanner.report import Report
+
+STDOUT = "-"
+
+_FORMAT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+# C0 controls except TAB/LF/CR, DEL and C1 controls except NEL, surrogates and
+# non-characters: illegal in XML 1.0 or able to drive a terminal. Astral
+# characters are matched as one cheap range (a class listing each plane's
+# non-characters is ten times slower) and sorted out in _escape_char.
+_UNPRINTABLE_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufddf\ufffe\uffff"
+    "\U00010000-\U0010ffff]"
+)
+
+
+class ReportSpecError(ValueError):
+    """A ``--report`` value that cannot be honoured (the CLI exits with 2)."""
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    char = m.group()
+    code = ord(char)
+    if code > 0xFFFF and code & 0xFFFE != 0xFFFE:
+        return char  # an ordinary astral character (emoji, CJK extension...)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with control characters written as ``\\x1b``-style escapes.
+
+    Tabs and newlines stay. Everything else a terminal could act on, or XML 1.0
+    cannot carry, becomes visible text instead of being dropped.
+    """
+    return _UNPRINTABLE_RE.sub(_escape_char, text)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a reporter builds a large document.
+
+    Hundreds of thousands of new dicts or elements trigger a collection every
+    few hundred allocations; none of them can be garbage yet, so pausing is
+    safe and often halves the time. Nested use is fine.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def parse_report_spec(text: str) -> tuple[str, str | None]:
+    """Split ``FORMAT[=PATH]`` into ``(format, path)``; path ``None`` means stdout.
+
+    ``json``, ``json=-`` -> ``("json", None)``; ``junit=out/junit.xml`` ->
+    ``("junit", "out/junit.xml")``. Only the first ``=`` splits, so a path may
+    contain ``=``. The format is lower-cased.
+    """
+    fmt, sep, path = text.partition("=")
+    fmt = fmt.strip().lower()
+    if not _FORMAT_RE.match(fmt):
+        raise ReportSpecError(f"--report {text!r}: expected FORMAT[=PATH], e.g. json=report.json")
+    if sep and not path:
+        raise ReportSpecError(f"--report {text!r}: empty PATH after '='; use {fmt}=- for stdout")
+    return fmt, (None if not sep or path == STDOUT else path)
+
+
+def _check_specs(specs: Sequence[tuple[str, str | None]], reporters: Mapping[str, Reporter]) -> None:
+    """Reject unknown formats, several stdout reports and one file named twice, before writing."""
+    known = ", ".join(sorted(reporters)) or "(none)"
+    to_stdout = [fmt for fmt, path in specs if path is None]
+    for fmt, _ in specs:
+        if fmt not in reporters:
+            raise ReportSpecError(f"unknown report format {fmt!r}; known formats: {known}")
+    if len(to_stdout) > 1:
+        raise ReportSpecError(
+            f"only one report may go to stdout, got {len(to_stdout)} ({', '.join(to_stdout)}); "
+            f"give the others a file: --report FORMAT=PATH"
+        )
+    seen: dict[str, str] = {}
+    for fmt, path in specs:
+        if path is None:
+            continue
+        key = os.path.normcase(os.path.abspath(path))
+        if key in seen:
+            raise ReportSpecError(f"two reports ({seen[key]} and {fmt}) would write the same file {path}")
+        seen[key] = fmt
+
+
+def color_wanted(stream: IO[str], environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``stream`` is a terminal and ``NO_COLOR`` is unset or empty (no-color.org)."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def write_atomic(path: str | os.PathLike[str], reporter: Reporter, report: Report, options: ReportOptions) -> None:
+    """Render ``report`` into ``path`` through a temporary sibling file and ``os.replace``.
+
+    Missing parent directories are created. On any exception the temporary
+    file is removed and an existing ``path`` is left untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
+            break
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as stream:
+            reporter.write(report, stream, options)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_reports(
+    report: Report,
+    specs: Sequence[tuple[str, str | None]],
+    reporters: Mapping[str, Reporter],
+    stdout: IO[str],
+) -> None:
+    """Write ``report`` once per ``(format, path)`` spec; ``path`` None means ``stdout``.
+
+    Every spec is checked before anything is written (:class:`ReportSpecError`).
+    Colour is used only for ``console`` on a terminal with ``NO_COLOR`` unset.
+    A reporter that raises does not stop the others: the first exception is
+    raised once every report has been attempted.
+    """
+    _check_specs(specs, reporters)
+    first_error: BaseException | None = None
+    for fmt, path in specs:
+        reporter = reporters[fmt]
+        try:
+            if path is None:
+                options = ReportOptions(color=fmt == "console" and color_wanted(stdout), lang=report.lang)
+                reporter.write(report, stdout, options)
+                stdout.flush()
+            else:
+                write_atomic(path, reporter, report, ReportOptions(color=False, lang=report.lang))
+        except Exception as exc:
+            exc.add_note(f"while writing the {fmt} report to {path or 'stdout'}")
+            if first_error is None:
+                first_error = exc
+    if first_error is not None:
+        raise first_error
+
+
+def load_report_schema() -> dict[str, Any]:
+    """Return the JSON Schema (draft 2020-12) of the SPEC §7 JSON report."""
+    text = resources.files("scanner").joinpath("schemas", "report.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def report_schema_errors(document: Any) -> list[str]:
+    """Validate a loaded JSON report; return readable errors (``path: message``), empty when valid."""
+    from jsonschema import Draft202012Validator  # heavy import, only when validating
+
+    validator = Draft202012Validator(load_report_schema())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(report)'}: {e.message}" for e in errors]
