@@ -19,7 +19,9 @@ stdlib ``ssl`` handshake (CERT_NONE) - the only way to see a TLS 1.3-only one.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +82,7 @@ async def _open(st: _State, address: tuple[int, str], purpose: str) -> tuple[Smt
         )
     except (TimeoutError, OSError) as exc:
         why = f"no TCP connection within {timeout:g} s" if isinstance(exc, TimeoutError) else (
-            f"cannot connect: {exc.strerror or exc}")
+            f"cannot connect: {os.strerror(exc.errno) if exc.errno else exc}")
         record["error"] = f"connect: {why}"
         raise DialogueError("connect", why) from None
     client = SmtpClient(reader, writer, timeout, transcript=record["events"])
@@ -181,8 +183,7 @@ async def _plaintext(st: _State, facts: dict[str, Any]) -> None:
             return
         verdict = "accepted" if reply.code == 250 else "refused" if 400 <= reply.code < 600 else "error"
         facts["plaintext_mail"] = {"result": verdict, **reply.to_json(), "quoted": reply.quoted}
-        if reply.code == 250:
-            await client.send("RSET", "RSET")
+        await client.send("RSET", "RSET")
     except DialogueError:
         pass
     finally:
@@ -197,6 +198,7 @@ async def _stdlib_tls(st: _State, facts: dict[str, Any]) -> None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        context.set_ciphers("ALL:@SECLEVEL=0")  # see weak certificates too: judging them is our job
         try:
             await asyncio.wait_for(
                 client.writer.start_tls(context, server_hostname=st.plan.sni), st.plan.timeout
@@ -225,7 +227,10 @@ def _error(reason: str) -> dict[str, Any]:
     return {"verdict": "error", "reason": reason, "selected_version": None, "cipher": None, "alert": None}
 
 
-async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore) -> dict[str, Any]:
+Resolver = Callable[[Endpoint, float], Awaitable[list[tuple[int, str]]]]
+
+
+async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolver = resolve) -> dict[str, Any]:
     """Probe one endpoint as planned and return its facts (plain JSON); never raises."""
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -236,7 +241,7 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore) -> dict[str, Any]
     order = [v for v in PROBE_ORDER if v in plan.versions]
     try:
         try:
-            st.addresses = await resolve(plan.endpoint, loop.time() + plan.timeout)
+            st.addresses = await resolver(plan.endpoint, loop.time() + plan.timeout)
         except (OSError, TimeoutError) as exc:
             raise _Stop(f"cannot resolve {plan.endpoint.host}: {exc}", "resolve") from None
         # The first connection proves the endpoint answers; only then are the others started.
@@ -296,10 +301,10 @@ def connection_limit(jobs: int) -> int:
     return min(512, max(64, 32 * max(1, jobs)))
 
 
-async def probe_many(plans: list[Plan], limit: int) -> list[dict[str, Any]]:
+async def probe_many(plans: list[Plan], limit: int, resolver: Resolver = resolve) -> list[dict[str, Any]]:
     """Probe every plan concurrently, at most ``limit`` connections at once overall."""
     slots = asyncio.Semaphore(limit)
-    return list(await asyncio.gather(*(probe_endpoint(p, slots) for p in plans)))
+    return list(await asyncio.gather(*(probe_endpoint(p, slots, resolver) for p in plans)))
 
 
 def run_plans(plans: list[Plan], limit: int) -> list[dict[str, Any]]:
