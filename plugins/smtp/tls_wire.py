@@ -101,6 +101,9 @@ def build_client_hello(version: str, servername: str | None) -> bytes:
             exts += _ext(0x002B, _u8(_codes((0x0304,))))
             exts += _ext(0x0033, _u16(_codes((0x001D,)) + _u16(public)))
             exts += _ext(0x002D, _u8(b"\x01"))  # psk_dhe_ke
+        size = 4 + len(body) + 2 + len(exts)
+        if 256 <= size < 512:  # RFC 7685 padding: some servers hang on hellos of 256-511 bytes
+            exts += _ext(0x0015, bytes(max(1, 512 - size - 4)))
         body += _u16(exts)
     handshake = b"\x01" + len(body).to_bytes(3, "big") + body
     record_version = 0x0300 if version == "SSLv3" else 0x0301

@@ -21,6 +21,7 @@ import ssl
 import struct
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -102,7 +103,9 @@ def openssl_context(cert: Cert, versions: tuple[ssl.TLSVersion, ssl.TLSVersion],
                     ciphers: str | None = None) -> ssl.SSLContext:
     """A Python ssl server context serving exactly the versions min..max (legacy ones at SECLEVEL=0)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version, ctx.maximum_version = versions
+    with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated: serving them is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version, ctx.maximum_version = versions
     cert.configure(ctx)
     if ciphers is not None:
         ctx.set_ciphers(ciphers)
