@@ -1,0 +1,173 @@
+"""The real ``policyscan`` command in a subprocess: exit codes and reports (SPEC §2-3, §7)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from scanner.output import report_schema_errors
+from tests.conftest import PLUGIN_SITE, run_cli
+
+POLICY = """\
+apiVersion: policyscan/v1
+kind: Policy
+metadata: {id: lines, title: Line limits, version: 2026.1}
+inputs: {limit: 3}
+rules:
+  - id: L-001
+    title: short files
+    severity: high
+    check: {line_count: {max: "${inputs.limit}"}}
+    remediation: {en: "Trim ${file} to ${expected} lines (found ${actual})", es: "Recorte ${file}"}
+  - id: L-002
+    title: not empty
+    severity: low
+    check: {not: {line_count: {max: 0}}}
+"""
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    (tmp_path / "ok.txt").write_text("a\nb\n")
+    (tmp_path / "long.txt").write_text("a\n" * 9)
+    (tmp_path / "inventory.yaml").write_text(
+        "apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n"
+        "  - {name: web.01, labels: {role: web}, textfile: ok.txt}\n"
+        "  - {name: db01, textfile: long.txt}\n"
+    )
+    return tmp_path
+
+
+def scan(fleet: Path, *extra: str):
+    return run_cli("scan", "--policy", str(fleet / "policy.yaml"), "--inventory", str(fleet / "inventory.yaml"),
+                   "--now", "2026-11-26T10:00:00Z", *extra, pythonpath=PLUGIN_SITE)
+
+
+def test_version_is_fast_and_plain():
+    out = run_cli("--version")
+    assert out.returncode == 0 and re.fullmatch(r"policyscan \d+\.\d+\.\d+\n", out.stdout)
+
+
+def test_scan_writes_every_report_and_exits_1_on_failure(fleet):
+    out = scan(fleet, "--report", f"json={fleet / 'r.json'}", "--report", f"junit={fleet / 'r.xml'}",
+               "--report", "console")
+    assert out.returncode == 1, out.stderr
+    assert "Trim" in out.stdout and "db01" in out.stdout
+    report = json.loads((fleet / "r.json").read_text())
+    assert report_schema_errors(report) == []
+    assert report["now"] == "2026-11-26T10:00:00Z"
+    assert report["policies"][0]["version"] == "2026.1"
+    assert len(report["policies"][0]["sha256"]) == 64
+    assert report["inputs"] == {"limit": 3}
+    assert report["summary"] == {"total": 4, "pass": 3, "fail": 1, "error": 0, "skip": 0, "waived": 0}
+    failed = [r for r in report["results"] if r["status"] == "fail"]
+    assert [(r["target"], r["rule"], r["actual"], r["expected"]) for r in failed] == [("db01", "L-001", 9, 3)]
+    assert failed[0]["remediation"] == f"Trim {fleet / 'long.txt'} to 3 lines (found 9)"
+    assert [(r["target"], r["rule"]) for r in report["results"]] == [
+        ("db01", "L-001"), ("db01", "L-002"), ("web.01", "L-001"), ("web.01", "L-002")]
+    root = ET.parse(fleet / "r.xml").getroot()
+    classnames = {tc.get("classname") for tc in root.iter("testcase")}
+    assert classnames == {"lines.db01", "lines.web_01"}
+    assert len(root.findall(".//failure")) == 1
+
+
+def test_lang_input_override_and_fail_on(fleet):
+    out = scan(fleet, "--input", "limit=20", "--report", f"json={fleet / 'r.json'}")
+    assert out.returncode == 0, out.stderr
+    assert json.loads((fleet / "r.json").read_text())["inputs"] == {"limit": 20}
+    out = scan(fleet, "--fail-on", "critical", "--lang", "es", "--report", f"json={fleet / 'r.json'}")
+    assert out.returncode == 0
+    failed = [r for r in json.loads((fleet / "r.json").read_text())["results"] if r["status"] == "fail"]
+    assert failed[0]["remediation"] == f"Recorte {fleet / 'long.txt'}"
+
+
+def test_error_results_exit_3_and_never_pass(fleet):
+    (fleet / "long.txt").unlink()
+    out = scan(fleet, "--report", f"json={fleet / 'r.json'}")
+    assert out.returncode == 3, out.stdout + out.stderr
+    results = json.loads((fleet / "r.json").read_text())["results"]
+    assert {r["status"] for r in results if r["target"] == "db01"} == {"error"}
+
+
+def test_a_run_that_checks_nothing_exits_3(fleet):
+    (fleet / "inventory.yaml").write_text("apiVersion: policyscan/v1\nkind: Inventory\ntargets: [{name: bare}]\n")
+    out = scan(fleet, "--report", f"json={fleet / 'r.json'}")
+    assert out.returncode == 3
+    assert json.loads((fleet / "r.json").read_text())["summary"]["skip"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--report", "yaml"], "unknown report format 'yaml'"),
+        (["--input", "nope=1"], "--input nope: no loaded policy declares this input"),
+        (["--now", "yesterday"], "--now 'yesterday' is not an ISO 8601 time"),
+        (["--reg", "missing.reg"], "--inventory cannot be combined"),
+    ],
+)
+def test_usage_errors_exit_2(fleet, args, words):
+    out = scan(fleet, *args)
+    assert out.returncode == 2
+    assert words in out.stderr
+
+
+def test_missing_reg_file_is_a_usage_error(tmp_path):
+    out = run_cli("scan", "--policy", "policies", "--reg", str(tmp_path / "nope.reg"))
+    assert out.returncode == 2
+    assert f"--reg {tmp_path / 'nope.reg'}: no such file" in out.stderr
+
+
+def test_invalid_policy_exits_2_and_writes_nothing(fleet):
+    (fleet / "policy.yaml").write_text(POLICY.replace("severity: high", "severity: urgent"))
+    out = scan(fleet, "--report", f"json={fleet / 'r.json'}")
+    assert out.returncode == 2
+    assert f"{fleet / 'policy.yaml'}:8:15: rules[0].severity: 'urgent' is not one of" in out.stderr
+    assert "nothing was scanned" in out.stderr
+    assert not (fleet / "r.json").exists()
+
+
+def test_internal_error_writes_a_traceback_and_exits_4(fleet):
+    out = scan(fleet, "--report", "explode")
+    assert out.returncode == 4
+    m = re.search(r"traceback written to (\S+)", out.stderr)
+    assert m, out.stderr
+    text = Path(m.group(1)).read_text()
+    assert "RuntimeError: the explode reporter always fails" in text
+    Path(m.group(1)).unlink()
+
+
+def test_validate_reports_problems_of_all_files_at_once(fleet):
+    (fleet / "bad1.yaml").write_text(POLICY.replace("title: short files", "titel: short files"))
+    (fleet / "bad2.yaml").write_text("apiVersion: policyscan/v1\nkind: Inventory\ntargets: [{name: a}, {name: a}]\n")
+    out = run_cli("validate", str(fleet), pythonpath=PLUGIN_SITE)
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.startswith(str(fleet))]
+    assert any(line.startswith(f"{fleet / 'bad1.yaml'}:7:5: ") and "unknown key 'titel'" in line for line in lines)
+    assert any(line.startswith(f"{fleet / 'bad2.yaml'}:3:23: ") and "duplicate target name" in line
+               for line in lines)
+    (fleet / "bad1.yaml").unlink()
+    (fleet / "bad2.yaml").unlink()
+    ok = run_cli("validate", str(fleet), pythonpath=PLUGIN_SITE)
+    assert ok.returncode == 0 and "2 file(s) valid" in ok.stdout
+
+
+def test_validate_refuses_an_alias_bomb_inside_a_valid_policy_quickly(tmp_path):
+    text = (Path(__file__).parent.parent / "policies" / "exchange-m365-tls12.yaml").read_text()
+    bomb = ["lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 12):
+        bomb.append(f"lol{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]")
+    assert "    tags: [tls, tls12, schannel, exchange, m365]\n" in text
+    nested = "    tags:\n" + "".join(f"      - {{{b}}}\n" for b in bomb)
+    (tmp_path / "bomb.yaml").write_text(text.replace("    tags: [tls, tls12, schannel, exchange, m365]\n", nested, 1))
+    start = time.perf_counter()
+    out = run_cli("validate", str(tmp_path / "bomb.yaml"), timeout=20)
+    elapsed = time.perf_counter() - start
+    assert out.returncode == 2
+    assert "aliases are bounded" in out.stderr and "bomb.yaml:" in out.stderr
+    assert elapsed < 5
