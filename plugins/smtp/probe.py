@@ -267,6 +267,8 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolve
             try:
                 await _guard(st, facts, _stdlib_tls)
             except _Stop as stop:
+                if stop.stage != "STARTTLS":
+                    raise
                 facts.setdefault("certificate", {"error": stop.reason})
     except _Stop as stop:
         if stop.stage != "STARTTLS":

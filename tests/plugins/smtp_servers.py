@@ -148,6 +148,8 @@ class _Hostile(asyncio.Protocol):
             self.tasks.append(loop.create_task(self._drip(b"220 slow.test ESMTP greeting that never ends\r\n")))
         elif self.mode == "endless":
             self.tasks.append(loop.create_task(self._flood()))
+        elif self.mode == "http":  # a web server that speaks first (as some proxies do)
+            self.t.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
         elif self.mode == "4xx":
             self.t.write(b"421 4.3.2 Service not available, closing channel\r\n")
         elif self.mode in ("454", "garbage", "segments", "helo-only", "no-hello"):
@@ -174,7 +176,6 @@ class _Hostile(asyncio.Protocol):
 
     def _line(self, line: bytes) -> None:
         if self.mode == "http":
-            self.t.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
             self.t.close()
         elif line.startswith(b"EHLO"):
             if self.mode in ("helo-only", "no-hello"):

@@ -54,7 +54,7 @@ def test_server_allowing_exactly_one_version(certs: dict, version: str) -> None:
 def test_modern_server_fails_a_legacy_accept_rule_and_records_evidence(certs: dict) -> None:
     server = aiosmtpd_server(tls_context(certs["ok"], ["TLSv1.2", "TLSv1.3"]))
     try:
-        facts, outcome = run_check({"endpoints": [server.endpoint], "accept": ["TLSv1.0", "TLSv1.2"],
+        _, outcome = run_check({"endpoints": [server.endpoint], "accept": ["TLSv1.0", "TLSv1.2"],
                                     "reject": ["SSLv3", "TLSv1.1"]})
     finally:
         server.stop()
@@ -200,9 +200,8 @@ def test_name_with_several_addresses_is_tried_address_by_address(certs: dict) ->
 
 
 def test_endpoint_read_by_several_rules_is_probed_once_with_the_largest_timeout(certs: dict) -> None:
-    from scanner.api import CollectRequest, RunContext, Target
-
     from plugins.smtp import register_check_types
+    from scanner.api import CollectRequest, RunContext, Target
 
     server = aiosmtpd_server(tls_context(certs["ok"], ["TLSv1.2"]))
     collector = register_check_types()[0].collector
