@@ -149,7 +149,7 @@ def test_validate_reports_problems_of_all_files_at_once(fleet):
     assert out.returncode == 2
     lines = [line for line in out.stderr.splitlines() if line.startswith(str(fleet))]
     assert any(line.startswith(f"{fleet / 'bad1.yaml'}:7:5: ") and "unknown key 'titel'" in line for line in lines)
-    assert any(line.startswith(f"{fleet / 'bad2.yaml'}:3:23: ") and "duplicate target name" in line
+    assert any(line.startswith(f"{fleet / 'bad2.yaml'}:3:29: ") and "duplicate target name" in line
                for line in lines)
     (fleet / "bad1.yaml").unlink()
     (fleet / "bad2.yaml").unlink()
