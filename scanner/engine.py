@@ -125,7 +125,7 @@ class Engine:
             out = self._judge_leaf(node, target, facts, parent)
             return out, [out]
         kids = [self._judge(c, target, facts, node.kind) for c in node.children]
-        leaves = [leaf for _, ls in kids for leaf in ls]
+        leaves: list[Outcome] = [leaf for _, ls in kids for leaf in ls]
         outcomes = [o for o, _ in kids]
         if node.kind == "not":
             inner = outcomes[0]
@@ -156,9 +156,10 @@ class Engine:
         return out
 
     def _result(self, policy: Policy, rule: Rule, target: Target, facts: Mapping[tuple[str, str], Any]) -> Result:
+        leaves: list[Outcome] = []
         if not _labels_match(rule, target):
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
-            outcome, leaves = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}"), []
+            outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
         else:
             outcome, leaves = self._judge(rule.check, target, facts, None)
         evidence = [dict(e) for leaf in leaves for e in leaf.evidence]

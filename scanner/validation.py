@@ -78,7 +78,7 @@ def _problem(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> Prob
     path: Path_ = (*base, *err.absolute_path)
     message = err.message
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = set(err.schema.get("properties", {}))
+        allowed = set(err.schema.get("properties", {})) if isinstance(err.schema, Mapping) else set()
         extras = sorted(k for k in err.instance if k not in allowed)
         if extras:
             key_path = (*path, f"<key:{extras[0]}>")

@@ -34,7 +34,7 @@ MAX_NODES = 200_000
 
 MAX_BYTES = 16 * 1024 * 1024
 
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 
 Path_ = tuple[str | int, ...]
 
@@ -42,7 +42,7 @@ Path_ = tuple[str | int, ...]
 _PLAIN = "tag:policyscan,2026:plain"
 
 
-class _Loader(_Base):  # type: ignore[misc]
+class _Loader(_Base):
     """A loader that tags every plain scalar as "plain": :func:`_scalar` resolves
     those itself, by the YAML 1.2 core schema."""
 
