@@ -1,0 +1,112 @@
+"""``policyscan probe HOST[:PORT]``: the whole matrix of one endpoint, as console text or JSON.
+
+One probe asks everything: STARTTLS, each of SSLv3..TLSv1.3, MAIL FROM:<>
+before STARTTLS (then RSET and QUIT), and the certificate. ``--report console``
+(the default) prints a table; ``--report json[=PATH]`` prints the probe
+document (``schema: policyscan/probe/v1``, with the full facts and transcript).
+Exit 0 when the endpoint answered, 3 when it could not be probed, 2 for a bad
+endpoint or report format.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import IO, Any
+
+from plugins.smtp.certificate import days_left
+from plugins.smtp.endpoint import EndpointError, parse_endpoint
+from plugins.smtp.probe import VERSIONS, Plan, connection_limit, run_plans
+from scanner.api import Reporter, ReportOptions
+from scanner.errors import UsageError
+from scanner.output import parse_report_spec, printable, write_atomic
+
+FORMATS = ("console", "json")
+PROBE_SCHEMA = "policyscan/probe/v1"
+
+
+def probe_document(facts: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The JSON document of one probe: a summary on top, the facts (transcript included) below."""
+    return {
+        "schema": PROBE_SCHEMA,
+        "endpoint": facts["endpoint"],
+        "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "answered": facts.get("answered", False),
+        "error": facts.get("error"),
+        "starttls": (facts.get("starttls") or {}).get("result"),
+        "plaintext_mail": (facts.get("plaintext_mail") or {}).get("result"),
+        "versions": {v: r["verdict"] for v, r in facts.get("versions", {}).items()},
+        "certificate": facts.get("certificate"),
+        "facts": facts,
+    }
+
+
+def _certificate_lines(cert: dict[str, Any], now: datetime) -> list[str]:
+    if "error" in cert:
+        return [f"  not available: {cert['error']}"]
+    days = days_left(cert, now)
+    names = ", ".join(cert.get("san_dns", []) + cert.get("san_ip", [])) or "(no SAN) CN " + ", ".join(
+        cert.get("common_names", []))
+    curve = f" {cert['curve']}" if cert.get("curve") else ""
+    return [
+        f"  subject      {cert['subject']}",
+        f"  names        {names}",
+        f"  issuer       {cert['issuer']}" + ("  (self-signed)" if cert.get("self_signed") else ""),
+        f"  valid        {cert['not_before']} .. {cert['not_after']}  "
+        + (f"({days:.0f} days left)" if days >= 0 else f"(EXPIRED {-days:.0f} days ago)"),
+        f"  key          {cert['key_type']}{curve} {cert['key_bits']} bits"
+        f" (RSA-equivalent {cert['rsa_equivalent_bits']})",
+        f"  signature    {cert['signature_algorithm']}",
+        f"  sha256       {cert['sha256']}",
+    ]
+
+
+def console_text(facts: dict[str, Any], now: datetime) -> str:
+    """The probe as a table for people."""
+    where = f" ({facts['address']})" if facts.get("address") else ""
+    lines = [f"SMTP TLS probe of {facts['endpoint']}{where} in {facts.get('elapsed_ms', 0):.0f} ms"]
+    if facts.get("error"):
+        lines.append(f"  could not be probed: {facts['error']}")
+    first = next((c for c in facts.get("connections", []) if "greeting" in c), None)
+    if first:
+        lines.append(f"  greeting     {first['greeting']['code']} {first['greeting']['text'].splitlines()[0]}")
+    st = facts.get("starttls") or {}
+    if st:
+        lines.append(f"  STARTTLS     {st.get('result')}" + (f": {st['quoted']}" if st.get("quoted") else ""))
+    pm = facts.get("plaintext_mail") or {}
+    if pm:
+        lines.append(f"  plain MAIL   {pm.get('result')}: {pm.get('quoted') or pm.get('reason', '')}")
+    lines.append("Protocols")
+    for version in VERSIONS:
+        v = facts.get("versions", {}).get(version)
+        if v is None:
+            continue
+        detail = v.get("cipher") if v["verdict"] == "accepted" else v.get("reason")
+        lines.append(f"  {version:<8} {v['verdict']:<9} {detail or ''}".rstrip())
+    lines.append("Certificate")
+    lines += _certificate_lines(facts.get("certificate") or {"error": "not collected"}, now)
+    return printable("\n".join(lines)) + "\n"
+
+
+def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, now: datetime,
+                      stdout: IO[str]) -> int:
+    """Probe ``endpoint`` fully and write each requested report; 0 answered, 3 could not be probed."""
+    try:
+        parsed = parse_endpoint(endpoint)
+    except EndpointError as exc:
+        raise UsageError(str(exc)) from None
+    specs = [parse_report_spec(s) for s in report_specs] or [("console", None)]
+    for fmt, _ in specs:
+        if fmt not in FORMATS:
+            raise UsageError(f"--report {fmt!r}: probe writes only {' or '.join(FORMATS)}")
+    plan = Plan(parsed, versions=set(VERSIONS), plaintext_mail=True, certificate=True, timeout=timeout)
+    [facts] = run_plans([plan], connection_limit(1))
+    for fmt, path in specs:
+        text = (json.dumps(probe_document(facts, now), indent=2, ensure_ascii=False) + "\n" if fmt == "json"
+                else console_text(facts, now))
+        if path is None:
+            stdout.write(text)
+        else:
+            writer = Reporter(fmt, lambda _report, stream, _options, text=text: stream.write(text))
+            write_atomic(path, writer, None, ReportOptions())  # type: ignore[arg-type]
+    return 0 if facts.get("answered") and not facts.get("error") else 3
