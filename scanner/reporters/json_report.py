@@ -50,7 +50,7 @@ def _utf8_buffer(stream: IO[str]) -> IO[bytes] | None:
     if buffer is None or not encoding:
         return None
     try:
-        return buffer if codecs.lookup(encoding).name == "utf-8" else None  # type: ignore[no-any-return]
+        return buffer if codecs.lookup(encoding).name == "utf-8" else None
     except LookupError:
         return None
 

@@ -49,7 +49,7 @@ def _scalar(value: JSON) -> str:
     """A value as evidence text: strings as they are, anything else as compact JSON."""
     kind = type(value)
     if kind is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if kind is int:
         return str(value)
     if value is None or kind is bool:
@@ -118,6 +118,12 @@ class _Escaper:
         return escaped
 
 
+def _child(tag: str, message: str, body: str | None) -> str:
+    if body is None:
+        return f'<{tag} type="{tag}" message="{message}"/>'
+    return f'<{tag} type="{tag}" message="{message}">{_escape_text(body)}</{tag}>'
+
+
 def _testcase(result: Result, cls: str, attr: _Escaper) -> str:
     """One ``<testcase>`` element as text (already indented)."""
     head = f'    <testcase classname="{cls}" name="{attr(f"{result.rule}: {result.title}")}"'
@@ -125,16 +131,13 @@ def _testcase(result: Result, cls: str, attr: _Escaper) -> str:
     if status is _PASS:
         return head + "/>\n"
     if status is _FAIL:
-        child = f'<failure type="failure" message="{attr(result.message)}">{_escape_text(_body(result, True))}</failure>'
+        child = _child("failure", attr(result.message), _body(result, True))
     elif status is _ERROR:
-        child = f'<error type="error" message="{attr(result.message)}">{_escape_text(_body(result, False))}</error>'
+        child = _child("error", attr(result.message), _body(result, False))
     elif status is _WAIVED:
-        child = (
-            f'<skipped type="skipped" message="{attr(waiver_text(result))}">'
-            f"{_escape_text(_body(result, True))}</skipped>"
-        )
+        child = _child("skipped", attr(waiver_text(result)), _body(result, True))
     else:  # skip, and any status a later version adds: never reported as a pass
-        child = f'<skipped type="skipped" message="{attr(result.message or str(status))}"/>'
+        child = _child("skipped", attr(result.message or str(status)), None)
     return f"{head}>\n      {child}\n    </testcase>\n"
 
 
