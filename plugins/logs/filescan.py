@@ -1,0 +1,235 @@
+"""One pass over one log file (or one byte range of it) for every signature that reads it.
+
+The prefilter runs over raw bytes before any decoding, CSV parsing or regex:
+each case-sensitive anchor is found with ``find`` over the memory-mapped file
+(or the current chunk), case-insensitive anchors and anchorless regexes with
+RE2 over the same bytes; only the lines holding a hit are decoded, split into
+columns and verified. :func:`scan_task` is the unit of work a worker process runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from plugins.logs.formats import parse_stamp, shown, split_csv
+from plugins.logs.matching import Matchers, Tally
+from plugins.logs.streams import Chunks
+
+_MATCHERS: dict[str, Matchers] = {}
+
+
+def _matchers(defs: list[dict[str, Any]]) -> Matchers:
+    key = json.dumps(defs, sort_keys=True)
+    if key not in _MATCHERS:
+        _MATCHERS[key] = Matchers(defs)
+    return _MATCHERS[key]
+
+
+class Lines:
+    """Line numbers of positions in one region, counted lazily and only as far as asked."""
+
+    def __init__(self, buf: Any, lo: int, first_line: int) -> None:
+        self.buf, self.pos, self.line = buf, lo, first_line
+
+    def at(self, pos: int) -> int:
+        if pos > self.pos:
+            self.line += _count_nl(self.buf, self.pos, pos)
+            self.pos = pos
+        return self.line
+
+
+def _count_nl(buf: Any, lo: int, hi: int) -> int:
+    if isinstance(buf, bytes | bytearray):
+        return buf.count(b"\n", lo, hi)
+    n, step = 0, 16 << 20
+    for a in range(lo, hi, step):
+        n += buf[a : min(hi, a + step)].count(b"\n")
+    return n
+
+
+class Region:
+    """The scanning state of one file: format, columns, compiled signatures, tally."""
+
+    def __init__(self, task: dict[str, Any]) -> None:
+        import re2
+
+        self.task = task
+        self.fmt: str = task["format"]
+        self.set_fields(task.get("fields") or [])
+        self.m = _matchers(task["defs"])
+        plan = task["plan"]
+        self.exact = [(a.encode("latin-1"), tuple(s)) for a, s in plan["exact"]]
+        self.folded: dict[bytes, tuple[int, ...]] = {a.encode("latin-1"): tuple(s) for a, s in plan["folded"]}
+        self.folded_re = None
+        if self.folded:
+            alt = b"|".join(re2.escape(a) for a in self.folded)
+            opts = re2.Options()
+            opts.case_sensitive = False
+            self.folded_re = re2.compile(alt, opts)
+        self.raw = []
+        for i in plan["raw"]:
+            if i in self.m.errors:
+                continue
+            opts = re2.Options()
+            opts.case_sensitive = not task["defs"][i]["ignore_case"]
+            self.raw.append((re2.compile(b"(?m)" + task["defs"][i]["pattern"].encode(), opts), (i,)))
+        self.every = tuple(plan["every"])
+        self.tally = Tally(bool(task.get("keep_last")))
+        self.missing_fields: set[str] = set()
+        self.hdr_seen = 0
+        self.lines_scanned = 0
+
+    def set_fields(self, fields: list[str]) -> None:
+        self.fields = {f.strip().lower(): i for i, f in enumerate(fields)}
+        self.date_col = self.fields.get("date-time")
+
+    # -- the prefilter -------------------------------------------------------------
+    def candidates(self, buf: Any, lo: int, hi: int) -> dict[int, tuple[int, set[int]]]:
+        cands: dict[int, tuple[int, set[int]]] = {}
+
+        def mark(pos: int, sigs: tuple[int, ...]) -> int:
+            ls = buf.rfind(b"\n", lo, pos) + 1 or lo
+            ls = max(ls, lo)
+            le = buf.find(b"\n", pos, hi)
+            le = hi if le == -1 else le
+            got = cands.get(ls)
+            if got is None:
+                cands[ls] = (le, set(sigs))
+            else:
+                got[1].update(sigs)
+            return le + 1
+
+        for anchor, sigs in self.exact:
+            pos = buf.find(anchor, lo, hi)
+            while pos != -1:
+                pos = buf.find(anchor, mark(pos, sigs), hi)
+        for rx, sigs in ([(self.folded_re, ())] if self.folded_re else []) + self.raw:
+            start = lo
+            while start < hi and (hit := rx.search(buf, start, hi)) is not None:
+                got = sigs or self.folded[hit.group().lower()]
+                start = mark(hit.start(), got)
+        if self.every:
+            pos = lo
+            while pos < hi:
+                pos = mark(pos, self.every)
+        return cands
+
+    # -- verification of candidate lines ---------------------------------------------
+    def scan(self, buf: Any, lo: int, hi: int, offset: int = 0) -> None:
+        """Scan ``buf[lo:hi]``; ``offset`` is where ``buf`` starts in the decoded content."""
+        cands = self.candidates(buf, lo, hi)
+        for ls in sorted(cands):
+            le, sigs = cands[ls]
+            raw = buf[ls:le]
+            if self.fmt == "w3c":
+                if raw.startswith(b"#"):
+                    continue
+                self._refresh_header(buf, ls)
+            elif self.fmt == "queue_csv" and ls < self.task.get("body_start", 0):
+                continue
+            text = raw.decode("utf-8", "replace").rstrip("\r")
+            self.verify(text, sigs, offset + ls)
+
+    def _refresh_header(self, buf: Any, ls: int) -> None:
+        """Take a later ``#Fields`` line into account (headers repeat after a service restart)."""
+        h = buf.rfind(b"\n#Fields:", self.hdr_seen, ls)
+        self.hdr_seen = ls
+        if h != -1:
+            end = buf.find(b"\n", h + 1)
+            line = bytes(buf[h + 1 : end]).decode("utf-8", "replace")
+            self.set_fields(line.split(":", 1)[1].strip().split(","))
+
+    def verify(self, text: str, sigs: set[int], pos: int, alt: str | None = None) -> None:
+        row: list[str] | None = None
+        matched = []
+        for s in sorted(sigs):
+            field = self.m.fields[s]
+            if field is None:
+                ok = self.m.hit(s, text) or (alt is not None and self.m.hit(s, alt))
+            elif self.fmt in ("w3c", "queue_csv"):
+                if row is None:
+                    row = split_csv(text)
+                col = self.fields.get(field)
+                if col is None:
+                    self.missing_fields.add(field)
+                    continue
+                ok = col < len(row) and self.m.hit(s, row[col])
+            else:
+                self.missing_fields.add(field)
+                continue
+            if ok:
+                matched.append(s)
+        if not matched:
+            return
+        ms: int | None = None
+        if self.fmt == "w3c":
+            if self.date_col is not None:
+                row = row if row is not None else split_csv(text)
+                ms = parse_stamp(row[self.date_col]) if self.date_col < len(row) else None
+        elif self.fmt == "text":
+            ms = parse_stamp(text)
+        self.tally.add(tuple(matched), pos, ms, shown(text))
+
+
+    def verify_property(self, name: str, spaced: str, tight: str, sigs: set[int], pos: int) -> None:
+        """Verify one Format-List property (value joined with and without spaces at wraps)."""
+        matched = []
+        for s in sorted(sigs):
+            field = self.m.fields[s]
+            if field is None:
+                ok = self.m.hit(s, f"{name} : {spaced}") or self.m.hit(s, f"{name} : {tight}")
+            elif field == name.lower():
+                ok = self.m.hit(s, spaced) or self.m.hit(s, tight)
+            else:
+                continue
+            if ok:
+                matched.append(s)
+        if matched:
+            self.tally.add(tuple(matched), pos, None, shown(f"{name} : {spaced}"))
+
+
+def scan_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Scan one file (or one range of it) as the task says; returns plain JSON."""
+    path = Path(task["path"])
+    reader = Chunks(path, task.get("gz_bound") or (1 << 30))
+    region = Region(task)
+    line_of: dict[int, int] = {}
+    total_lines: int | None = None
+    try:
+        if task["format"] == "queue_list":
+            from plugins.logs.queuelist import scan_records
+
+            scan_records(reader, region, line_of)
+        else:
+            mapped = reader.mapped_region()
+            if mapped is not None:
+                buf, lo, hi = mapped
+                if task.get("range"):
+                    lo, hi = task["range"]
+                lines = Lines(buf, lo, 1)
+                region.scan(buf, lo, hi)
+                for p in region.tally.sample_positions():
+                    line_of[p] = lines.at(p)
+                if task.get("range") and line_of:
+                    total_lines = lines.at(hi) - 1
+            else:
+                base, line = 0, 1
+                for chunk, lo, hi in reader.chunks():
+                    lines = Lines(chunk, lo, line)
+                    region.scan(chunk, lo, hi, base)
+                    for p in region.tally.sample_positions():
+                        if base <= p < base + hi and p not in line_of:
+                            line_of[p] = lines.at(p - base)
+                    line = lines.at(hi)
+                    base += hi
+                    region.hdr_seen = 0
+    finally:
+        reader.close()
+    out = region.tally.to_json(line_of, task["display"])
+    out["missing_fields"] = sorted(region.missing_fields)
+    out["error"] = reader.error
+    if total_lines is not None:
+        out["range_lines"] = total_lines
+    return out

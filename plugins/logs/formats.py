@@ -1,0 +1,123 @@
+"""What a log file is: encoding, kind and layout, and how its lines are read.
+
+Layouts (``format`` in the facts):
+
+- ``w3c``: Exchange logs with ``#Software``/``#Version``/``#Log-type``/``#Date``/
+  ``#Fields`` headers and CSV rows (a field is quoted when it holds a comma or
+  a quote; quotes inside are doubled). Columns are addressed by ``#Fields`` name.
+- ``queue_csv``: ``Get-Queue | Export-Csv`` (optional ``#TYPE`` line, header row).
+- ``queue_list``: ``Get-Queue | Format-List`` (``Name : value`` records, long
+  values wrapped onto indented continuation lines).
+- ``text``: anything else (NDR text, Postfix/Exim syslog); a leading ISO-8601
+  stamp dates a line.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import UTC, datetime
+
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+QUEUE_FIELDS = frozenset(
+    name.lower()
+    for name in (
+        "Identity", "NextHopDomain", "LastError", "DeliveryType", "MessageCount", "NextHopCategory",
+        "NextHopConnector", "LastRetryTime", "NextRetryTime", "TlsDomain", "Status", "Velocity",
+        "IncomingRate", "OutgoingRate", "RetryCount", "FirstRetryTime", "DeferredMessageCount",
+    )
+)
+_LOG_TYPES = {
+    "smtp send protocol log": "smtp_send",
+    "smtp receive protocol log": "smtp_receive",
+    "message tracking log": "message_tracking",
+}
+_LIST_PROP = re.compile(r"^([A-Za-z][A-Za-z0-9]*)\s*:(?: |$)")
+_STAMP = re.compile(
+    r"^\[?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s?(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def sniff_encoding(head: bytes) -> tuple[str, int]:
+    """The file's encoding and BOM length: UTF-8 with or without BOM, or UTF-16 with BOM."""
+    for bom, name in BOMS:
+        if head.startswith(bom):
+            return name, len(bom)
+    return "utf-8", 0
+
+
+def detect(head: str) -> tuple[str, str, list[str]]:
+    """``(kind, format, fields)`` of a file from its first lines (decoded)."""
+    kind = ""
+    fields: list[str] = []
+    lines = head.splitlines()[:200]
+    for line in lines[:50]:
+        low = line.lower()
+        if low.startswith("#log-type:"):
+            kind = _LOG_TYPES.get(line.split(":", 1)[1].strip().lower(), "text")
+        elif low.startswith("#fields:") and not fields:
+            fields = [f.strip() for f in line.split(":", 1)[1].split(",")]
+    if fields or kind:
+        return kind or "text", "w3c", fields
+    body = [ln for ln in lines if ln.strip()]
+    if body and body[0].startswith("#TYPE"):
+        body = body[1:]
+    if body:
+        header = split_csv(body[0])
+        if len(header) > 2 and len({h.strip().lower() for h in header} & QUEUE_FIELDS) >= 2:
+            return "queue", "queue_csv", [h.strip() for h in header]
+    props = {m.group(1).lower() for ln in body[:80] if (m := _LIST_PROP.match(ln))}
+    if len(props & QUEUE_FIELDS) >= 2:
+        return "queue", "queue_list", []
+    return "text", "text", []
+
+
+def split_csv(line: str) -> list[str]:
+    """One CSV row: commas separate, ``"..."`` quotes, ``""`` is a quote inside quotes."""
+    if '"' not in line:
+        return line.split(",")
+    return next(csv.reader([line]), [])
+
+
+def parse_stamp(text: str) -> int | None:
+    """Epoch milliseconds of a leading ISO-8601 stamp (no zone means UTC), or None."""
+    m = _STAMP.match(text)
+    if not m:
+        return None
+    y, mo, d, h, mi, s, frac, zone = m.groups()
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), tzinfo=UTC)
+    except ValueError:
+        return None
+    ms = int(dt.timestamp()) * 1000 + (int((frac or "0")[:3].ljust(3, "0")))
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        ms -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60) * 1000
+    return ms
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """Epoch milliseconds as ``2025-03-04T11:20:00.260Z``."""
+    if ms is None:
+        return None
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+TEXT_CAP = 300
+
+
+def shown(text: str) -> str:
+    """Line text for evidence: control characters escaped, long lines cut (``…`` marks the cut)."""
+    text = text.rstrip("\r\n")
+    cut = len(text) > TEXT_CAP
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text[:TEXT_CAP])
+    return text + "…" if cut else text

@@ -1,0 +1,96 @@
+"""Compiled signatures and the per-file tally of matching lines.
+
+A :class:`Matchers` set is built once per worker process from the plain-JSON
+definitions; :class:`Tally` counts matching lines per set of signatures they
+matched (so a line that matches two signatures counts once for a rule that
+forbids both), keeps every line's time for ``within`` windows, and a capped
+sample of lines per signature.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+SAMPLE_CAP = 5
+"""Sample lines kept per signature per file (the first ones, and the last ones when windows apply)."""
+
+
+class Matchers:
+    """Line verifiers for signature definitions (literal ``in`` tests or RE2 regexes)."""
+
+    def __init__(self, defs: Sequence[Mapping[str, Any]]) -> None:
+        import re2
+
+        self.defs = defs
+        self.fields = [d["field"].lower() if d.get("field") else None for d in defs]
+        self.tests: list[Any] = []
+        self.errors: dict[int, str] = {}
+        for i, d in enumerate(defs):
+            pattern = d["pattern"]
+            if d["type"] == "literal":
+                needle = pattern.casefold() if d["ignore_case"] else pattern
+                self.tests.append((False, needle, d["ignore_case"]))
+                continue
+            try:
+                opts = re2.Options()
+                opts.case_sensitive = not d["ignore_case"]
+                self.tests.append((True, re2.compile(pattern, opts), False))
+            except Exception as exc:  # re2.error, or a pattern re2 cannot take
+                self.errors[i] = f"regex {pattern!r} is not valid RE2: {exc}"
+                self.tests.append((False, "\x00never\x00", False))
+
+    def hit(self, i: int, subject: str) -> bool:
+        is_re, test, fold = self.tests[i]
+        if is_re:
+            return test.search(subject) is not None
+        return (test in subject.casefold()) if fold else (test in subject)
+
+
+class Tally:
+    """Matching lines of one file (or one byte range of it)."""
+
+    def __init__(self, keep_last: bool) -> None:
+        self.groups: dict[tuple[int, ...], list[Any]] = {}
+        self.first: dict[int, list[tuple[int, int | None, str]]] = {}
+        self.last: dict[int, deque[tuple[int, int | None, str]]] = {}
+        self.keep_last = keep_last
+
+    def add(self, sigs: tuple[int, ...], pos: int, ms: int | None, text: str) -> None:
+        g = self.groups.get(sigs)
+        if g is None:
+            g = self.groups[sigs] = [0, 0, []]
+        g[0] += 1
+        if ms is None:
+            g[1] += 1
+        else:
+            g[2].append(ms)
+        for s in sigs:
+            first = self.first.setdefault(s, [])
+            if len(first) < SAMPLE_CAP:
+                first.append((pos, ms, text))
+            elif self.keep_last:
+                self.last.setdefault(s, deque(maxlen=SAMPLE_CAP)).append((pos, ms, text))
+
+    def sample_positions(self) -> list[int]:
+        seen = {p for lst in self.first.values() for p, _, _ in lst}
+        seen |= {p for dq in self.last.values() for p, _, _ in dq}
+        return sorted(seen)
+
+    def to_json(self, line_of: Mapping[int, int], path: str) -> dict[str, Any]:
+        """Plain JSON: groups with counts and sorted times, samples with ``path:line``."""
+        samples: dict[str, list[dict[str, Any]]] = {}
+        for s, lst in self.first.items():
+            items = list(lst) + list(self.last.get(s, ()))
+            samples[str(s)] = [
+                {"source": f"{path}:{line_of[p]}", "line": line_of[p], "time": ms, "text": text}
+                for p, ms, text in items
+            ]
+        return {
+            "groups": [
+                {"sigs": list(k), "count": g[0], "undated": g[1], "times": sorted(g[2])}
+                for k, g in sorted(self.groups.items())
+            ],
+            "samples": samples,
+        }

@@ -1,0 +1,282 @@
+"""From checks and globs to scan tasks, and from task results back to one target's facts.
+
+Each file is scanned once for the union of the signatures of every check that
+reads its kind. A W3C file (every line dated) whose last timestamp, read from
+its tail, is older than the widest ``within`` of those checks is skipped. Tasks
+run in this process when the data is small, else in a process pool.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plugins.logs.collector import PARALLEL_MIN, SPLIT_MIN
+from plugins.logs.filescan import scan_task
+from plugins.logs.formats import detect, iso_ms, parse_stamp, sniff_encoding, split_csv
+from plugins.logs.matching import SAMPLE_CAP
+from plugins.logs.schema import KINDS, parse_duration
+from plugins.logs.signatures import scan_plan, signature_defs
+from plugins.logs.sources import resolve
+from plugins.logs.streams import GZ_BOUND, head_text, tail_bytes
+from scanner.api import CollectRequest, RunContext
+
+
+@dataclass
+class TargetPlan:
+    """Everything known about one target before scanning, and the tasks to run."""
+
+    defs: list[dict[str, Any]]
+    globs: list[dict[str, Any]]
+    files: list[dict[str, Any]]
+    kinds: list[str]
+    now: str
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+
+    def facts(self, results: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        files = []
+        for f in self.files:
+            f = dict(f)
+            ids = f.pop("task_ids", [])
+            if ids:
+                f.update(_merge(f, [results[i] for i in ids]))
+            files.append(f)
+        return {
+            "collected_at": self.now,
+            "kinds": self.kinds,
+            "globs": self.globs,
+            "signatures": self.defs,
+            "files": files,
+        }
+
+
+def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Join the results of a file's byte ranges; map local signature indexes to the target's."""
+    ids = f["signatures"]
+    groups: dict[tuple[int, ...], dict[str, Any]] = {}
+    samples: dict[str, list[dict[str, Any]]] = {}
+    line_base = 0
+    errors = [p["error"] for p in parts if p.get("error")]
+    for k, part in enumerate(parts):
+        if k and any(part["samples"].values()):
+            line_base = _lines_before(f, k, parts)
+        for g in part["groups"]:
+            key = tuple(ids[i] for i in g["sigs"])
+            got = groups.setdefault(key, {"sigs": list(key), "count": 0, "undated": 0, "times": []})
+            got["count"] += g["count"]
+            got["undated"] += g["undated"]
+            got["times"].extend(g["times"])
+        for s, items in part["samples"].items():
+            dest = samples.setdefault(str(ids[int(s)]), [])
+            for it in items:
+                if line_base:
+                    it = dict(it, line=it["line"] + line_base)
+                    it["source"] = f"{f['path']}:{it['line']}"
+                dest.append(it)
+    for g in groups.values():
+        g["times"].sort()
+    for s, items in samples.items():
+        if len(items) > 2 * SAMPLE_CAP:
+            samples[s] = items[:SAMPLE_CAP] + items[-SAMPLE_CAP:]
+    missing = sorted({m for p in parts for m in p.get("missing_fields", [])})
+    return {
+        "groups": sorted(groups.values(), key=lambda g: g["sigs"]),
+        "samples": samples,
+        "missing_fields": missing,
+        "error": "; ".join(dict.fromkeys(errors)) or None,
+    }
+
+
+def _lines_before(f: dict[str, Any], k: int, parts: list[dict[str, Any]]) -> int:
+    total = 0
+    for j in range(k):
+        n = parts[j].get("range_lines")
+        if n is None:
+            lo, hi = f["ranges"][j]
+            with open(f["path"], "rb") as fh:
+                fh.seek(lo)
+                n = fh.read(hi - lo).count(b"\n")
+            parts[j]["range_lines"] = n
+        total += n
+    return total
+
+
+def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> TargetPlan:
+    """Resolve globs, detect kinds, and make one scan task per file (or per byte range)."""
+    defs: list[dict[str, Any]] = []
+    by_key: dict[str, int] = {}
+    checks: list[tuple[set[str] | None, list[int], int | None]] = []
+    for params in req.checks:
+        idx = []
+        for d in signature_defs(params):
+            if d["key"] not in by_key:
+                by_key[d["key"]] = len(defs)
+                defs.append(d)
+            idx.append(by_key[d["key"]])
+        within = params.get("within")
+        secs = parse_duration(within) if isinstance(within, str) else None
+        want = set(params["sources"]) if params.get("sources") else None
+        checks.append((want, idx, secs))
+    _mark_bad_regexes(defs)
+    now_ms = int(ctx.now.timestamp() * 1000)
+    plan = TargetPlan(defs, [], [], [], iso_ms(now_ms) or "")
+    kinds: set[str] = set()
+    seen: set[Path] = set()
+    for entry in resolve(req.target):
+        if entry.kind:
+            kinds.add(entry.kind)
+        plan.globs.append({
+            "kind": entry.kind, "glob": entry.glob, "files": len(entry.files),
+            "error": None if entry.files else f"{req.target.path(entry.glob)}: no file matches this glob",
+        })
+        for path in entry.files:
+            if path in seen:
+                continue
+            seen.add(path)
+            f = _describe(path, entry.kind)
+            plan.files.append(f)
+            if f.get("error"):
+                continue
+            kinds.add(f["kind"])
+            readers = [c for c in checks if c[0] is None or f["kind"] in c[0]]
+            f["signatures"] = sorted({i for c in readers for i in c[1]})
+            if not f["signatures"]:
+                continue
+            windows = [c[2] for c in readers]
+            if f["format"] == "w3c" and None not in windows and f["encoding"] == "utf-8" and not f["gzip"]:
+                widest = max(w for w in windows if w is not None)
+                last = _last_stamp(path, f["fields"])
+                start = now_ms - widest * 1000
+                if last is not None and last < start:
+                    f["skipped"] = {"last": iso_ms(last), "window_start": iso_ms(start)}
+                    f["signatures"] = []
+                    continue
+            _add_tasks(plan, f, defs, any(w is not None for w in windows), gz_bound, ctx.jobs)
+    plan.kinds = sorted(kinds, key=KINDS.index)
+    return plan
+
+
+def _mark_bad_regexes(defs: list[dict[str, Any]]) -> None:
+    import re2
+
+    for d in defs:
+        if d["type"] == "regex":
+            try:
+                re2.compile(d["pattern"])
+            except Exception as exc:
+                d["error"] = f"regex {d['pattern']!r} is not valid RE2: {exc}"
+
+
+def _describe(path: Path, kind: str | None) -> dict[str, Any]:
+    f: dict[str, Any] = {"path": str(path), "kind": kind, "format": None, "bytes": None, "signatures": [],
+                         "groups": [], "samples": {}, "missing_fields": [], "error": None, "skipped": None}
+    try:
+        f["bytes"] = path.stat().st_size
+        with path.open("rb") as fh:
+            first = fh.read(4)
+    except OSError as exc:
+        f["error"] = f"{path}: cannot be read: {exc.strerror or exc}"
+        return f
+    f["gzip"] = first[:2] == b"\x1f\x8b"
+    f["encoding"] = sniff_encoding(first)[0] if not f["gzip"] else None
+    detected, fmt, fields = detect(head_text(path))
+    f["kind"] = kind or detected
+    f["format"] = fmt
+    f["fields"] = fields
+    return f
+
+
+def _last_stamp(path: Path, fields: list[str]) -> int | None:
+    names = [x.strip().lower() for x in fields]
+    if "date-time" not in names:
+        return None
+    col = names.index("date-time")
+    try:
+        tail = tail_bytes(path)
+    except OSError:
+        return None
+    for raw in reversed(tail.splitlines()[1:] or tail.splitlines()):
+        text = raw.decode("utf-8", "replace")
+        if text and not text.startswith("#"):
+            row = split_csv(text)
+            return parse_stamp(row[col]) if col < len(row) else None
+    return None
+
+
+def _add_tasks(plan: TargetPlan, f: dict[str, Any], defs: list[dict[str, Any]], keep_last: bool,
+               gz_bound: int | None, jobs: int) -> None:
+    local = [defs[i] for i in f["signatures"]]
+    base = {
+        "path": f["path"], "display": f["path"], "kind": f["kind"], "format": f["format"],
+        "fields": f["fields"], "defs": local, "plan": scan_plan(local), "keep_last": keep_last,
+        "gz_bound": gz_bound or GZ_BOUND, "bytes": f["bytes"],
+    }
+    ranges = None
+    if jobs > 1 and f["bytes"] >= SPLIT_MIN and not f["gzip"] and f["encoding"] == "utf-8" \
+            and f["format"] != "queue_list":
+        ranges = _split(Path(f["path"]), f["bytes"], jobs)
+    f["task_ids"] = []
+    for r in ranges or [[]]:
+        task = dict(base, id=_next_id(), range=r)
+        if r:
+            task["bytes"] = r[1] - r[0]
+        plan.tasks.append(task)
+        f["task_ids"].append(task["id"])
+    if ranges:
+        f["ranges"] = ranges
+
+
+_counter = [0]
+
+
+def _next_id() -> int:
+    _counter[0] += 1
+    return _counter[0]
+
+
+def _split(path: Path, size: int, parts: int) -> list[list[int]]:
+    """Byte ranges that end at line ends (the BOM stays in the first)."""
+    cuts = [0]
+    with path.open("rb") as fh:
+        for k in range(1, parts):
+            fh.seek(max(cuts[-1], size * k // parts))
+            fh.readline()
+            pos = fh.tell()
+            if pos >= size:
+                break
+            cuts.append(pos)
+    cuts.append(size)
+    if cuts[0] == 0 and len(cuts) > 1:
+        with path.open("rb") as fh:
+            cuts[0] = sniff_encoding(fh.read(4))[1]
+    return [[a, b] for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def _safe_scan(task: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return scan_task(task)
+    except Exception as exc:  # a bug or an unforeseen file: the file's rules become errors, never a crash
+        return {"groups": [], "samples": {}, "missing_fields": [],
+                "error": f"{task['path']}: could not be scanned: {type(exc).__name__}: {exc}"}
+
+
+def run_tasks(tasks: list[dict[str, Any]], jobs: int) -> dict[int, dict[str, Any]]:
+    """Run scan tasks, in a process pool when there is enough data for it to pay."""
+    total = sum(t.get("bytes") or 0 for t in tasks)
+    workers = min(max(1, jobs), len(tasks), os.cpu_count() or 1)
+    if workers < 2 or total < PARALLEL_MIN:
+        return {t["id"]: _safe_scan(t) for t in tasks}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ordered = sorted(tasks, key=lambda t: -(t.get("bytes") or 0))
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        done = pool.map(_safe_scan, ordered, chunksize=max(1, len(ordered) // (workers * 8)))
+        return {t["id"]: r for t, r in zip(ordered, done, strict=True)}
+
+
+__all__ = ["TargetPlan", "plan_target", "run_tasks"]

@@ -1,0 +1,94 @@
+"""JSON Schemas of the ``log_signatures`` check and of a target's ``logs`` source.
+
+Also the small parsers both sides share: log kinds, ``within`` durations and the
+``[KIND=]GLOB`` form of the command line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+KINDS: tuple[str, ...] = ("smtp_send", "smtp_receive", "message_tracking", "queue", "text")
+
+_DURATION = re.compile(r"^([0-9]+)(s|m|h|d|w)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+PARAMS_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["forbid"],
+    "properties": {
+        "sources": {
+            "description": "Log kinds to read; default: every log kind the target has.",
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"enum": list(KINDS)},
+        },
+        "forbid": {
+            "description": "Signatures that must not appear (more than max_count matching lines).",
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "minLength": 1},
+                    "literal": {"type": "string", "minLength": 1},
+                    "regex": {"type": "string", "minLength": 1, "description": "RE2 syntax"},
+                },
+                "oneOf": [{"required": ["literal"]}, {"required": ["regex"]}],
+            },
+        },
+        "ignore_case": {"type": "boolean", "default": False},
+        "field": {
+            "description": "Match only this column (#Fields name, or queue property such as LastError).",
+            "type": "string",
+            "minLength": 1,
+        },
+        "within": {
+            "description": "Only lines stamped in this window before --now, e.g. 7d, 24h, 30m.",
+            "type": "string",
+            "pattern": _DURATION.pattern,
+        },
+        "max_count": {"type": "integer", "minimum": 0, "default": 0},
+    },
+}
+
+_KIND_PREFIX = "^((" + "|".join(KINDS) + ")=)?.+$"
+
+SOURCE_SCHEMA: Mapping[str, Any] = {
+    "description": "Log files: a mapping of kind to globs (inventory), or '[KIND=]GLOB' strings.",
+    "oneOf": [
+        {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"enum": list(KINDS)},
+            "additionalProperties": {
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+                ]
+            },
+        },
+        {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": _KIND_PREFIX}},
+    ],
+}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a ``within`` value such as ``7d``; ValueError when it is not one."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise ValueError(f"within: {text!r} is not a duration such as 30m, 24h or 7d")
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def split_kind(spec: str) -> tuple[str | None, str]:
+    """``'smtp_send=logs/*.LOG'`` -> ``('smtp_send', 'logs/*.LOG')``; no known kind -> ``(None, spec)``."""
+    head, sep, rest = spec.partition("=")
+    if sep and head in KINDS and rest:
+        return head, rest
+    return None, spec

@@ -1,0 +1,95 @@
+"""Which files a target's ``logs`` source names, and what kind each one is.
+
+A source is a mapping ``{kind: [glob, ...]}`` (inventory) or a list of
+``[KIND=]GLOB`` strings (command line). Relative globs are relative to the
+target's ``base_dir``. ``**`` matches any depth without following symlinked
+directories, so a symlink loop cannot make the walk loop.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plugins.logs.schema import split_kind
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One configured glob: its kind (None: detect from each file) and the files it matched."""
+
+    kind: str | None
+    glob: str
+    files: tuple[Path, ...]
+
+
+def entries(target: Any) -> list[tuple[str | None, str]]:
+    """``(kind or None, glob)`` pairs of the target's ``logs`` source, in the order given."""
+    src = target.sources.get("logs")
+    out: list[tuple[str | None, str]] = []
+    if isinstance(src, dict):
+        for kind, globs in src.items():
+            for g in [globs] if isinstance(globs, str) else list(globs or []):
+                out.append((str(kind), str(g)))
+    elif isinstance(src, str):
+        out.append(split_kind(src))
+    elif isinstance(src, list | tuple):
+        out.extend(split_kind(str(s)) for s in src)
+    return out
+
+
+def expand(target: Any, pattern: str) -> tuple[Path, ...]:
+    """The regular files a glob matches, sorted; ``**`` never follows symlinked directories."""
+    full = str(target.path(pattern))
+    if "**" not in full:
+        found = globmod.glob(full) if globmod.has_magic(full) else [full]
+        return tuple(sorted(Path(p) for p in found if os.path.isfile(p)))
+    head, _, rest = full.partition("**")
+    root = head.rstrip("/\\") or "."
+    roots = [r for r in globmod.glob(root) if os.path.isdir(r)] if globmod.has_magic(root) else [root]
+    rx = re.compile(_translate("**" + rest))
+    out: set[Path] = set()
+    for r in roots:
+        for dirpath, _dirs, files in os.walk(r, followlinks=False):
+            for name in files:
+                p = os.path.join(dirpath, name)
+                rel = os.path.relpath(p, r).replace(os.sep, "/")
+                if rx.fullmatch(rel) and os.path.isfile(p):
+                    out.add(Path(p))
+    return tuple(sorted(out))
+
+
+def _translate(pattern: str) -> str:
+    """A glob with ``**`` as a regex over ``/``-separated relative paths."""
+    pattern = pattern.replace("\\", "/").lstrip("/")
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (j := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : j]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+def resolve(target: Any) -> list[Entry]:
+    """Every configured glob of the target with the files it matches."""
+    return [Entry(kind, g, expand(target, g)) for kind, g in entries(target)]

@@ -1,0 +1,152 @@
+"""Judging one ``log_signatures`` check from a target's facts alone.
+
+Status follows SPEC §4.1: ``fail`` when more lines match than ``max_count``
+(a line matching several of the check's signatures counts once); else
+``error`` when part of the evidence is missing (a glob matched nothing, a file
+was read only in part, a column does not exist, a regex is invalid, a kind the
+rule names is not configured); else ``pass``. ``skip`` when the rule names no
+kind the target has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from plugins.logs.formats import iso_ms
+from plugins.logs.schema import parse_duration
+from plugins.logs.signatures import signature_defs
+from scanner.api import EvalContext, Outcome, Status
+
+EVIDENCE_SAMPLES = 20
+"""Sample lines in one result's evidence (over all its signatures and files)."""
+
+
+def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
+    max_count = int(params.get("max_count", 0))
+    kinds_present = list(facts.get("kinds", []))
+    wanted = list(params.get("sources") or [])
+    if wanted and not set(wanted) & set(kinds_present):
+        return Outcome(Status.SKIP, f"the target has no {', '.join(wanted)} logs", expected=max_count)
+    kinds = set(wanted) if wanted else None
+    errors: list[str] = []
+    if wanted and (missing := [k for k in wanted if k not in kinds_present]):
+        errors.append(f"no {', '.join(missing)} logs are configured for this target (part of the evidence)")
+    index = {d["key"]: i for i, d in enumerate(facts.get("signatures", []))}
+    mine = signature_defs(params)
+    sig_ids: dict[int, str] = {}
+    for d in mine:
+        i = index.get(d["key"])
+        if i is None:
+            return Outcome(Status.ERROR, f"signature {d['id']!r} was not collected (facts from another policy?)",
+                           expected=max_count)
+        sig_ids[i] = d["id"]
+        if err := facts["signatures"][i].get("error"):
+            errors.append(err)
+    start: int | None = None
+    if isinstance(params.get("within"), str):
+        now_ms = int(ctx.run.now.timestamp() * 1000)
+        start = now_ms - parse_duration(params["within"]) * 1000
+    for g in facts.get("globs", []):
+        if g.get("error") and (kinds is None or g.get("kind") is None or g["kind"] in kinds):
+            errors.append(g["error"])
+    per_sig: dict[int, dict[str, Any]] = {
+        i: {"count": 0, "undated": 0, "first": None, "last": None, "files": 0} for i in sig_ids
+    }
+    total = undated_total = 0
+    samples: list[dict[str, Any]] = []
+    read_files = 0
+    field = params.get("field")
+    for f in facts.get("files", []):
+        if kinds is not None and f.get("kind") not in kinds:
+            continue
+        read_files += 1
+        if f.get("error"):
+            errors.append(f["error"])
+        if f.get("skipped"):
+            if start is None or start <= _ms(f["skipped"]["last"]):
+                errors.append(f"{f['path']}: skipped at collection as older than {f['skipped']['window_start']}, "
+                              "but this check needs it")
+            continue
+        if field and field.lower() in f.get("missing_fields", []):
+            errors.append(f"{f['path']}: has no column {field!r} ({f.get('format')} log)")
+        n, u = _count_file(f, set(sig_ids), start, per_sig)
+        total += n
+        undated_total += u
+        for i in sig_ids:
+            for it in f.get("samples", {}).get(str(i), []):
+                if start is None or it.get("time") is None or it["time"] >= start:
+                    samples.append({"source": it["source"], "signature": sig_ids[i],
+                                    "time": iso_ms(it.get("time")), "text": it["text"]})
+    if read_files == 0 and not errors and not facts.get("globs"):
+        errors.append("no log files are configured for this target")
+    evidence = _summaries(per_sig, sig_ids, samples) + samples[:EVIDENCE_SAMPLES]
+    hit = [i for i in sig_ids if per_sig[i]["count"]]
+    fields: dict[str, Any] = {"count": total, "undated": undated_total, "max_count": max_count,
+                              "sources": ", ".join(sorted(kinds or kinds_present))}
+    if hit:
+        top = max(hit, key=lambda i: int(per_sig[i]["count"]))
+        first_sample = next((s for s in samples if s["signature"] == sig_ids[top]), None)
+        fields.update(signature=sig_ids[top], first_seen=iso_ms(per_sig[top]["first"]),
+                      last_seen=iso_ms(per_sig[top]["last"]))
+        if first_sample:
+            path, _, line = first_sample["source"].rpartition(":")
+            fields.update(path=path, line=line)
+    else:
+        fields["signature"] = ", ".join(sig_ids.values())
+    window = f" within {params['within']}" if start is not None else ""
+    if total > max_count:
+        parts = [f"{sig_ids[i]!r} ×{per_sig[i]['count']}" for i in hit]
+        und = f", {undated_total} of them undated" if undated_total and start is not None else ""
+        msg = f"{total} matching line(s){window}, at most {max_count} allowed{und}: " + "; ".join(parts)
+        return Outcome(Status.FAIL, msg, max_count, total, evidence, fields)
+    if errors:
+        msg = "; ".join(dict.fromkeys(errors))
+        return Outcome(Status.ERROR, msg, max_count, total, evidence, fields)
+    msg = f"{total} matching line(s){window} in {read_files} file(s), at most {max_count} allowed"
+    return Outcome(Status.PASS, msg, max_count, total, evidence, fields)
+
+
+def _ms(iso: str) -> int:
+    from plugins.logs.formats import parse_stamp
+
+    return parse_stamp(iso) or 0
+
+
+def _count_file(f: Mapping[str, Any], mine: set[int], start: int | None,
+                per_sig: dict[int, dict[str, Any]]) -> tuple[int, int]:
+    """Lines of one file that match any of ``mine`` (each line once), and how many are undated."""
+    import bisect
+
+    total = undated = 0
+    for g in f.get("groups", []):
+        sigs = [s for s in g["sigs"] if s in mine]
+        if not sigs:
+            continue
+        times = g["times"]
+        lo = 0 if start is None else bisect.bisect_left(times, start)
+        n = len(times) - lo + g["undated"]
+        total += n
+        undated += g["undated"]
+        for s in sigs:
+            p = per_sig[s]
+            p["count"] += n
+            p["undated"] += g["undated"]
+            if n:
+                p["files"] += 1
+            if lo < len(times):
+                p["first"] = times[lo] if p["first"] is None else min(p["first"], times[lo])
+                p["last"] = times[-1] if p["last"] is None else max(p["last"], times[-1])
+    return total, undated
+
+
+def _summaries(per_sig: dict[int, dict[str, Any]], ids: dict[int, str],
+               samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for i, p in per_sig.items():
+        if not p["count"]:
+            continue
+        first = next((s["source"] for s in samples if s["signature"] == ids[i]), "")
+        out.append({"source": first, "signature": ids[i], "count": p["count"], "undated": p["undated"],
+                    "first_seen": iso_ms(p["first"]), "last_seen": iso_ms(p["last"])})
+    return out
