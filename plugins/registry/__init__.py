@@ -1,1 +1,63 @@
-"""The `registry` plugin (work in progress)."""
+"""The ``registry`` check type: Windows registry keys and values from ``.reg`` exports or the live registry.
+
+Policy syntax (SPEC §4.1)::
+
+    check:
+      registry:
+        key: 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client'
+        value: Enabled        # omit to check the key itself; '@' is the default value
+        type: REG_DWORD       # optional: the value must have this type
+        equals: 1             # at most one of equals, not_equals, in, not_in, min, max, matches, exists
+        when_missing: fail    # fail | pass | skip
+
+Inventory (SPEC §5): ``registry: {file: x.reg}``, ``{files: [a.reg, b.reg]}`` or ``{live: true}``.
+
+Modules: :mod:`.regfile` parses exports, :mod:`.live` reads ``winreg``,
+:mod:`.gather` turns a target's source into facts (shape in :mod:`.facts`),
+:mod:`.judge` evaluates one check, :mod:`.rule_schema` holds the schemas.
+Only the schemas are imported at start-up; the rest loads on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from plugins.registry.rule_schema import PARAMS, SOURCE
+from scanner.api import CheckType, CollectRequest, EvalContext, Outcome, RunContext, hookimpl
+
+PLACEHOLDERS = ("key", "value", "type", "operator")
+
+
+class RegistryCollector:
+    """Parses each target's exports once for all of its registry checks; judges each check from the facts."""
+
+    def collect(self, requests: Sequence[CollectRequest], ctx: RunContext) -> Iterator[tuple[str, Any]]:
+        from plugins.registry import facts, gather
+
+        for request in requests:
+            try:
+                found = gather.facts_for(request.target, request.checks)
+            except Exception as exc:  # a bug must not stop the other targets of the batch
+                found = facts.failed([], f"registry collector failed: {type(exc).__name__}: {exc}")
+            yield request.target.name, found
+
+    def evaluate(self, params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
+        from plugins.registry.judge import evaluate
+
+        return evaluate(params, facts, ctx)
+
+
+@hookimpl
+def register_check_types() -> list[CheckType]:
+    return [
+        CheckType(
+            name="registry",
+            source="registry",
+            schema=PARAMS,
+            source_schema=SOURCE,
+            collector=RegistryCollector(),
+            description="A Windows registry key or value from .reg exports (or the live registry on Windows)",
+            placeholders=PLACEHOLDERS,
+        )
+    ]

@@ -1,0 +1,186 @@
+"""Judging one ``registry`` check against a target's facts (see :mod:`plugins.registry.facts`).
+
+Order of judgement: facts that could not be collected -> ``error``; a key
+outside every exported branch -> ``error`` ("not covered by the export"); a
+missing key or value -> ``exists`` decides, else ``when_missing``
+(``fail``/``pass``/``skip``); a value of another type than ``type`` -> ``fail``;
+then the operator. Comparisons follow the data representation of
+:mod:`plugins.registry.values`: integers for DWORD/QWORD (an operand written
+as text such as ``"1"`` or ``"0x1"`` counts as that number), strings for
+SZ/EXPAND_SZ (compared exactly), lists for MULTI_SZ, lower-case hex for the
+rest (an operand may use upper case, commas or spaces). ``matches`` searches
+with RE2; for a MULTI_SZ it passes when any string matches.
+
+Evidence is one object with exactly: ``source``, ``key`` (the rule's key with
+the hive spelled long), ``value``, ``type`` (found; null when missing),
+``operator``, ``required_type``, ``expected``, ``combinator``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from plugins.registry import keys as regkeys
+from plugins.registry.rule_schema import OPERATORS
+from scanner.api import EvalContext, Outcome, Status
+
+_NO = object()
+_regexes: dict[str, Any] = {}
+
+
+def show(data: Any) -> str:
+    """How a value's data is written in messages: numbers bare, the rest as JSON."""
+    if isinstance(data, int) and not isinstance(data, bool):
+        return str(data)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
+    key: str = params["key"]
+    value: str | None = params.get("value")
+    required: str | None = params.get("type")
+    op = next((o for o in OPERATORS if o in params), None)
+    operand = params[op] if op else None
+    evidence: dict[str, Any] = {
+        "source": None, "key": regkeys.long_form(key), "value": value, "type": None, "operator": op,
+        "required_type": required, "expected": operand, "combinator": ctx.combinator,
+    }
+    fields = {"key": evidence["key"], "value": value, "type": required, "operator": op}
+
+    def done(status: Status, message: str, actual: Any = None) -> Outcome:
+        if fields["type"] is None:
+            fields["type"] = evidence["type"]
+        return Outcome(status, message, expected=operand, actual=actual, evidence=[evidence], fields=fields)
+
+    if not isinstance(facts, Mapping) or facts.get("error"):
+        return done(Status.ERROR, str(facts["error"]) if isinstance(facts, Mapping) else "no registry facts")
+    norm = regkeys.normalise(key)
+    if norm is None:
+        return done(Status.ERROR, f"unknown hive in key {key}")
+    entry = facts.get("keys", {}).get(norm)
+    if entry is None:
+        return done(Status.ERROR, f"no facts were collected for {key} (collect again with this policy)")
+    evidence["source"] = entry.get("source")
+    if entry.get("error"):
+        return done(Status.ERROR, entry["error"])
+    files = ", ".join(facts.get("files") or ()) or "the export"
+    if not entry["covered"] and (value is not None or not entry["exists"]):
+        return done(Status.ERROR, f"{key} is not covered by the export ({files})")
+
+    if value is None:
+        if op == "exists":
+            ok = entry["exists"] is operand
+            state = "exists" if entry["exists"] else "is missing"
+            want = "" if ok else (", expected it to exist" if operand else ", expected it to be absent")
+            return done(Status.PASS if ok else Status.FAIL, f"key {key} {state}{want}", entry["exists"] or None)
+        if entry["exists"]:
+            return done(Status.PASS, f"key {key} exists", True)
+        return _missing(done, params, f"key {key} is missing")
+
+    item = entry["values"].get(regkeys.value_id(value))
+    if item is None:
+        what = f"value {value} is missing under {key}" if entry["exists"] else f"key {key} is missing"
+        if op == "exists":
+            if operand is False:
+                return done(Status.PASS, f"{what}, as required")
+            return done(Status.FAIL, what)
+        return _missing(done, params, what)
+
+    evidence["source"], evidence["type"] = item["source"], item["type"]
+    actual = item["data"]
+    shown = show(actual)
+    if op == "exists":
+        if operand is True:
+            return done(Status.PASS, f"{value} exists ({item['type']} {shown})", actual)
+        return done(Status.FAIL, f"{value} exists ({item['type']} {shown}), expected it to be absent", actual)
+    if required is not None and item["type"] != required:
+        return done(Status.FAIL, f"{value}: type is {item['type']}, expected {required}", actual)
+    if op is None:
+        return done(Status.PASS, f"{value} is {shown}", actual)
+    verdict, wanted = _compare(op, actual, operand, item["type"])
+    if verdict is None:
+        return done(Status.ERROR, f"{value}: {wanted}", actual)
+    if verdict:
+        return done(Status.PASS, f"{value} is {shown} (required: {wanted})", actual)
+    return done(Status.FAIL, f"{value} is {shown}, expected {wanted}", actual)
+
+
+def _missing(done: Callable[[Status, str], Outcome], params: Mapping[str, Any], what: str) -> Outcome:
+    mode = params.get("when_missing", "fail")
+    if mode == "pass":
+        return done(Status.PASS, f"{what} (when_missing: pass)")
+    if mode == "skip":
+        return done(Status.SKIP, f"{what} (when_missing: skip)")
+    return done(Status.FAIL, what)
+
+
+def _coerce(actual: Any, operand: Any, type_: str) -> Any:
+    """``operand`` in the domain of ``actual``, or ``_NO`` when it cannot be compared."""
+    if isinstance(operand, bool):
+        return _NO
+    if isinstance(actual, int):
+        if isinstance(operand, int):
+            return operand
+        if isinstance(operand, str):
+            text = operand.strip().lower()
+            try:
+                return int(text, 16) if text.startswith("0x") else int(text, 10)
+            except ValueError:
+                return _NO
+        return _NO
+    if isinstance(actual, list):
+        return operand if isinstance(operand, list) else _NO
+    if isinstance(operand, int):
+        return str(operand)
+    if not isinstance(operand, str):
+        return _NO
+    if type_ in ("REG_SZ", "REG_EXPAND_SZ"):
+        return operand
+    return operand.lower().replace(",", "").replace(" ", "")
+
+
+def _equals(actual: Any, operand: Any, type_: str) -> bool:
+    other = _coerce(actual, operand, type_)
+    return other is not _NO and actual == other
+
+
+def _compare(op: str, actual: Any, operand: Any, type_: str) -> tuple[bool | None, str]:
+    """``(verdict, what was required)``; verdict None when the check cannot be carried out."""
+    if op == "equals":
+        return _equals(actual, operand, type_), show(operand)
+    if op == "not_equals":
+        return not _equals(actual, operand, type_), f"anything but {show(operand)}"
+    if op in ("in", "not_in"):
+        hit = any(_equals(actual, o, type_) for o in operand)
+        return hit == (op == "in"), f"{'one' if op == 'in' else 'none'} of {show(operand)}"
+    if op in ("min", "max"):
+        bound = _coerce(0, operand, "REG_DWORD")
+        want = f"at {'least' if op == 'min' else 'most'} {show(operand)}"
+        if bound is _NO:
+            return None, f"{op} {show(operand)} is not a number"
+        if not isinstance(actual, int):
+            return False, f"a number {want}"
+        return (actual >= bound if op == "min" else actual <= bound), want
+    if op == "matches":
+        want = f"a match for {show(operand)}"
+        regex = _regex(operand)
+        if regex is None:
+            return None, f"invalid regex {show(operand)}"
+        texts = actual if isinstance(actual, list) else [show(actual) if isinstance(actual, int) else actual]
+        return any(regex.search(t) is not None for t in texts), want
+    return None, f"unknown operator {op}"
+
+
+def _regex(pattern: str) -> Any:
+    regex = _regexes.get(pattern)
+    if regex is None:
+        import re2
+
+        try:
+            regex = re2.compile(pattern)
+        except Exception:  # re2 raises its own error type; the policy loader reports it first
+            return None
+        _regexes[pattern] = regex
+    return regex

@@ -1,0 +1,51 @@
+"""Registry key paths: hive names and the normalised form keys are compared in.
+
+Windows compares key paths and value names case-insensitively, and a hive may
+be written long (``HKEY_LOCAL_MACHINE``) or short (``HKLM``). The normalised
+form of a key is its path with the hive spelled long, then lower-cased, with
+no trailing backslash: ``hkey_local_machine\\system\\currentcontrolset``.
+"""
+
+from __future__ import annotations
+
+#: Long hive name for every accepted spelling (upper-case).
+HIVES: dict[str, str] = {
+    "HKEY_LOCAL_MACHINE": "HKEY_LOCAL_MACHINE",
+    "HKLM": "HKEY_LOCAL_MACHINE",
+    "HKEY_CURRENT_USER": "HKEY_CURRENT_USER",
+    "HKCU": "HKEY_CURRENT_USER",
+    "HKEY_CLASSES_ROOT": "HKEY_CLASSES_ROOT",
+    "HKCR": "HKEY_CLASSES_ROOT",
+    "HKEY_USERS": "HKEY_USERS",
+    "HKU": "HKEY_USERS",
+    "HKEY_CURRENT_CONFIG": "HKEY_CURRENT_CONFIG",
+    "HKCC": "HKEY_CURRENT_CONFIG",
+}
+
+_LOWER_HIVES = {name.lower(): long.lower() for name, long in HIVES.items()}
+
+
+def normalise(path: str) -> str | None:
+    """The normalised form of ``path``, or None when its hive is unknown."""
+    low = path.lower().rstrip("\\")
+    head, sep, rest = low.partition("\\")
+    hive = _LOWER_HIVES.get(head)
+    if hive is None:
+        return None
+    return hive + sep + rest
+
+
+def long_form(path: str) -> str:
+    """``path`` with its hive spelled long, other parts as written (``HKLM\\X`` -> ``HKEY_LOCAL_MACHINE\\X``)."""
+    head, sep, rest = path.rstrip("\\").partition("\\")
+    return HIVES.get(head.upper(), head) + sep + rest
+
+
+def is_under(key: str, branch: str) -> bool:
+    """True when normalised ``key`` is ``branch`` or lies below it."""
+    return key == branch or key.startswith(branch + "\\")
+
+
+def value_id(name: str) -> str:
+    """The normalised value name: lower-cased, the default value (``@``) as ``""``."""
+    return "" if name == "@" else name.lower()
