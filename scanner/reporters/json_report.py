@@ -14,7 +14,7 @@ the same text (``OPT_INDENT_2``). Anything orjson refuses (an integer beyond
 
 from __future__ import annotations
 
-import codecs
+import io
 import json
 from typing import IO, Any
 
@@ -43,23 +43,19 @@ def render(document: Any, use_orjson: bool = True) -> bytes:
         return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
 
 
-def _utf8_buffer(stream: IO[str]) -> IO[bytes] | None:
-    """The binary buffer under a UTF-8 text stream, to skip decoding and re-encoding 100s of MB."""
+def _byte_buffer(stream: IO[str]) -> io.BufferedIOBase | io.RawIOBase | None:
+    """The binary buffer under a text stream, if any: writing the UTF-8 bytes there skips
+    decoding and re-encoding hundreds of MB, and keeps the report UTF-8 (RFC 8259) even
+    when the text layer has another encoding (a Windows console, LANG=C)."""
     buffer = getattr(stream, "buffer", None)
-    encoding = getattr(stream, "encoding", None)
-    if buffer is None or not encoding:
-        return None
-    try:
-        return buffer if codecs.lookup(encoding).name == "utf-8" else None
-    except LookupError:
-        return None
+    return buffer if isinstance(buffer, io.BufferedIOBase | io.RawIOBase) else None
 
 
 def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
     """Write the JSON report of ``report`` to ``stream`` (``options`` is not used: JSON has no colour)."""
     with paused_gc():
         data = render(report.to_json())
-    buffer = _utf8_buffer(stream)
+    buffer = _byte_buffer(stream)
     if buffer is not None:
         stream.flush()
         buffer.write(data)

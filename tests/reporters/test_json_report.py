@@ -44,6 +44,14 @@ def test_file_output_is_utf8_and_the_same_text(tmp_path: Path) -> None:
     assert path.read_bytes() == render().encode("utf-8")
 
 
+def test_stream_with_another_encoding_still_gets_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    with open(path, "w", encoding="latin-1") as stream:  # e.g. a console with a legacy code page
+        stream.write("")
+        json_report.write(sample_report(), stream, ReportOptions())
+    assert json.loads(path.read_bytes().decode("utf-8")) == sample_report().to_json()
+
+
 def test_stdlib_fallback_gives_the_same_document() -> None:
     doc = sample_report().to_json()
     assert json.loads(json_report.render(doc, use_orjson=False)) == doc

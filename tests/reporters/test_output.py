@@ -16,6 +16,7 @@ from sample_reports import sample_report
 from scanner.api import Reporter, ReportOptions
 from scanner.output import (
     ReportSpecError,
+    check_report_specs,
     color_wanted,
     load_report_schema,
     parse_report_spec,
@@ -60,6 +61,12 @@ def test_only_one_report_may_go_to_stdout() -> None:
         write_reports(sample_report(), [("console", None), ("json", None)], BUILTIN, stdout)
     assert stdout.getvalue() == ""
     assert issubclass(ReportSpecError, ValueError)
+
+
+def test_specs_can_be_checked_before_scanning() -> None:
+    check_report_specs([("console", None), ("json", "r.json"), ("junit", "-x.xml")], BUILTIN)
+    with pytest.raises(ReportSpecError, match="only one report may go to stdout"):
+        check_report_specs([parse_report_spec("json"), parse_report_spec("junit=-")], BUILTIN)
 
 
 def test_two_reports_into_one_file_rejected(tmp_path: Path) -> None:
