@@ -69,11 +69,7 @@ def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list
                 status = Status.ERROR
             else:
                 status = Status.PASS if verdict == want else Status.FAIL
-            detail = reason
-            if v.get("selected_version") or v.get("cipher"):
-                detail = f"{v.get('selected_version')} {v.get('cipher') or ''}".strip() + (
-                    f"; {reason}" if reason else "")
-            items.append(_item(version, want, verdict, status, detail))
+            items.append(_item(version, want, verdict, status, reason))
     return items
 
 
