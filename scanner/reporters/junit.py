@@ -43,6 +43,8 @@ def classname(policy: str, target: str) -> str:
 
 _PASS, _FAIL, _ERROR, _SKIP, _WAIVED = Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP, Status.WAIVED
 _LITERALS = {None: "null", True: "true", False: "false"}
+MAX_VALUE_CHARS = 400
+"""Evidence values longer than this are cut in the failure body."""
 
 
 def _scalar(value: JSON) -> str:
@@ -57,9 +59,21 @@ def _scalar(value: JSON) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _capped(text: str) -> str:
+    if len(text) <= MAX_VALUE_CHARS:
+        return text
+    return f"{text[:MAX_VALUE_CHARS]}... ({len(text) - MAX_VALUE_CHARS} more characters in the JSON report)"
+
+
 def evidence_lines(evidence: Iterable[Mapping[str, JSON]]) -> list[str]:
-    """One line per evidence item: ``source=a.reg:3 key=HKLM\\... value=Enabled``."""
-    return [" ".join(f"{k}={_scalar(v)}" for k, v in item.items()) for item in evidence]
+    """One line per evidence item: ``source=a.reg:3 key=HKLM\\... value=Enabled``.
+
+    Empty fields (null) are left out; a very long value (an SMTP transcript) is
+    cut at :data:`MAX_VALUE_CHARS`, the JSON report keeps it whole.
+    """
+    return [
+        " ".join(f"{k}={_capped(_scalar(v))}" for k, v in item.items() if v is not None) for item in evidence
+    ]
 
 
 def waiver_text(result: Result) -> str:

@@ -75,6 +75,9 @@ def test_real_output_validates_against_the_schema() -> None:
     Draft202012Validator(schema, format_checker=FormatChecker()).validate(doc)
     assert report_schema_errors(doc) == []
     assert report_schema_errors(json.loads(render(sample_report([])))) == []
+    # a check that could read nothing (registry facts missing) has evidence whose source is null
+    unread = result(PLAIN, POLICY, "EXO-002", Status.ERROR, evidence=[{"source": None, "key": "HKLM\\X"}])
+    assert report_schema_errors(json.loads(render(sample_report([unread])))) == []
 
 
 def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -106,6 +109,7 @@ BROKEN = {
     "evidence without source": (_set(["results", 1, "evidence", 0], {"key": "k"}), "results/1/evidence/0"),
     "evidence not an object": (_set(["results", 1, "evidence", 0], "a.reg:1"), "results/1/evidence/0"),
     "evidence source not a string": (_set(["results", 1, "evidence", 0, "source"], 3), "evidence/0/source"),
+    "evidence source missing": (_drop(["results", 1, "evidence", 0, "source"]), "evidence/0"),
     "wrong schema tag": (_set(["schema"], "policyscan/report/v2"), "schema"),
     "bad timestamp": (_set(["now"], "yesterday"), "now"),
     "waived without a waiver": (

@@ -100,6 +100,12 @@ def test_special_characters_survive_exactly() -> None:
     assert 'expected: ["TLSv1.2"]' in (failure.text or "") and 'actual: {"a": 0.5}' in (failure.text or "")
 
 
+def test_null_evidence_fields_left_out_and_long_values_cut() -> None:
+    lines = junit.evidence_lines([{"source": "smtp://mx:25", "sni": None, "transcript": "x" * 5000, "ok": True}])
+    assert lines == [f"source=smtp://mx:25 transcript={'x' * junit.MAX_VALUE_CHARS}... "
+                     f"({5000 - junit.MAX_VALUE_CHARS} more characters in the JSON report) ok=true"]
+
+
 def test_control_characters_are_escaped_not_dropped_and_xml_stays_valid() -> None:
     text = render()
     for char in ("\x00", "\x1b", "\x0c"):
