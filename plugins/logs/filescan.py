@@ -79,9 +79,10 @@ class Region:
         self.tally = Tally(bool(task.get("keep_last")))
         self.missing_fields: set[str] = set()
         self.hdr_seen = 0
-        self.lines_scanned = 0
 
     def set_fields(self, fields: list[str]) -> None:
+        self.header = [f.strip().lower() for f in fields]
+        self.ncols = len(fields)
         self.fields = {f.strip().lower(): i for i, f in enumerate(fields)}
         self.date_col = self.fields.get("date-time")
 
@@ -123,14 +124,19 @@ class Region:
         for ls in sorted(cands):
             le, sigs = cands[ls]
             raw = buf[ls:le]
-            if self.fmt == "w3c":
-                if raw.startswith(b"#"):
-                    continue
-                self._refresh_header(buf, ls)
-            elif self.fmt == "queue_csv" and ls < self.task.get("body_start", 0):
+            if raw.startswith(b"#") and self.fmt in ("w3c", "queue_csv"):
                 continue
             text = raw.decode("utf-8", "replace").rstrip("\r")
-            self.verify(text, sigs, offset + ls)
+            row = None
+            if self.fmt == "w3c":
+                row = split_csv(text)
+                if len(row) != self.ncols:  # a later header (service restart) may have changed #Fields
+                    self._refresh_header(buf, ls)
+            elif self.fmt == "queue_csv":
+                row = split_csv(text)
+                if [c.strip().lower() for c in row] == self.header:
+                    continue
+            self.verify(text, sigs, offset + ls, row)
 
     def _refresh_header(self, buf: Any, ls: int) -> None:
         """Take a later ``#Fields`` line into account (headers repeat after a service restart)."""
@@ -141,13 +147,12 @@ class Region:
             line = bytes(buf[h + 1 : end]).decode("utf-8", "replace")
             self.set_fields(line.split(":", 1)[1].strip().split(","))
 
-    def verify(self, text: str, sigs: set[int], pos: int, alt: str | None = None) -> None:
-        row: list[str] | None = None
+    def verify(self, text: str, sigs: set[int], pos: int, row: list[str] | None = None) -> None:
         matched = []
         for s in sorted(sigs):
             field = self.m.fields[s]
             if field is None:
-                ok = self.m.hit(s, text) or (alt is not None and self.m.hit(s, alt))
+                ok = self.m.hit(s, text)
             elif self.fmt in ("w3c", "queue_csv"):
                 if row is None:
                     row = split_csv(text)
