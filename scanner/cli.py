@@ -99,13 +99,12 @@ def _parse_inputs(items: Sequence[str]) -> dict[str, str]:
 
 
 def _report_specs(items: Sequence[str], reporters: Any) -> list[tuple[str, str | None]]:
-    from scanner.output import ReportSpecError, parse_report_spec
+    """Parse and check every ``--report`` before anything is scanned: a bad one is exit 2."""
+    from scanner.output import ReportSpecError, check_report_specs, parse_report_spec
 
     try:
         specs = [parse_report_spec(i) for i in items] or [("console", None)]
-        for fmt, _ in specs:
-            if fmt not in reporters:
-                raise ReportSpecError(f"unknown report format {fmt!r} (known: {', '.join(sorted(reporters))})")
+        check_report_specs(specs, reporters)
     except ReportSpecError as exc:
         raise _usage(str(exc)) from None
     return specs
@@ -279,6 +278,9 @@ def _crash_file(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
     """Run the CLI; return the exit code (SPEC §3)."""
     args = _parser().parse_args(argv)
+    if stdout is None and hasattr(sys.stdout, "reconfigure"):
+        # evidence from hosts may hold anything; never die on a console that cannot show it
+        sys.stdout.reconfigure(errors="backslashreplace")
     out = stdout or sys.stdout
     if args.command is None:
         _parser().print_help(out)
@@ -298,6 +300,11 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except KeyboardInterrupt:
         print("policyscan: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`policyscan schema report | head`): not our bug
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:
         path = _crash_file(exc)
         print(f"policyscan: internal error ({type(exc).__name__}: {exc}); traceback written to {path}",

@@ -106,6 +106,7 @@ def test_a_run_that_checks_nothing_exits_3(fleet):
     ("args", "words"),
     [
         (["--report", "yaml"], "unknown report format 'yaml'"),
+        (["--report", "json", "--report", "console"], "stdout"),
         (["--input", "nope=1"], "--input nope: no loaded policy declares this input"),
         (["--now", "yesterday"], "--now 'yesterday' is not an ISO 8601 time"),
         (["--reg", "missing.reg"], "--inventory cannot be combined"),
