@@ -85,14 +85,9 @@ class SmtpClient:
     def deadline(self) -> float:
         return asyncio.get_running_loop().time() + self.timeout
 
-    async def _line(self, stage: str, deadline: float) -> bytes:
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            raise DialogueError(stage, f"no complete reply within {self.timeout:g} s")
+    async def _line(self, stage: str) -> bytes:
         try:
-            line = await asyncio.wait_for(self.reader.readuntil(b"\n"), remaining)
-        except TimeoutError:
-            raise DialogueError(stage, f"no complete reply within {self.timeout:g} s") from None
+            line = await self.reader.readuntil(b"\n")
         except asyncio.IncompleteReadError as exc:
             got = f" after {exc.partial[:80]!r}" if exc.partial else ""
             raise DialogueError(stage, f"connection closed by the server{got}") from None
@@ -109,12 +104,18 @@ class SmtpClient:
 
     async def read_reply(self, stage: str, deadline: float | None = None) -> Reply:
         """Read one whole (possibly multi-line) reply before the stage's deadline."""
-        deadline = self.deadline() if deadline is None else deadline
+        try:
+            async with asyncio.timeout_at(self.deadline() if deadline is None else deadline):
+                return await self._reply(stage)
+        except TimeoutError:
+            raise DialogueError(stage, f"no complete reply within {self.timeout:g} s") from None
+
+    async def _reply(self, stage: str) -> Reply:
         code: int | None = None
         texts: list[str] = []
         raw: list[str] = []
         while True:
-            line = (await self._line(stage, deadline)).rstrip(b"\r\n").decode("utf-8", "replace")
+            line = (await self._line(stage)).rstrip(b"\r\n").decode("utf-8", "replace")
             raw.append(line)
             head, sep, rest = line[:3], line[3:4], line[4:]
             if len(line) < 3 or not head.isdigit() or sep not in ("", " ", "-"):
@@ -139,7 +140,8 @@ class SmtpClient:
         self.note(">", command)
         try:
             self.writer.write(command.encode("ascii") + b"\r\n")
-            await asyncio.wait_for(self.writer.drain(), max(0.001, deadline - asyncio.get_running_loop().time()))
+            async with asyncio.timeout_at(deadline):
+                await self.writer.drain()
         except TimeoutError:
             raise DialogueError(stage, f"could not send {command!r} within {self.timeout:g} s") from None
         except OSError as exc:

@@ -76,10 +76,9 @@ async def _open(st: _State, address: tuple[int, str], purpose: str) -> tuple[Smt
     st.connections.append(record)
     timeout = st.plan.timeout
     try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(address[1], st.plan.endpoint.port, family=address[0], limit=STREAM_LIMIT),
-            timeout,
-        )
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
+                address[1], st.plan.endpoint.port, family=address[0], limit=STREAM_LIMIT)
     except (TimeoutError, OSError) as exc:
         why = f"no TCP connection within {timeout:g} s" if isinstance(exc, TimeoutError) else (
             f"cannot connect: {os.strerror(exc.errno) if exc.errno else exc}")
