@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (real log lines are long)
 """Byte-exact Exchange log, queue and text files for the ``logs`` plugin tests.
 
 Shapes follow /work/shared/reference/exchange-tls.md §3: W3C headers
@@ -10,8 +11,11 @@ long values wrapped onto indented continuation lines; ``Export-Csv`` files.
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SEND_FIELDS = (
     "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context"
@@ -198,3 +202,32 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def run_checks(base: Path, logs: object, checks: list[dict[str, Any]], *, now: datetime = NOW, jobs: int = 1,
+               collector: Any = None) -> tuple[dict[str, Any], list[Any]]:
+    """Collect once for all checks through the plugin API, round-trip the facts through JSON
+    (as a saved facts file would), then evaluate every check from the facts alone."""
+    from plugins.logs.collector import LogCollector
+    from scanner.api import CollectRequest, EvalContext, RunContext, Target
+
+    target = Target("ex01", sources={"logs": logs}, base_dir=base)
+    run = RunContext(now=now, jobs=jobs)
+    c = collector or LogCollector()
+    [(name, facts)] = list(c.collect([CollectRequest(target, checks)], run))
+    assert name == "ex01"
+    facts = json.loads(json.dumps(facts))
+    return facts, [c.evaluate(ch, facts, EvalContext(run=run, target=target)) for ch in checks]
+
+
+def summary(outcome: Any) -> dict[str, dict[str, Any]]:
+    """Per-signature summary evidence items of an outcome, by signature id."""
+    return {e["signature"]: e for e in outcome.evidence if "count" in e}
+
+
+def sample_sources(outcome: Any, signature: str) -> list[str]:
+    """``path:line`` of the sample evidence items of one signature, file name only."""
+    return [Path(e["source"]).name for e in outcome.evidence if "text" in e and e["signature"] == signature]
