@@ -32,6 +32,9 @@ PLACEHOLDERS = ("key", "value", "type", "operator")
 class RegistryCollector:
     """Parses each target's exports once for all of its registry checks; judges each check from the facts."""
 
+    def __init__(self) -> None:
+        self._evaluate: Any = None
+
     def collect(self, requests: Sequence[CollectRequest], ctx: RunContext) -> Iterator[tuple[str, Any]]:
         from plugins.registry import facts, gather
 
@@ -43,9 +46,11 @@ class RegistryCollector:
             yield request.target.name, found
 
     def evaluate(self, params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
-        from plugins.registry.judge import evaluate
+        if self._evaluate is None:  # imported on first use: start-up stays light
+            from plugins.registry.judge import evaluate
 
-        return evaluate(params, facts, ctx)
+            self._evaluate = evaluate
+        return self._evaluate(params, facts, ctx)
 
 
 @hookimpl

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from plugins.registry import keys as regkeys
+from plugins.registry.checkspec import spec
 
 if TYPE_CHECKING:
     from plugins.registry.regfile import Tree
@@ -45,14 +45,14 @@ def needs_of(checks: Iterable[Mapping[str, Any]]) -> Needs:
     """The keys and values asked about by a target's registry checks."""
     needs: Needs = {}
     for params in checks:
-        key = params.get("key")
-        norm = regkeys.normalise(key) if isinstance(key, str) else None
-        if norm is None:
+        c = spec(params)
+        if c.norm is None:
             continue  # evaluate() reports the bad key
-        entry = needs.setdefault(norm, (key, {}))  # type: ignore[arg-type]
-        value = params.get("value")
-        if isinstance(value, str):
-            entry[1].setdefault(regkeys.value_id(value), value)
+        entry = needs.get(c.norm)
+        if entry is None:
+            entry = needs[c.norm] = (c.key, {})
+        if c.vid is not None and c.vid not in entry[1]:
+            entry[1][c.vid] = c.value  # type: ignore[assignment]  # vid is set exactly when value is
     return needs
 
 
@@ -64,37 +64,22 @@ def failed(files: list[str], message: str, source: str = "files") -> dict[str, A
 def from_tree(tree: Tree, needs: Needs, files: list[str]) -> dict[str, Any]:
     """Facts for ``needs`` from a loaded tree."""
     out: dict[str, Any] = {}
-    where: list[tuple[dict[str, Any], int, int]] = []  # (dict whose "source" to fill, file, offset)
     for norm, (_, vids) in needs.items():
-        entry: dict[str, Any] = {"covered": True, "exists": True, "source": None, "values": {}}
-        out[norm] = entry
-        sections = tree.keys.get(norm)
-        if sections:
-            where.append((entry, sections[-1][0], sections[-1][1]))
-            if vids:
-                values = entry["values"]
-                for vid, raw in tree.values(norm, vids).items():
-                    name, type_, data = tree.convert(raw)
-                    item = values[vid] = {"name": name, "type": type_, "data": data, "source": None}
-                    where.append((item, raw[-2], raw[-1]))
+        key = tree.keys.get(norm)
+        if key is not None:
+            values = {}
+            for vid in vids:
+                value = key.values.get(vid)
+                if value is not None:
+                    name, type_, data = tree.convert(value)
+                    values[vid] = {"name": name, "type": type_, "data": data, "source": tree.where(*value[1:])}
+            out[norm] = {"covered": True, "exists": True, "source": tree.where(key.file, key.line), "values": values}
             continue
-        entry["exists"] = tree.has_descendant(norm)
         branch = tree.branch_of(norm)
-        if branch is None:
-            entry["covered"] = False
-            entry["source"] = ", ".join(files)
-        else:
-            where.append((entry, *branch))
-    _fill_sources(tree, where)
+        out[norm] = {
+            "covered": branch is not None,
+            "exists": tree.has_descendant(norm),
+            "source": branch or ", ".join(files),
+            "values": {},
+        }
     return {"source": "files", "files": files, "error": None, "keys": out}
-
-
-def _fill_sources(tree: Tree, where: list[tuple[dict[str, Any], int, int]]) -> None:
-    by_file: dict[int, list[tuple[dict[str, Any], int]]] = {}
-    for item, fidx, offset in where:
-        by_file.setdefault(fidx, []).append((item, offset))
-    for fidx, items in by_file.items():
-        reg = tree.files[fidx]
-        lines = reg.lines([offset for _, offset in items])
-        for item, offset in items:
-            item["source"] = f"{reg.name}:{lines[offset]}"

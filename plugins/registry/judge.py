@@ -22,8 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from plugins.registry import keys as regkeys
-from plugins.registry.rule_schema import OPERATORS
+from plugins.registry.checkspec import spec
 from scanner.api import EvalContext, Outcome, Status
 
 _NO = object()
@@ -38,68 +37,67 @@ def show(data: Any) -> str:
 
 
 def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
-    key: str = params["key"]
-    value: str | None = params.get("value")
-    required: str | None = params.get("type")
-    op = next((o for o in OPERATORS if o in params), None)
-    operand = params[op] if op else None
-    evidence: dict[str, Any] = {
-        "source": None, "key": regkeys.long_form(key), "value": value, "type": None, "operator": op,
-        "required_type": required, "expected": operand, "combinator": ctx.combinator,
-    }
-    fields = {"key": evidence["key"], "value": value, "type": required, "operator": op}
+    """The outcome of one ``registry`` check on one target's facts."""
+    c = spec(params)
+    key, value, operand = c.key, c.value, c.operand
+    source: str | None = None
+    found: str | None = None
 
     def done(status: Status, message: str, actual: Any = None) -> Outcome:
-        if fields["type"] is None:
-            fields["type"] = evidence["type"]
-        return Outcome(status, message, expected=operand, actual=actual, evidence=[evidence], fields=fields)
+        evidence = {
+            "source": source, "key": c.long_key, "value": value, "type": found, "operator": c.operator,
+            "required_type": c.required_type, "expected": operand, "combinator": ctx.combinator,
+        }
+        fields = {"key": c.long_key, "value": value, "type": c.required_type or found, "operator": c.operator}
+        return Outcome(status, message, expected=operand, actual=actual, evidence=(evidence,), fields=fields)
 
     if not isinstance(facts, Mapping) or facts.get("error"):
         return done(Status.ERROR, str(facts["error"]) if isinstance(facts, Mapping) else "no registry facts")
-    norm = regkeys.normalise(key)
-    if norm is None:
+    if c.norm is None:
         return done(Status.ERROR, f"unknown hive in key {key}")
-    entry = facts.get("keys", {}).get(norm)
+    entry = facts["keys"].get(c.norm)
     if entry is None:
         return done(Status.ERROR, f"no facts were collected for {key} (collect again with this policy)")
-    evidence["source"] = entry.get("source")
+    source = entry["source"]
     if entry.get("error"):
         return done(Status.ERROR, entry["error"])
-    files = ", ".join(facts.get("files") or ()) or "the export"
-    if not entry["covered"] and (value is not None or not entry["exists"]):
+    if not entry["covered"] and ((value is None and not entry["exists"]) or value is not None):
+        files = ", ".join(facts.get("files") or ()) or "the export"
         return done(Status.ERROR, f"{key} is not covered by the export ({files})")
 
     if value is None:
-        if op == "exists":
-            ok = entry["exists"] is operand
-            state = "exists" if entry["exists"] else "is missing"
-            want = "" if ok else (", expected it to exist" if operand else ", expected it to be absent")
-            return done(Status.PASS if ok else Status.FAIL, f"key {key} {state}{want}", entry["exists"] or None)
-        if entry["exists"]:
+        exists = entry["exists"]
+        if c.operator == "exists":
+            state = "exists" if exists else "is missing"
+            if exists is operand:
+                return done(Status.PASS, f"key {key} {state}", exists or None)
+            want = "exist" if operand else "be absent"
+            return done(Status.FAIL, f"key {key} {state}, expected it to {want}", exists or None)
+        if exists:
             return done(Status.PASS, f"key {key} exists", True)
-        return _missing(done, params, f"key {key} is missing")
+        return _missing(done, c.when_missing, f"key {key} is missing")
 
-    item = entry["values"].get(regkeys.value_id(value))
+    item = entry["values"].get(c.vid)
     if item is None:
         what = f"value {value} is missing under {key}" if entry["exists"] else f"key {key} is missing"
-        if op == "exists":
+        if c.operator == "exists":
             if operand is False:
                 return done(Status.PASS, f"{what}, as required")
             return done(Status.FAIL, what)
-        return _missing(done, params, what)
+        return _missing(done, c.when_missing, what)
 
-    evidence["source"], evidence["type"] = item["source"], item["type"]
+    source, found = item["source"], item["type"]
     actual = item["data"]
     shown = show(actual)
-    if op == "exists":
+    if c.operator == "exists":
         if operand is True:
-            return done(Status.PASS, f"{value} exists ({item['type']} {shown})", actual)
-        return done(Status.FAIL, f"{value} exists ({item['type']} {shown}), expected it to be absent", actual)
-    if required is not None and item["type"] != required:
-        return done(Status.FAIL, f"{value}: type is {item['type']}, expected {required}", actual)
-    if op is None:
+            return done(Status.PASS, f"{value} exists ({found} {shown})", actual)
+        return done(Status.FAIL, f"{value} exists ({found} {shown}), expected it to be absent", actual)
+    if c.required_type is not None and found != c.required_type:
+        return done(Status.FAIL, f"{value}: type is {found}, expected {c.required_type}", actual)
+    if c.operator is None:
         return done(Status.PASS, f"{value} is {shown}", actual)
-    verdict, wanted = _compare(op, actual, operand, item["type"])
+    verdict, wanted = _compare(c.operator, actual, operand, found)
     if verdict is None:
         return done(Status.ERROR, f"{value}: {wanted}", actual)
     if verdict:
@@ -107,8 +105,7 @@ def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome
     return done(Status.FAIL, f"{value} is {shown}, expected {wanted}", actual)
 
 
-def _missing(done: Callable[[Status, str], Outcome], params: Mapping[str, Any], what: str) -> Outcome:
-    mode = params.get("when_missing", "fail")
+def _missing(done: Callable[[Status, str], Outcome], mode: str, what: str) -> Outcome:
     if mode == "pass":
         return done(Status.PASS, f"{what} (when_missing: pass)")
     if mode == "skip":

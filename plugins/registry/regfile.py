@@ -11,11 +11,11 @@ r"""Reading ``.reg`` exports (as regedit writes them) into a merged key tree.
   ``dword:``, ``hex:`` and ``hex(0)``..``hex(b)`` with ``\`` continuation
   lines (blank and comment lines inside a run are skipped).
 
-Speed (a scan may read ten thousand exports): a file is checked against the
-grammar by one ``fullmatch`` of a compiled regex; only when that fails is it
-walked line by line to name the first bad line. Loading then finds the key
-lines alone; the value lines of a key are read (and line numbers counted)
-only when a check asks about that key, see :meth:`Tree.values`.
+Speed (a scan may read ten thousand exports): exports of similar hosts share
+most of their lines, so each distinct line is parsed once per process and
+remembered (:func:`_parse_line`, a bounded memo); a file then costs a decode, a
+split and one dictionary lookup per line. Value data stays raw until a check
+asks for it (:meth:`Tree.convert`).
 
 Coverage: each file covers the branches it exported, i.e. its top-most keys
 (keys with no ancestor key in the same file; a ``[-KEY]`` line counts too).
@@ -24,32 +24,31 @@ Coverage: each file covers the branches it exported, i.e. its top-most keys
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from plugins.registry import keys as regkeys
 from plugins.registry import values as regvalues
 
-_WS = r"[ \t]*"
-_STR = r'[^"\\\n]*(?:\\[^\n][^"\\\n]*)*'
-_BYTES = rf"{_WS}(?:[0-9a-fA-F]{{1,2}}{_WS},{_WS})*(?:[0-9a-fA-F]{{1,2}})?{_WS}"
-_HEXRUN = rf"{_BYTES}(?:\\{_WS}\n(?:{_WS}(?:;[^\n]*)?\n)*{_BYTES})*"
-_NAME = rf'(?:"({_STR})"|(@)){_WS}={_WS}'
-_DATA = rf'(?:"({_STR})"|dword:([0-9a-fA-F]{{1,8}})|hex(?:\(([0-9a-fA-F]{{1,8}})\))?:({_HEXRUN})|(-))'
-_TAIL = rf"{_WS}(?:;[^\n]*)?"
-_ONE_LINE = rf"{_WS}(?:\[-?[^\n]*\]{_TAIL}|{_NAME}{_DATA}{_TAIL}|(?:;[^\n]*)?)\n"
-
-#: One logical line of the body (hex continuation lines included), without groups.
-_LINE = re.compile(re.sub(r"(?<!\\)\((?!\?)", "(?:", _ONE_LINE))
-#: The whole body after the header line.
-_BODY = re.compile(f"(?:{_LINE.pattern})*")
-#: A key line; match start is the newline before it.
-_KEY = re.compile(rf"\n{_WS}\[(-?)([^\n]*)\]")
-#: A value line; match start is the newline before it.
-_VALUE = re.compile(rf"\n{_WS}{_NAME}{_DATA}")
-_LONG_HIVES = frozenset(h.lower() for h in regkeys.HIVES.values())
+_STR = r'[^"\\]*(?:\\.[^"\\]*)*'
+_BYTES = r"[ \t]*(?:[0-9a-fA-F]{1,2}[ \t]*,[ \t]*)*(?:[0-9a-fA-F]{1,2})?[ \t]*"
+_COMMENT = r"(?:[ \t]*;.*)?"
+_KEY_LINE = re.compile(rf"\[(-?)(.*)\]{_COMMENT}")
+_VALUE_LINE = re.compile(
+    rf'(?:"({_STR})"|(@))[ \t]*=[ \t]*'
+    rf'(?:"({_STR})"|dword:([0-9a-fA-F]{{1,8}})|hex(?:\(([0-9a-fA-F]{{1,8}})\))?:({_BYTES})(\\)?|(-)){_COMMENT}'
+)
+_MORE_HEX = re.compile(rf"({_BYTES})(\\)?{_COMMENT}")
 _HEADERS = {"Windows Registry Editor Version 5.00": True, "REGEDIT4": False}
+
+# Parsed line kinds (first item of a parsed line).
+_BLANK, _KEY, _VALUE, _DELETE, _HEX_START, _BAD = range(6)
+# Value data kinds.
+SZ, DWORD, HEX = range(3)
+
+_memo: dict[str, tuple[Any, ...]] = {}
+_MEMO_LIMIT = 200_000
 
 
 class RegFileError(Exception):
@@ -57,29 +56,25 @@ class RegFileError(Exception):
 
 
 @dataclass(slots=True)
-class _File:
+class LoadedFile:
     name: str
-    text: str
     unicode: bool
+    """True for a 5.00 file (hex strings are UTF-16LE), False for REGEDIT4 (ANSI)."""
     branches: dict[str, int] = field(default_factory=dict)
-    """Normalised top-most key -> offset of its key line."""
-
-    def lines(self, offsets: Collection[int]) -> dict[int, int]:
-        """Line numbers of many offsets, counted in one pass."""
-        out: dict[int, int] = {}
-        line, last = 1, 0
-        for off in sorted(offsets):
-            line += self.text.count("\n", last, off)
-            last = off
-            out[off] = line
-        return out
-
-    def where(self, offset: int) -> str:
-        return f"{self.name}:{self.lines((offset,))[offset]}"
+    """Normalised top-most key -> line of its first key line."""
 
 
-#: A section of a key in one file: (file index, offset of the key line, offset where the section ends).
-Section = tuple[int, int, int]
+@dataclass(slots=True)
+class Key:
+    """A key of the merged tree: where it was last written, and its values by value id.
+
+    A value is ``(parsed line, file index, line number)``; see :meth:`Tree.convert`.
+    """
+
+    display: str
+    file: int
+    line: int
+    values: dict[str, tuple[tuple[Any, ...], int, int]] = field(default_factory=dict)
 
 
 def decode(data: bytes) -> str:
@@ -99,60 +94,92 @@ def decode(data: bytes) -> str:
             text = data.decode("cp1252", "replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text if text.endswith("\n") else text + "\n"
+    return text
 
 
 class Tree:
     """The merged key tree of the files loaded so far, in load order."""
 
     def __init__(self) -> None:
-        self.files: list[_File] = []
-        self.keys: dict[str, list[Section]] = {}
-        """Normalised key -> its sections since it was last created."""
+        self.files: list[LoadedFile] = []
+        self.keys: dict[str, Key] = {}
 
     def load(self, data: bytes, name: str) -> None:
         """Import one file's bytes; ``name`` is how sources name it. Raises :class:`RegFileError`."""
-        text = decode(data)
-        first = text[: text.index("\n")]
-        unicode = _HEADERS.get(first.strip())
+        lines = decode(data).split("\n")
+        unicode = _HEADERS.get(lines[0].strip())
         if unicode is None:
-            shown = first.strip()[:60]
+            shown = lines[0].strip()[:60]
             raise RegFileError(
                 f"{name}:1: bad header {shown!r}: expected 'Windows Registry Editor Version 5.00' or 'REGEDIT4'"
             )
-        body = len(first) + 1
-        if _BODY.fullmatch(text, body) is None:
-            raise RegFileError(_first_error(text, body, name))
         fidx = len(self.files)
-        reg = _File(name, text, unicode)
+        reg = LoadedFile(name, unicode)
         self.files.append(reg)
         tree = self.keys
         seen: dict[str, int] = {}
-        previous: list[Section] | None = None
-        for m in _KEY.finditer(text, body - 1):
-            start = m.start() + 1
-            if previous is not None:
-                previous[-1] = (fidx, previous[-1][1], start)
-            delete, path = m.groups()
-            norm = path.lower()
-            if norm.partition("\\")[0] not in _LONG_HIVES or norm.endswith("\\"):
-                norm = regkeys.normalise(path) or ""
-                if not norm:
-                    raise RegFileError(f"{reg.where(start)}: unknown hive in key [{path}]")
-            seen.setdefault(norm, start)
-            if delete:
-                previous = None
-                self._delete(norm)
+        current: Key | None = None
+        pending: list[Any] | None = None  # an open hex value: [parsed line, line number, chunks]
+        memo = _memo
+        lineno = 1
+        for line in lines[1:]:
+            lineno += 1
+            if pending is not None:
+                stripped = line.strip()
+                if not stripped or stripped[0] == ";":
+                    continue
+                more = _MORE_HEX.fullmatch(stripped)
+                if more is None:
+                    raise RegFileError(f"{name}:{lineno}: bad hex continuation line: {_short(stripped)}")
+                pending[2].append(more.group(1))
+                if more.group(2):
+                    continue
+                self._finish_hex(current, pending, fidx)
+                pending = None
                 continue
-            previous = tree.get(norm)
-            if previous is None:
-                previous = tree[norm] = []
-            previous.append((fidx, start, len(text)))
+            parsed = memo.get(line)
+            if parsed is None:
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                parsed = memo[line] = _parse_line(line)
+            kind = parsed[0]
+            if kind == _VALUE:
+                if current is not None:
+                    current.values[parsed[1]] = (parsed, fidx, lineno)
+            elif kind == _KEY:
+                norm = parsed[2]
+                if norm not in seen:
+                    seen[norm] = lineno
+                if parsed[1]:
+                    current = None
+                    self._delete(norm)
+                    continue
+                current = tree.get(norm)
+                if current is None:
+                    current = tree[norm] = Key(parsed[3], fidx, lineno)
+                else:
+                    current.display, current.file, current.line = parsed[3], fidx, lineno
+            elif kind == _DELETE:
+                if current is not None:
+                    current.values.pop(parsed[1], None)
+            elif kind == _HEX_START:
+                pending = [parsed, lineno, [parsed[4]]]
+            elif kind == _BAD:
+                raise RegFileError(f"{name}:{lineno}: {parsed[1]}")
+        if pending is not None:
+            self._finish_hex(current, pending, fidx)
         tops: tuple[str, ...] = ()
         for norm in sorted(seen, key=len):
-            if norm not in reg.branches and not norm.startswith(tops):
+            if not norm.startswith(tops):
                 reg.branches[norm] = seen[norm]
                 tops = (*tops, norm + "\\")
+
+    @staticmethod
+    def _finish_hex(current: Key | None, pending: list[Any], fidx: int) -> None:
+        if current is not None:
+            start, lineno, chunks = pending
+            parsed = (_VALUE, start[1], start[2], HEX, ",".join(chunks), start[5])
+            current.values[start[1]] = (parsed, fidx, lineno)
 
     def _delete(self, norm: str) -> None:
         tree = self.keys
@@ -163,12 +190,12 @@ class Tree:
 
     # -- questions asked after loading -------------------------------------------------
 
-    def branch_of(self, norm: str) -> tuple[int, int] | None:
-        """``(file index, key line offset)`` of the last loaded branch that covers ``norm``."""
-        for fidx in range(len(self.files) - 1, -1, -1):
-            for branch, offset in self.files[fidx].branches.items():
+    def branch_of(self, norm: str) -> str | None:
+        """``file:line`` of the last loaded branch that covers ``norm``, or None."""
+        for reg in reversed(self.files):
+            for branch, line in reg.branches.items():
                 if regkeys.is_under(norm, branch):
-                    return fidx, offset
+                    return f"{reg.name}:{line}"
         return None
 
     def has_descendant(self, norm: str) -> bool:
@@ -176,86 +203,77 @@ class Tree:
         prefix = norm + "\\"
         return any(k.startswith(prefix) for k in self.keys)
 
-    def display(self, section: Section) -> str:
-        """The key path as the file spells it on that section's key line."""
-        m = _KEY.match(self.files[section[0]].text, section[1] - 1)
-        assert m is not None  # sections come from _KEY matches
-        return m.group(2).rstrip("\\")
+    def where(self, fidx: int, line: int) -> str:
+        return f"{self.files[fidx].name}:{line}"
 
-    def values(self, norm: str, wanted: Collection[str] | None = None) -> dict[str, tuple[Any, ...]]:
-        """Raw values of a key: value id -> ``(name, sz, dword, hextype, hexdata, file, offset)``.
-
-        ``wanted`` limits the result to those value ids (None: all). Convert
-        one with :meth:`convert`.
-        """
-        found: dict[str, tuple[Any, ...]] = {}
-        for fidx, start, end in self.keys.get(norm, ()):
-            text = self.files[fidx].text
-            for m in _VALUE.finditer(text, start, end):
-                name, default, sz, dword, htype, hexdata, delete = m.groups()
-                if default:
-                    vid, name = "", "@"
-                else:
-                    if "\\" in name:
-                        name = regvalues.unescape(name)
-                    vid = name.lower()
-                if wanted is not None and vid not in wanted:
-                    continue
-                if delete:
-                    found.pop(vid, None)
-                else:
-                    found[vid] = (name, sz, dword, htype, hexdata, fidx, m.start() + 1)
-        return found
-
-    def convert(self, raw: tuple[Any, ...]) -> tuple[str, str, Any]:
-        """``(name, type, data)`` of a raw value from :meth:`values`."""
-        name, sz, dword, htype, hexdata, fidx, _ = raw
-        if sz is not None:
-            return name, "REG_SZ", regvalues.unescape(sz)
-        if dword is not None:
-            return name, "REG_DWORD", int(dword, 16)
-        type_, data = regvalues.from_bytes(int(htype or "3", 16), _hex_bytes(hexdata), self.files[fidx].unicode)
-        return name, type_, data
+    def convert(self, value: tuple[tuple[Any, ...], int, int]) -> tuple[str, str, Any]:
+        """``(name, type, data)`` of a value of :attr:`Key.values`."""
+        (_, _, name, kind, payload, htype), fidx, _ = value
+        if kind == SZ:
+            return name, "REG_SZ", regvalues.unescape(payload)
+        if kind == DWORD:
+            return name, "REG_DWORD", int(payload, 16)
+        number = int(htype, 16) if htype else 3
+        return name, *regvalues.from_bytes(number, _hex_bytes(payload), self.files[fidx].unicode)
 
     def walk(self) -> Iterator[tuple[str, str, str, Any]]:
         """Every value of the tree as ``(key as spelled, value name, type, data)``; for tests and tools."""
-        for norm, sections in self.keys.items():
-            display = self.display(sections[-1])
-            for raw in self.values(norm).values():
-                yield (display, *self.convert(raw))
+        for key in self.keys.values():
+            for value in key.values.values():
+                yield (key.display, *self.convert(value))
+
+
+def _parse_line(line: str) -> tuple[Any, ...]:
+    """One line on its own: ``(kind, ...)``; see the ``_BLANK`` .. ``_BAD`` kinds."""
+    text = line.strip()
+    if not text or text[0] == ";":
+        return (_BLANK,)
+    if text[0] == "[":
+        m = _KEY_LINE.fullmatch(text)
+        if m is None:
+            return (_BAD, _diagnose(text))
+        path = m.group(2)
+        norm = regkeys.normalise(path)
+        if norm is None or not path.strip("\\"):
+            return (_BAD, f"unknown hive in key [{path}]")
+        return (_KEY, m.group(1) == "-", norm, path.rstrip("\\"))
+    m = _VALUE_LINE.fullmatch(text) if text[0] in "\"@" else None
+    if m is None:
+        return (_BAD, _diagnose(text))
+    name, default, sz, dword, htype, hexdata, more, delete = m.groups()
+    if default:
+        name = "@"
+    elif "\\" in name:
+        name = regvalues.unescape(name)
+    vid = regkeys.value_id(name) if not default else ""
+    if delete:
+        return (_DELETE, vid)
+    if sz is not None:
+        return (_VALUE, vid, name, SZ, sz, None)
+    if dword is not None:
+        return (_VALUE, vid, name, DWORD, dword, None)
+    return (_HEX_START if more else _VALUE, vid, name, HEX, hexdata, htype)
 
 
 def _hex_bytes(raw: str) -> bytes:
-    digits: list[str] = []
-    for line in raw.split("\n"):
-        line = line.strip().rstrip("\\")
-        if line and not line.startswith(";"):
-            digits.extend(p for p in line.replace(" ", "").replace("\t", "").split(",") if p)
-    return bytes(int(p, 16) for p in digits)
+    return bytes(int(p, 16) for p in raw.replace(" ", "").replace("\t", "").split(",") if p)
 
 
-def _first_error(text: str, pos: int, name: str) -> str:
-    """``file:line: what`` for the first line of the body the grammar does not accept."""
-    line = text.count("\n", 0, pos) + 1
-    while pos < len(text) and (m := _LINE.match(text, pos)) is not None:
-        line += text.count("\n", pos, m.end())
-        pos = m.end()
-    return f"{name}:{line}: {_diagnose(text[pos:].partition(chr(10))[0])}"
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 70 else text[:67] + "...")
 
 
-def _diagnose(line: str) -> str:
+def _diagnose(text: str) -> str:
     """Say what is wrong with a line the grammar did not accept."""
-    shown = line.strip()
-    short = shown if len(shown) <= 70 else shown[:67] + "..."
-    if shown.startswith("["):
-        return f"key line without closing ']': {short!r}" if "]" not in shown else f"text after ']': {short!r}"
-    if shown.startswith(('"', "@")):
-        rest = shown.partition("=")[2].strip()
+    if text.startswith("["):
+        return f"key line without closing ']': {_short(text)}" if "]" not in text else f"text after ']': {_short(text)}"
+    if text.startswith(('"', "@")):
+        rest = text.partition("=")[2].strip()
         if not rest:
-            return f"value line without '=' and data: {short!r}"
+            return f"value line without '=' and data: {_short(text)}"
         if rest.startswith("dword:"):
-            return f"bad dword (1 to 8 hex digits expected): {short!r}"
+            return f"bad dword (1 to 8 hex digits expected): {_short(text)}"
         if rest.startswith("hex"):
-            return f"bad hex data (comma-separated bytes, '\\' to continue): {short!r}"
-        return f"unparsable value line: {short!r}"
-    return f"unexpected line (not a key, a value or a comment): {short!r}"
+            return f"bad hex data (comma-separated bytes, '\\' to continue): {_short(text)}"
+        return f"unparsable value line: {_short(text)}"
+    return f"unexpected line (not a key, a value or a comment): {_short(text)}"
