@@ -114,15 +114,19 @@ rules:
   - id: EXO-TLS12-LOG-002
     title: no TLS negotiation failures
     severity: high
-    check: {log_signatures: {sources: [smtp_send], forbid: [{literal: 'TLS negotiation failed with error SocketError'}]}}
+    check: {log_signatures: {sources: [smtp_send],
+                             forbid: [{literal: 'TLS negotiation failed with error SocketError'}]}}
   - id: EXO-TLS12-LOG-003
     title: no STARTTLS-required refusals
     severity: high
-    check: {log_signatures: {sources: [smtp_send], forbid: [{literal: '451 5.7.3 Must issue a STARTTLS command first'}]}}
+    check: {log_signatures: {sources: [smtp_send],
+                             forbid: [{literal: '451 5.7.3 Must issue a STARTTLS command first'}]}}
   - id: TLS-HARD-LOG-001
     title: no legacy TLS negotiated
     severity: high
-    check: {log_signatures: {sources: [smtp_send], forbid: [{literal: SP_PROT_TLS1_0_}, {literal: SP_PROT_TLS1_1_}, {literal: SP_PROT_SSL3_}]}}
+    check: {log_signatures: {sources: [smtp_send],
+                             forbid: [{literal: SP_PROT_TLS1_0_}, {literal: SP_PROT_TLS1_1_},
+                                      {literal: SP_PROT_SSL3_}]}}
   - id: TLS-HARD-LOG-002
     title: no TLS 1.0/1.1 refusals by Microsoft 365
     severity: high

@@ -65,7 +65,9 @@ def test_send_log_counts_lines_times_and_skips_near_misses(tmp_path: Path, send_
 
 
 def test_a_line_matching_two_signatures_counts_once(tmp_path: Path, send_log: Path) -> None:
-    check = {"forbid": [{"literal": "SocketError"}, {"id": "tls-fail", "regex": r"TLS negotiation failed with error \w+"}]}
+    check = {
+        "forbid": [{"literal": "SocketError"}, {"id": "tls-fail", "regex": r"TLS negotiation failed with error \w+"}]
+    }
     _, [o] = run_checks(tmp_path, ["SmtpSend/*.LOG"], [check])
     assert o.actual == 3  # lines 25, 35 (NoCredentials: regex only) and 45
     assert summary(o)["SocketError"]["count"] == 2 and summary(o)["tls-fail"]["count"] == 3
@@ -76,17 +78,25 @@ def test_max_count_and_ignore_case(tmp_path: Path, send_log: Path) -> None:
         {"forbid": [{"literal": SOCKET}], "max_count": 2},
         {"forbid": [{"literal": SOCKET}], "max_count": 1},
         {"forbid": [{"literal": "tls NEGOTIATION failed with ERROR socketerror"}], "ignore_case": True},
-        {"forbid": [{"regex": r"tls negotiation failed with error (socketerror|unknowncredentials)"}],
-         "ignore_case": True},
+        {
+            "forbid": [{"regex": r"tls negotiation failed with error (socketerror|unknowncredentials)"}],
+            "ignore_case": True,
+        },
         {"forbid": [{"literal": "tls NEGOTIATION failed with ERROR socketerror"}]},
     ]
     _, outs = run_checks(tmp_path, ["SmtpSend/*.LOG"], checks)
     assert [(o.status, o.actual) for o in outs] == [
-        (Status.PASS, 2), (Status.FAIL, 2), (Status.FAIL, 2), (Status.FAIL, 2), (Status.PASS, 0)]
+        (Status.PASS, 2),
+        (Status.FAIL, 2),
+        (Status.FAIL, 2),
+        (Status.FAIL, 2),
+        (Status.PASS, 0),
+    ]
 
 
 def test_field_mode_reads_only_that_column_and_unquotes_it(tmp_path: Path) -> None:
-    rows = send_session("2025-03-04T11:20", "S1", "socketerror") + [
+    rows = [
+        *send_session("2025-03-04T11:20", "S1", "socketerror"),
         send_row("2025-03-04T11:30:00.000Z", 3, "<", "421 4.4.2 Connection dropped due to SocketError", ""),
         send_row("2025-03-04T11:31:00.000Z", 4, "<", 'x "quoted", with comma', "context, too"),
     ]
@@ -111,14 +121,34 @@ def test_field_mode_reads_only_that_column_and_unquotes_it(tmp_path: Path) -> No
 
 def test_receive_log_530_is_a_near_miss_of_451(tmp_path: Path, send_log: Path) -> None:
     rows = [
-        ["2025-03-06T09:00:00.000Z", "EX01\\Default Frontend EX01", "08DD5A1B2C3D4E5F", "0",
-         "10.0.0.10:25", "40.107.1.20:51234", ">", "530 5.7.0 Must issue a STARTTLS command first", ""],
-        ["2025-03-06T09:00:01.000Z", "EX01\\Default Frontend EX01", "08DD5A1B2C3D4E60", "0",
-         "10.0.0.10:25", "40.107.1.21:51235", ">", "451 5.7.3 Must issue a STARTTLS command first", ""],
+        [
+            "2025-03-06T09:00:00.000Z",
+            "EX01\\Default Frontend EX01",
+            "08DD5A1B2C3D4E5F",
+            "0",
+            "10.0.0.10:25",
+            "40.107.1.20:51234",
+            ">",
+            "530 5.7.0 Must issue a STARTTLS command first",
+            "",
+        ],
+        [
+            "2025-03-06T09:00:01.000Z",
+            "EX01\\Default Frontend EX01",
+            "08DD5A1B2C3D4E60",
+            "0",
+            "10.0.0.10:25",
+            "40.107.1.21:51235",
+            ">",
+            "451 5.7.3 Must issue a STARTTLS command first",
+            "",
+        ],
     ]
     write(tmp_path / "SmtpReceive" / "RECV2025030609-1.LOG", w3c("smtp_receive", rows))
-    checks = [{"sources": ["smtp_receive"], "forbid": [{"literal": STARTTLS_451}]},
-              {"sources": ["smtp_send", "smtp_receive"], "forbid": [{"literal": STARTTLS_451}]}]
+    checks = [
+        {"sources": ["smtp_receive"], "forbid": [{"literal": STARTTLS_451}]},
+        {"sources": ["smtp_send", "smtp_receive"], "forbid": [{"literal": STARTTLS_451}]},
+    ]
     facts, (recv, both) = run_checks(tmp_path, ["SmtpSend/*.LOG", "SmtpReceive/*.LOG"], checks)
     assert facts["kinds"] == ["smtp_send", "smtp_receive"]
     assert (recv.actual, sample_sources(recv, STARTTLS_451)) == (1, ["RECV2025030609-1.LOG:7"])
@@ -128,24 +158,37 @@ def test_receive_log_530_is_a_near_miss_of_451(tmp_path: Path, send_log: Path) -
 def test_message_tracking_recipient_status(tmp_path: Path) -> None:
     names = TRACKING_FIELDS.split(",")
     row = dict.fromkeys(names, "")
-    row.update({"date-time": "2025-03-07T08:00:00.000Z", "source": "SMTP", "event-id": "FAIL",
-                "recipient-status": "550 4.4.7 QUEUE.Expired; 421 4.4.2 Connection dropped due to SocketError",
-                "message-subject": 'Re: "Budget", Q1'})
-    write(tmp_path / "MSGTRK2025030708-1.LOG",
-          w3c("message_tracking", [list(row.values())], fields=TRACKING_FIELDS, version="15.01.2375.007"))
-    check = {"forbid": [{"literal": "421 4.4.2 Connection dropped due to SocketError"}],
-             "field": "recipient-status", "sources": ["message_tracking"]}
+    row.update(
+        {
+            "date-time": "2025-03-07T08:00:00.000Z",
+            "source": "SMTP",
+            "event-id": "FAIL",
+            "recipient-status": "550 4.4.7 QUEUE.Expired; 421 4.4.2 Connection dropped due to SocketError",
+            "message-subject": 'Re: "Budget", Q1',
+        }
+    )
+    write(
+        tmp_path / "MSGTRK2025030708-1.LOG",
+        w3c("message_tracking", [list(row.values())], fields=TRACKING_FIELDS, version="15.01.2375.007"),
+    )
+    check = {
+        "forbid": [{"literal": "421 4.4.2 Connection dropped due to SocketError"}],
+        "field": "recipient-status",
+        "sources": ["message_tracking"],
+    }
     facts, [o] = run_checks(tmp_path, ["MSGTRK*.LOG"], [check])
     assert facts["files"][0]["kind"] == "message_tracking"
     assert (o.status, o.actual, summary(o)[check["forbid"][0]["literal"]]["first_seen"]) == (
-        Status.FAIL, 1, "2025-03-07T08:00:00.000Z")
+        Status.FAIL,
+        1,
+        "2025-03-07T08:00:00.000Z",
+    )
 
 
 def test_within_window_and_skipping_old_files_by_their_tail(tmp_path: Path, send_log: Path) -> None:
     old = [send_row("2025-02-01T00:00:00.000Z", 9, "*", "", SOCKET, "OLD")]
     write(tmp_path / "SmtpSend" / "SEND2025020100-1.LOG", w3c("smtp_send", old))
-    checks = [{"forbid": [{"literal": SOCKET}], "within": "6d"},
-              {"forbid": [{"literal": SOCKET}], "within": "7d"}]
+    checks = [{"forbid": [{"literal": SOCKET}], "within": "6d"}, {"forbid": [{"literal": SOCKET}], "within": "7d"}]
     facts, (six, seven) = run_checks(tmp_path, ["SmtpSend/*.LOG"], checks)
     old_file = next(f for f in facts["files"] if f["path"].endswith("SEND2025020100-1.LOG"))
     assert old_file["skipped"] == {"last": "2025-02-01T00:00:00.000Z", "window_start": "2025-03-03T12:00:00.000Z"}
@@ -184,16 +227,23 @@ def test_truncated_gzip_is_error_unless_matches_were_found(tmp_path: Path) -> No
 
 def test_decompression_bound_makes_a_partial_read(tmp_path: Path) -> None:
     write(tmp_path / "big.LOG.gz", gz(w3c("smtp_send", send_rows() * 20)))
-    _, [o] = run_checks(tmp_path, ["smtp_send=big.LOG.gz"], [{"forbid": [{"literal": "absent"}]}],
-                        collector=LogCollector(gz_bound=4096))
+    _, [o] = run_checks(
+        tmp_path,
+        ["smtp_send=big.LOG.gz"],
+        [{"forbid": [{"literal": "absent"}]}],
+        collector=LogCollector(gz_bound=4096),
+    )
     assert o.status is Status.ERROR and "decompression bound of 4096 bytes" in o.message
 
 
 def test_repeated_header_with_other_fields_mid_file(tmp_path: Path) -> None:
     first = w3c("smtp_send", send_session("2025-03-04T11:20", "S1", "tls12"))
-    fields2 = "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context,extra"
-    second = w3c("smtp_send", [send_row("2025-03-04T12:00:00.000Z", 8, "*", "", SOCKET) + ["x"]],
-                 fields=fields2, bom=False)
+    fields2 = (
+        "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context,extra"
+    )
+    second = w3c(
+        "smtp_send", [[*send_row("2025-03-04T12:00:00.000Z", 8, "*", "", SOCKET), "x"]], fields=fields2, bom=False
+    )
     write(tmp_path / "r.LOG", first + second)
     _, [o] = run_checks(tmp_path, ["r.LOG"], [{"forbid": [{"literal": "SocketError"}], "field": "context"}])
     assert o.actual == 1 and sample_sources(o, "SocketError") == ["r.LOG:22"]

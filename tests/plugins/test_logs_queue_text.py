@@ -30,14 +30,20 @@ def test_format_list_wrapped_value_is_found_once_at_its_property_line(tmp_path: 
     # the signature really is split over two physical lines
     assert lines[8].endswith("Connection dropped due to") and lines[9].strip().startswith("SocketError}")
     write(tmp_path / "queues.txt", data)
-    checks = [{"forbid": [{"literal": DROPPED}]},
-              {"forbid": [{"literal": DROPPED}], "field": "LastError"},
-              {"forbid": [{"literal": DROPPED}], "field": "NextHopDomain"},
-              {"forbid": [{"literal": "421 4.4.2 Connection dropped due to TimedOut"}]}]
+    checks = [
+        {"forbid": [{"literal": DROPPED}]},
+        {"forbid": [{"literal": DROPPED}], "field": "LastError"},
+        {"forbid": [{"literal": DROPPED}], "field": "NextHopDomain"},
+        {"forbid": [{"literal": "421 4.4.2 Connection dropped due to TimedOut"}]},
+    ]
     facts, outs = run_checks(tmp_path, ["queues.txt"], checks)
     assert (facts["files"][0]["kind"], facts["files"][0]["format"]) == ("queue", "queue_list")
     assert [(o.status, o.actual) for o in outs] == [
-        (Status.FAIL, 1), (Status.FAIL, 1), (Status.PASS, 0), (Status.FAIL, 1)]
+        (Status.FAIL, 1),
+        (Status.FAIL, 1),
+        (Status.PASS, 0),
+        (Status.FAIL, 1),
+    ]
     assert sample_sources(outs[0], DROPPED) == ["queues.txt:9"]
     assert summary(outs[0])[DROPPED]["undated"] == 1 and summary(outs[0])[DROPPED]["first_seen"] is None
     sample = next(e for e in outs[0].evidence if "text" in e)
@@ -50,7 +56,8 @@ def test_format_list_wrap_inside_a_word_and_utf16(tmp_path: Path) -> None:
         "Identity         : EX01\\3\r\n"
         "DeliveryType     : SmartHostConnectorDelivery\r\n"
         "NextHopDomain    : contoso.mail.onmicrosoft.com\r\n"
-        "LastError        : [{LED=451 4.4.397 Error communicating with target host. -> 421 4.4.2 Connection dropped due to Sock\r\n"
+        "LastError        : [{LED=451 4.4.397 Error communicating with target host. -> "
+        "421 4.4.2 Connection dropped due to Sock\r\n"
         "                   etError};{MSG=};{FQDN=contoso-com.mail.protection.outlook.com};{IP=52.101.8.30}]\r\n"
         "\r\n"
     )
@@ -61,12 +68,14 @@ def test_format_list_wrap_inside_a_word_and_utf16(tmp_path: Path) -> None:
 
 
 def test_export_csv_with_and_without_type_line(tmp_path: Path) -> None:
-    records = [queue_record("EX01\\3", LED_SOCKET), queue_record("EX01\\4", LED_TIMEOUT),
-               queue_record("EX01\\5", 'said "421 4.4.2 Connection dropped due to SocketError", again')]
+    records = [
+        queue_record("EX01\\3", LED_SOCKET),
+        queue_record("EX01\\4", LED_TIMEOUT),
+        queue_record("EX01\\5", 'said "421 4.4.2 Connection dropped due to SocketError", again'),
+    ]
     write(tmp_path / "a" / "queues.csv", export_csv(records))
     write(tmp_path / "b" / "queues.csv", export_csv(records, type_line=False))
-    checks = [{"forbid": [{"literal": DROPPED}], "field": "LastError"},
-              {"forbid": [{"literal": "LastError"}]}]
+    checks = [{"forbid": [{"literal": DROPPED}], "field": "LastError"}, {"forbid": [{"literal": "LastError"}]}]
     for sub, first_row in (("a", 3), ("b", 2)):
         facts, (o, header) = run_checks(tmp_path, [f"{sub}/*.csv"], checks)
         assert (facts["files"][0]["kind"], facts["files"][0]["format"]) == ("queue", "queue_csv")
@@ -88,14 +97,20 @@ def test_ndr_and_syslog_text_times_undated_and_near_misses(tmp_path: Path) -> No
     assert sorted(f["kind"] for f in facts["files"]) == ["text", "text"]
     assert allt.actual == 3  # NDR line 12, syslog lines 1 and 3; the TimedOut line is a near miss
     s = summary(allt)[DROPPED]
-    assert (s["undated"], s["first_seen"], s["last_seen"]) == (2, "2025-03-09T07:00:01.123Z", "2025-03-09T07:00:01.123Z")
+    assert (s["undated"], s["first_seen"], s["last_seen"]) == (
+        2,
+        "2025-03-09T07:00:01.123Z",
+        "2025-03-09T07:00:01.123Z",
+    )
     assert sorted(sample_sources(allt, DROPPED)) == ["mail.log:1", "mail.log:3", "ndr.txt:12"]
     # 07:00 UTC on the 9th is outside the last day before 2025-03-10T12:00Z; undated lines are not forgiven
     assert (day.status, day.actual, day.fields["undated"]) == (Status.FAIL, 2, 2)
     assert "2 of them undated" in day.message
     assert (s451.status, s451.actual) == (Status.PASS, 0)
     assert (s530.actual, summary(s530)["530 5.7.0 Must issue a STARTTLS command first"]["first_seen"]) == (
-        1, "2025-03-09T11:30:00.000Z")
+        1,
+        "2025-03-09T11:30:00.000Z",
+    )
 
 
 def test_binary_and_invalid_utf8_never_crash(tmp_path: Path) -> None:
