@@ -130,23 +130,26 @@ def _starttls_fact(client: SmtpClient, reply: Any) -> dict[str, Any]:
             "reply": reply.to_json(), "quoted": reply.quoted}
 
 
+def _observe_starttls(facts: dict[str, Any], fact: dict[str, Any]) -> None:
+    """Keep the first decided STARTTLS observation (a later 454 from a rate limit does not rewrite it)."""
+    if facts.get("starttls", {}).get("result") in (None, "not_tried"):
+        facts["starttls"] = fact
+
+
 async def _starttls(client: SmtpClient, record: dict[str, Any], facts: dict[str, Any]) -> None:
     """Send STARTTLS; record the outcome in facts; raise _Stop unless the server said 220."""
     if not client.starttls_offered:
-        facts.setdefault("starttls", _starttls_fact(client, None))
+        _observe_starttls(facts, _starttls_fact(client, None))
         raise _Stop("STARTTLS is not offered in the EHLO reply", "STARTTLS")
-    if facts.get("starttls", {}).get("result") == "not_tried":
-        del facts["starttls"]
     try:
         reply = await client.starttls()
     except DialogueError as exc:
-        facts.setdefault("starttls", {"offered": True, "result": "error", "reason": str(exc)})
+        _observe_starttls(facts, {"offered": True, "result": "error", "reason": str(exc)})
         raise _Stop(str(exc), exc.stage) from None
-    if reply.code != 220:
-        facts["starttls"] = _starttls_fact(client, reply)
-        raise _Stop(f"STARTTLS refused: {reply.quoted}", "STARTTLS")
-    facts.setdefault("starttls", _starttls_fact(client, reply))
+    _observe_starttls(facts, _starttls_fact(client, reply))
     record["starttls"] = reply.code
+    if reply.code != 220:
+        raise _Stop(f"STARTTLS refused: {reply.quoted}", "STARTTLS")
 
 
 async def _version(st: _State, facts: dict[str, Any], version: str) -> dict[str, Any]:

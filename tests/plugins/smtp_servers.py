@@ -150,6 +150,10 @@ class _Hostile(asyncio.Protocol):
             self.tasks.append(loop.create_task(self._flood()))
         elif self.mode == "http":  # a web server that speaks first (as some proxies do)
             self.t.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        elif self.mode == "drop":  # accepts, then hangs up before saying anything
+            self.t.close()
+        elif self.mode == "flood-lines":  # a multi-line greeting of 3000-byte lines, 100 of them
+            self.t.write((b"220-" + b"x" * 2996 + b"\r\n") * 100 + b"220 done\r\n")
         elif self.mode == "4xx":
             self.t.write(b"421 4.3.2 Service not available, closing channel\r\n")
         elif self.mode in ("454", "garbage", "segments", "helo-only", "no-hello"):
@@ -206,8 +210,8 @@ class _Hostile(asyncio.Protocol):
 
 
 def hostile_server(mode: str) -> ServerThread:
-    """``silent``, ``drip``, ``endless``, ``http``, ``4xx``, ``454``, ``garbage``, ``segments``, ``helo-only``,
-    ``no-hello``."""
+    """``silent``, ``drip``, ``endless``, ``flood-lines``, ``drop``, ``http``, ``4xx``, ``454``, ``garbage``,
+    ``segments``, ``helo-only``, ``no-hello``."""
     return ServerThread(lambda: _Hostile(mode))
 
 

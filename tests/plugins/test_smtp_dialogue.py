@@ -25,6 +25,8 @@ def check(endpoint: str, timeout: float = 1.0, **extra: object) -> tuple[dict, o
     ("drip", "greeting: no complete reply within 1 s"),
     ("endless", "greeting: reply line longer than 4096 bytes"),
     ("4xx", "greeting: greeting is not 220: 421 4.3.2 Service not available, closing channel"),
+    ("drop", "greeting: connection closed by the server"),
+    ("flood-lines", "greeting: server sent more than 262144 bytes"),
 ])
 def test_greeting_failures_are_errors_and_stop_the_endpoint(mode: str, reason: str) -> None:
     server = hostile_server(mode)
