@@ -243,7 +243,8 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolve
     order = [v for v in PROBE_ORDER if v in plan.versions]
     try:
         try:
-            st.addresses = await resolver(plan.endpoint, loop.time() + plan.timeout)
+            async with slots:  # a fleet's lookups queue like its connections, deadline from the start of each
+                st.addresses = await resolver(plan.endpoint, loop.time() + plan.timeout)
         except (OSError, TimeoutError) as exc:
             raise _Stop(f"cannot resolve {plan.endpoint.host}: {exc}", "resolve") from None
         # The first connection proves the endpoint answers; only then are the others started.
