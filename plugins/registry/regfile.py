@@ -242,10 +242,11 @@ def _parse_line(line: str) -> tuple[Any, ...]:
         return (_BAD, _diagnose(text))
     name, default, sz, dword, htype, hexdata, more, delete = m.groups()
     if default:
-        name = "@"
-    elif "\\" in name:
-        name = regvalues.unescape(name)
-    vid = regkeys.value_id(name) if not default else ""
+        name, vid = "@", ""
+    else:
+        if "\\" in name:
+            name = regvalues.unescape(name)
+        vid = name.lower()  # a value literally named "@" stays "@"; only @= is the default value
     if delete:
         return (_DELETE, vid)
     if sz is not None:
