@@ -31,12 +31,12 @@ import time
 from pathlib import Path
 
 SIGNATURES = {
-    "TLS negotiation failed with error SocketError": "EXO-TLS12-LOG-002",
-    "451 5.7.3 Must issue a STARTTLS command first": "EXO-TLS12-LOG-003",
-    "SP_PROT_TLS1_0_": "TLS-HARD-LOG-001",
-    "SP_PROT_TLS1_1_": "TLS-HARD-LOG-001",
-    "SP_PROT_SSL3_": "TLS-HARD-LOG-001",
-    "421 4.7.66 TLS 1.0 and 1.1 are not supported": "TLS-HARD-LOG-002",
+    "TLS negotiation failed with error SocketError": "EXO-TLS12-LOG-003",
+    "451 5.7.3 Must issue a STARTTLS command first": "EXO-TLS12-LOG-004",
+    "SP_PROT_TLS1_0_": "TLS-HARD-LOG-002",
+    "SP_PROT_TLS1_1_": "TLS-HARD-LOG-002",
+    "SP_PROT_SSL3_": "TLS-HARD-LOG-002",
+    "421 4.7.66 TLS 1.0 and 1.1 are not supported": "TLS-HARD-LOG-003",
 }
 NEAR_MISSES = [
     "TLS negotiation failed with error NoCredentials",
@@ -111,23 +111,23 @@ POLICY = """apiVersion: policyscan/v1
 kind: Policy
 metadata: {id: bench-logs, title: Log signature benchmark, version: 1.0.0}
 rules:
-  - id: EXO-TLS12-LOG-002
+  - id: EXO-TLS12-LOG-003
     title: no TLS negotiation failures
     severity: high
     check: {log_signatures: {sources: [smtp_send],
                              forbid: [{literal: 'TLS negotiation failed with error SocketError'}]}}
-  - id: EXO-TLS12-LOG-003
+  - id: EXO-TLS12-LOG-004
     title: no STARTTLS-required refusals
     severity: high
     check: {log_signatures: {sources: [smtp_send],
                              forbid: [{literal: '451 5.7.3 Must issue a STARTTLS command first'}]}}
-  - id: TLS-HARD-LOG-001
+  - id: TLS-HARD-LOG-002
     title: no legacy TLS negotiated
     severity: high
     check: {log_signatures: {sources: [smtp_send],
                              forbid: [{literal: SP_PROT_TLS1_0_}, {literal: SP_PROT_TLS1_1_},
                                       {literal: SP_PROT_SSL3_}]}}
-  - id: TLS-HARD-LOG-002
+  - id: TLS-HARD-LOG-003
     title: no TLS 1.0/1.1 refusals by Microsoft 365
     severity: high
     check: {log_signatures: {sources: [smtp_send], forbid: [{literal: '421 4.7.66 TLS 1.0 and 1.1 are not supported'}]}}

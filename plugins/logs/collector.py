@@ -52,7 +52,7 @@ def check_type() -> CheckType:
         collector=LogCollector(),
         description="Forbidden signatures (literals or RE2 regexes) in Exchange, queue and text logs.",
         placeholders=(
-            "signature", "count", "path", "line", "first_seen", "last_seen", "undated", "max_count",
+            "signature", "signature_id", "count", "path", "line", "first_seen", "last_seen", "undated", "max_count",
             "sources",
         ),
     )

@@ -35,12 +35,14 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     index = {d["key"]: i for i, d in enumerate(facts.get("signatures", []))}
     mine = signature_defs(params)
     sig_ids: dict[int, str] = {}
+    patterns: dict[int, str] = {}
     for d in mine:
         i = index.get(d["key"])
         if i is None:
             return Outcome(Status.ERROR, f"signature {d['id']!r} was not collected (facts from another policy?)",
                            expected=max_count)
         sig_ids[i] = d["id"]
+        patterns[i] = d["pattern"]
         if err := facts["signatures"][i].get("error"):
             errors.append(err)
     start: int | None = None
@@ -80,23 +82,23 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
                                     "time": iso_ms(it.get("time")), "text": it["text"]})
     if read_files == 0 and not errors and not facts.get("globs"):
         errors.append("no log files are configured for this target")
-    evidence = _summaries(per_sig, sig_ids, samples) + samples[:EVIDENCE_SAMPLES]
+    evidence = _summaries(per_sig, sig_ids, patterns, samples) + samples[:EVIDENCE_SAMPLES]
     hit = [i for i in sig_ids if per_sig[i]["count"]]
     fields: dict[str, Any] = {"count": total, "undated": undated_total, "max_count": max_count,
                               "sources": ", ".join(sorted(kinds or kinds_present))}
     if hit:
         top = max(hit, key=lambda i: int(per_sig[i]["count"]))
         first_sample = next((s for s in samples if s["signature"] == sig_ids[top]), None)
-        fields.update(signature=sig_ids[top], first_seen=iso_ms(per_sig[top]["first"]),
+        fields.update(signature=patterns[top], signature_id=sig_ids[top], first_seen=iso_ms(per_sig[top]["first"]),
                       last_seen=iso_ms(per_sig[top]["last"]))
         if first_sample:
             path, _, line = first_sample["source"].rpartition(":")
             fields.update(path=path, line=line)
     else:
-        fields["signature"] = ", ".join(sig_ids.values())
+        fields["signature"] = ", ".join(patterns.values())
     window = f" within {params['within']}" if start is not None else ""
     if total > max_count:
-        parts = [f"{sig_ids[i]!r} ×{per_sig[i]['count']}" for i in hit]
+        parts = [f"{_name(sig_ids[i], patterns[i])} ×{per_sig[i]['count']}" for i in hit]
         und = f", {undated_total} of them undated" if undated_total and start is not None else ""
         msg = f"{total} matching line(s){window}, at most {max_count} allowed{und}: " + "; ".join(parts)
         return Outcome(Status.FAIL, msg, max_count, total, evidence, fields)
@@ -105,6 +107,10 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
         return Outcome(Status.ERROR, msg, max_count, total, evidence, fields)
     msg = f"{total} matching line(s){window} in {read_files} file(s), at most {max_count} allowed"
     return Outcome(Status.PASS, msg, max_count, total, evidence, fields)
+
+
+def _name(sig_id: str, pattern: str) -> str:
+    return repr(pattern) if sig_id == pattern else f"{sig_id} ({pattern!r})"
 
 
 def _ms(iso: str) -> int:
@@ -140,13 +146,14 @@ def _count_file(f: Mapping[str, Any], mine: set[int], start: int | None,
     return total, undated
 
 
-def _summaries(per_sig: dict[int, dict[str, Any]], ids: dict[int, str],
+def _summaries(per_sig: dict[int, dict[str, Any]], ids: dict[int, str], patterns: dict[int, str],
                samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for i, p in per_sig.items():
         if not p["count"]:
             continue
         first = next((s["source"] for s in samples if s["signature"] == ids[i]), "")
-        out.append({"source": first, "signature": ids[i], "count": p["count"], "undated": p["undated"],
+        out.append({"source": first, "signature": ids[i], "pattern": patterns[i], "count": p["count"],
+                    "undated": p["undated"],
                     "first_seen": iso_ms(p["first"]), "last_seen": iso_ms(p["last"])})
     return out

@@ -71,6 +71,8 @@ def test_a_line_matching_two_signatures_counts_once(tmp_path: Path, send_log: Pa
     _, [o] = run_checks(tmp_path, ["SmtpSend/*.LOG"], [check])
     assert o.actual == 3  # lines 25, 35 (NoCredentials: regex only) and 45
     assert summary(o)["SocketError"]["count"] == 2 and summary(o)["tls-fail"]["count"] == 3
+    assert (o.fields["signature_id"], o.fields["signature"]) == ("tls-fail", r"TLS negotiation failed with error \w+")
+    assert "tls-fail ('TLS negotiation failed with error \\\\w+') ×3" in o.message
 
 
 def test_max_count_and_ignore_case(tmp_path: Path, send_log: Path) -> None:
