@@ -89,11 +89,9 @@ async def _open(st: _State, address: tuple[int, str], purpose: str) -> tuple[Smt
         record["greeting"] = (await client.greet()).to_json()
         reply = await client.say_hello(hello_name(writer))
         record["hello"] = {"command": client.hello, **reply.to_json()}
-    except DialogueError as exc:
-        record["error"] = str(exc)
-        client.close()
-        raise
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, DialogueError):
+            record["error"] = str(exc)
         client.close()
         raise
     return client, record
