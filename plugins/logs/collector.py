@@ -26,13 +26,22 @@ class LogCollector:
         self.gz_bound = gz_bound
 
     def collect(self, requests: Sequence[CollectRequest], ctx: RunContext) -> Iterable[tuple[str, JSON]]:
-        from plugins.logs.planning import plan_target, run_tasks
+        from plugins.logs.filescan import count_lines
+        from plugins.logs.planning import plan_target, safe_scan
+        from plugins.logs.workers import Runner
 
         plans = [plan_target(req, ctx, self.gz_bound) for req in requests]
         tasks = [t for p in plans for t in p.tasks]
-        results = run_tasks(tasks, ctx.jobs)
+        weights = [t.get("bytes") or 0 for t in tasks]
+        with Runner(ctx.jobs, sum(weights), len(tasks)) as runner:
+            results = dict(zip([t["id"] for t in tasks], runner.map(safe_scan, tasks, weights), strict=True))
+            for plan in plans:
+                plan.merge(results)
+            jobs = [job for plan in plans for job in plan.keep_samples()]
+            counted = runner.map(count_lines, jobs, [max(j[1]) for j in jobs])
+        lines = {(path, pos): n for (path, _), pairs in zip(jobs, counted, strict=True) for pos, n in pairs}
         for req, plan in zip(requests, plans, strict=True):
-            yield req.target.name, plan.facts(results)
+            yield req.target.name, plan.facts(lines)
 
     def evaluate(self, params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outcome:
         from plugins.logs.verdict import judge

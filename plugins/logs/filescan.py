@@ -196,12 +196,16 @@ class Region:
 
 
 def scan_task(task: dict[str, Any]) -> dict[str, Any]:
-    """Scan one file (or one range of it) as the task says; returns plain JSON."""
+    """Scan one file (or one byte range of it) as the task says; returns plain JSON.
+
+    Samples of a memory-mapped file carry only their byte offset: the collector
+    counts lines for the few samples it keeps (:func:`count_lines`), so a file
+    whose hits are never shown is never counted.
+    """
     path = Path(task["path"])
     reader = Chunks(path, task.get("gz_bound") or (1 << 30))
     region = Region(task)
     line_of: dict[int, int] = {}
-    total_lines: int | None = None
     try:
         if task["format"] == "queue_list":
             from plugins.logs.queuelist import scan_records
@@ -213,12 +217,7 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
                 buf, lo, hi = mapped
                 if task.get("range"):
                     lo, hi = task["range"]
-                lines = Lines(buf, lo, 1)
                 region.scan(buf, lo, hi)
-                for p in region.tally.sample_positions():
-                    line_of[p] = lines.at(p)
-                if task.get("range") and line_of:
-                    total_lines = lines.at(hi) - 1
             else:
                 base, line = 0, 1
                 for chunk, lo, hi in reader.chunks():
@@ -232,9 +231,21 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
                     region.hdr_seen = 0
     finally:
         reader.close()
-    out = region.tally.to_json(line_of, task["display"])
+    out = region.tally.to_json(line_of)
     out["missing_fields"] = sorted(region.missing_fields)
     out["error"] = reader.error
-    if total_lines is not None:
-        out["range_lines"] = total_lines
     return out
+
+
+def count_lines(job: tuple[str, list[int]]) -> list[list[int]]:
+    """``[offset, line]`` (1-based) for byte offsets in a plain file, counted once up to the last one."""
+    path, offsets = job
+    with open(path, "rb") as f:
+        import mmap
+
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            lines = Lines(mm, 0, 1)
+            return [[p, lines.at(p)] for p in sorted(offsets)]
+        finally:
+            mm.close()

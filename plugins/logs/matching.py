@@ -78,14 +78,14 @@ class Tally:
         seen |= {p for dq in self.last.values() for p, _, _ in dq}
         return sorted(seen)
 
-    def to_json(self, line_of: Mapping[int, int], path: str) -> dict[str, Any]:
-        """Plain JSON: groups with counts and sorted times, samples with ``path:line``."""
+    def to_json(self, line_of: Mapping[int, int]) -> dict[str, Any]:
+        """Plain JSON: groups with counts and sorted times; samples with their byte offset (``pos``)
+        and line number when already known (else the collector counts lines for the samples it keeps)."""
         samples: dict[str, list[dict[str, Any]]] = {}
         for s, lst in self.first.items():
             items = list(lst) + list(self.last.get(s, ()))
             samples[str(s)] = [
-                {"source": f"{path}:{line_of[p]}", "line": line_of[p], "time": ms, "text": text}
-                for p, ms, text in items
+                {"pos": p, "line": line_of.get(p), "time": ms, "text": text} for p, ms, text in items
             ]
         return {
             "groups": [

@@ -9,12 +9,11 @@ run in this process when the data is small, else in a process pool.
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugins.logs.collector import PARALLEL_MIN, SPLIT_MIN
+from plugins.logs.collector import SPLIT_MIN
 from plugins.logs.filescan import scan_task
 from plugins.logs.formats import detect, iso_ms, parse_stamp, sniff_encoding, split_csv
 from plugins.logs.matching import SAMPLE_CAP
@@ -34,22 +33,51 @@ class TargetPlan:
     files: list[dict[str, Any]]
     kinds: list[str]
     now: str
+    keep_last: bool = False
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
-    def facts(self, results: dict[int, dict[str, Any]]) -> dict[str, Any]:
-        files = []
+    def merge(self, results: dict[int, dict[str, Any]]) -> None:
+        """Take in the scan results of this target's tasks."""
         for f in self.files:
-            f = dict(f)
             ids = f.pop("task_ids", [])
             if ids:
                 f.update(_merge(f, [results[i] for i in ids]))
-            files.append(f)
+
+    def keep_samples(self) -> list[tuple[str, list[int]]]:
+        """Keep the first (and, with windows, the last) samples of each signature over the target's
+        files; returns the ``(path, offsets)`` whose line numbers still have to be counted."""
+        per_sig: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        for f in self.files:
+            for s, items in f.get("samples", {}).items():
+                per_sig.setdefault(s, []).extend((f, it) for it in items)
+            f["samples"] = {}
+        need: dict[str, set[int]] = {}
+        for s, pairs in per_sig.items():
+            kept = pairs[:SAMPLE_CAP]
+            if self.keep_last:
+                kept += pairs[max(SAMPLE_CAP, len(pairs) - SAMPLE_CAP):]
+            for f, it in kept:
+                f["samples"].setdefault(s, []).append(it)
+                if it.get("line") is None:
+                    need.setdefault(f["path"], set()).add(it["pos"])
+        return [(p, sorted(offs)) for p, offs in need.items()]
+
+    def facts(self, lines: dict[tuple[str, int], int]) -> dict[str, Any]:
+        """The target's facts (plain JSON), sample lines filled in."""
+        for f in self.files:
+            for items in f.get("samples", {}).values():
+                for it in items:
+                    pos = it.pop("pos")
+                    if it.get("line") is None:
+                        it["line"] = lines[(f["path"], pos)]
+                    it["source"] = f"{f['path']}:{it['line']}"
+            f.pop("ranges", None)
         return {
             "collected_at": self.now,
             "kinds": self.kinds,
             "globs": self.globs,
             "signatures": self.defs,
-            "files": files,
+            "files": self.files,
         }
 
 
@@ -58,11 +86,8 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
     ids = f["signatures"]
     groups: dict[tuple[int, ...], dict[str, Any]] = {}
     samples: dict[str, list[dict[str, Any]]] = {}
-    line_base = 0
     errors = [p["error"] for p in parts if p.get("error")]
-    for k, part in enumerate(parts):
-        if k and any(part["samples"].values()):
-            line_base = _lines_before(f, k, parts)
+    for part in parts:
         for g in part["groups"]:
             key = tuple(ids[i] for i in g["sigs"])
             got = groups.setdefault(key, {"sigs": list(key), "count": 0, "undated": 0, "times": []})
@@ -70,17 +95,9 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
             got["undated"] += g["undated"]
             got["times"].extend(g["times"])
         for s, items in part["samples"].items():
-            dest = samples.setdefault(str(ids[int(s)]), [])
-            for it in items:
-                if line_base:
-                    it = dict(it, line=it["line"] + line_base)
-                    it["source"] = f"{f['path']}:{it['line']}"
-                dest.append(it)
+            samples.setdefault(str(ids[int(s)]), []).extend(items)
     for g in groups.values():
         g["times"].sort()
-    for s, items in samples.items():
-        if len(items) > 2 * SAMPLE_CAP:
-            samples[s] = items[:SAMPLE_CAP] + items[-SAMPLE_CAP:]
     missing = sorted({m for p in parts for m in p.get("missing_fields", [])})
     return {
         "groups": sorted(groups.values(), key=lambda g: g["sigs"]),
@@ -88,20 +105,6 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
         "missing_fields": missing,
         "error": "; ".join(dict.fromkeys(errors)) or None,
     }
-
-
-def _lines_before(f: dict[str, Any], k: int, parts: list[dict[str, Any]]) -> int:
-    total = 0
-    for j in range(k):
-        n = parts[j].get("range_lines")
-        if n is None:
-            lo, hi = f["ranges"][j]
-            with open(f["path"], "rb") as fh:
-                fh.seek(lo)
-                n = fh.read(hi - lo).count(b"\n")
-            parts[j]["range_lines"] = n
-        total += n
-    return total
 
 
 def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> TargetPlan:
@@ -121,8 +124,9 @@ def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> T
         want = set(params["sources"]) if params.get("sources") else None
         checks.append((want, idx, secs))
     _mark_bad_regexes(defs)
+    keep_last = any(c[2] is not None for c in checks)
     now_ms = int(ctx.now.timestamp() * 1000)
-    plan = TargetPlan(defs, [], [], [], iso_ms(now_ms) or "")
+    plan = TargetPlan(defs, [], [], [], iso_ms(now_ms) or "", keep_last)
     kinds: set[str] = set()
     seen: set[Path] = set()
     for entry in resolve(req.target):
@@ -255,28 +259,13 @@ def _split(path: Path, size: int, parts: int) -> list[list[int]]:
     return [[a, b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
-def _safe_scan(task: dict[str, Any]) -> dict[str, Any]:
+def safe_scan(task: dict[str, Any]) -> dict[str, Any]:
+    """Scan one task; whatever goes wrong becomes an error naming the file, never a crash."""
     try:
         return scan_task(task)
-    except Exception as exc:  # a bug or an unforeseen file: the file's rules become errors, never a crash
+    except Exception as exc:  # a bug or an unforeseen file: the file's rules become errors
         return {"groups": [], "samples": {}, "missing_fields": [],
                 "error": f"{task['path']}: could not be scanned: {type(exc).__name__}: {exc}"}
 
 
-def run_tasks(tasks: list[dict[str, Any]], jobs: int) -> dict[int, dict[str, Any]]:
-    """Run scan tasks, in a process pool when there is enough data for it to pay."""
-    total = sum(t.get("bytes") or 0 for t in tasks)
-    workers = min(max(1, jobs), len(tasks), os.cpu_count() or 1)
-    if workers < 2 or total < PARALLEL_MIN:
-        return {t["id"]: _safe_scan(t) for t in tasks}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ordered = sorted(tasks, key=lambda t: -(t.get("bytes") or 0))
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        done = pool.map(_safe_scan, ordered, chunksize=max(1, len(ordered) // (workers * 8)))
-        return {t["id"]: r for t, r in zip(ordered, done, strict=True)}
-
-
-__all__ = ["TargetPlan", "plan_target", "run_tasks"]
+__all__ = ["TargetPlan", "plan_target", "safe_scan"]
