@@ -188,6 +188,10 @@ class CheckType:
     """Optional callable ``(params) -> bool``: True when the params alone say where to look."""
     source_schema: Mapping[str, JSON] | None = None
     """JSON Schema of the target's ``source`` setting in inventory files (None: any value)."""
+    process_parallel: bool = False
+    """True when collect+evaluate are CPU work on local data that the engine may run in
+    forked worker processes, batch by batch (the registry parser). Leave False for
+    network collectors that must see the whole scan at once (one probe per endpoint)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,7 @@ __all__ = [
     "CollectRequest",
     "Collector",
     "EvalContext",
+    "Iterable",
     "Outcome",
     "ReportOptions",
     "Reporter",
@@ -226,5 +231,4 @@ __all__ = [
     "Status",
     "Target",
     "hookimpl",
-    "Iterable",
 ]

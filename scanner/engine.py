@@ -12,6 +12,7 @@ Faults stay local: a collector that raises makes every result it touches
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -58,41 +59,61 @@ class Engine:
         self.check_types = check_types
         self.run = run
         self.lang = lang
+        self._rules = [(p, r, r.check.leaves()) for p in policies for r in p.rules]
+        self._kinds = {id(r): ",".join(sorted({leaf.type_name for leaf in leaves})) for _, r, leaves in self._rules}
 
     # ---------------------------------------------------------------- public
 
     def scan(self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None) -> list[Result]:
+        batches = [targets[i : i + BATCH] for i in range(0, len(targets), BATCH)]
         results: list[Result] = []
-        for start in range(0, len(targets), BATCH):
-            batch = targets[start : start + BATCH]
-            results.extend(self._scan_batch(batch))
+        for done, chunk in enumerate(self._run_batches(batches), start=1):
+            results.extend(chunk)
             if progress is not None:
-                progress(min(start + BATCH, len(targets)), len(targets))
+                progress(min(done * BATCH, len(targets)), len(targets))
         results.sort(key=lambda r: r.sort_key)
         return results
+
+    def _parallel_ok(self, n_batches: int) -> bool:
+        if self.run.jobs < 2 or n_batches < 2 or not hasattr(os, "fork"):
+            return False
+        used = {leaf.type_name for p in self.policies for r in p.rules for leaf in r.check.leaves()}
+        return all(self.check_types[t].process_parallel for t in used)
+
+    def _run_batches(self, batches: list[Sequence[Target]]) -> Iterator[list[Result]]:
+        """Batches in order; in forked workers when every check type used allows it."""
+        if not self._parallel_ok(len(batches)):
+            for batch in batches:
+                yield list(self._scan_batch(batch))
+            return
+        import multiprocessing
+
+        global _WORKER_ENGINE
+        _WORKER_ENGINE = self  # inherited by the forked workers: nothing is pickled but targets and results
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
+            yield from pool.imap(_scan_in_worker, batches)
 
     # ---------------------------------------------------------------- collection
 
     def _scan_batch(self, batch: Sequence[Target]) -> Iterator[Result]:
         wanted: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
         for target in batch:
-            for policy in self.policies:
-                for rule in policy.rules:
-                    if not _labels_match(rule, target):
-                        continue
-                    for leaf in rule.check.leaves():
-                        ct = self.check_types[leaf.type_name]
-                        if _missing_source(ct, leaf.params, target) is None:
-                            wanted.setdefault(leaf.type_name, {}).setdefault(target.name, []).append(leaf.params)
+            for _, rule, leaves in self._rules:
+                if not _labels_match(rule, target):
+                    continue
+                for leaf in leaves:
+                    ct = self.check_types[leaf.type_name]
+                    if _missing_source(ct, leaf.params, target) is None:
+                        wanted.setdefault(leaf.type_name, {}).setdefault(target.name, []).append(leaf.params)
         by_name = {t.name: t for t in batch}
         facts: dict[tuple[str, str], Any] = {}
         for type_name, per_target in wanted.items():
             requests = [CollectRequest(by_name[n], checks) for n, checks in per_target.items()]
             facts.update(self._collect(type_name, requests))
         for target in batch:
-            for policy in self.policies:
-                for rule in policy.rules:
-                    yield self._result(policy, rule, target, facts)
+            for policy, rule, _ in self._rules:
+                yield self._result(policy, rule, target, facts)
         facts.clear()
 
     def _collect(self, type_name: str, requests: list[CollectRequest]) -> dict[tuple[str, str], Any]:
@@ -162,23 +183,22 @@ class Engine:
             outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
         else:
             outcome, leaves = self._judge(rule.check, target, facts, None)
-        evidence = [dict(e) for leaf in leaves for e in leaf.evidence]
-        values = {
-            **outcome.fields,
-            "actual": outcome.actual,
-            "expected": outcome.expected,
-            "target": target.name,
-            "rule": rule.id,
-            "policy": policy.id,
-            "title": rule.title,
-            "severity": str(rule.severity),
-            "status": str(outcome.status),
-            "message": outcome.message,
-            "inputs": policy.inputs,
-        }
         message = outcome.message
         remediation = ""
-        if outcome.status is Status.FAIL:
+        if outcome.status is Status.FAIL and (rule.message or rule.remediation):
+            values = {
+                **outcome.fields,
+                "actual": outcome.actual,
+                "expected": outcome.expected,
+                "target": target.name,
+                "rule": rule.id,
+                "policy": policy.id,
+                "title": rule.title,
+                "severity": str(rule.severity),
+                "status": str(outcome.status),
+                "message": outcome.message,
+                "inputs": policy.inputs,
+            }
             if rule.message:
                 message = placeholders.render_map(self._pick(rule.message), values)
             if rule.remediation:
@@ -194,13 +214,21 @@ class Engine:
             message=message,
             expected=outcome.expected,
             actual=outcome.actual,
-            evidence=evidence,
+            evidence=[e for leaf in leaves for e in leaf.evidence],
             remediation=remediation,
-            check_type=",".join(sorted({leaf.type_name for leaf in rule.check.leaves()})),
+            check_type=self._kinds[id(rule)],
         )
 
     def _pick(self, texts: Mapping[str, str]) -> str:
         return texts.get(self.lang) or texts.get("en") or next(iter(texts.values()))
+
+
+_WORKER_ENGINE: Engine | None = None
+
+
+def _scan_in_worker(batch: Sequence[Target]) -> list[Result]:
+    assert _WORKER_ENGINE is not None
+    return list(_WORKER_ENGINE._scan_batch(batch))
 
 
 def progress_printer(stream: Any = None) -> Callable[[int, int], None] | None:

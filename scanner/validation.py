@@ -18,6 +18,7 @@ import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
 from scanner.errors import Problem
+from scanner.fastcheck import fast_valid
 from scanner.yamlio import Marks, Path_
 
 _format_checker = FormatChecker()
@@ -30,11 +31,29 @@ def _is_re2(value: object) -> bool:
     return regex_error(value) is None
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
 @_format_checker.checks("date", raises=(ValueError,))
 def _is_date(value: object) -> bool:
+    """A calendar date written YYYY-MM-DD (RFC 3339 full-date)."""
     if isinstance(value, str):
-        date.fromisoformat(value)
+        return bool(_DATE.match(value)) and bool(date.fromisoformat(value))
     return True
+
+
+def _fast_regex(value: Any) -> bool:
+    return not isinstance(value, str) or regex_error(value) is None
+
+
+def _fast_date(value: Any) -> bool:
+    try:
+        return _is_date(value)
+    except ValueError:
+        return False
+
+
+_FAST_FORMATS = {"regex": _fast_regex, "date": _fast_date}
 
 
 def regex_error(pattern: str) -> str | None:
@@ -82,7 +101,7 @@ def _problem(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> Prob
         extras = sorted(k for k in err.instance if k not in allowed)
         if extras:
             key_path = (*path, f"<key:{extras[0]}>")
-            line, col = marks.at(key_path) if key_path in marks.positions else marks.at(path)
+            line, col = marks.at(key_path) if marks.has(key_path) else marks.at(path)
             known = ", ".join(sorted(allowed)) or "none"
             return Problem(
                 marks.file, line, col, f"{dotted(path)}: unknown key {extras[0]!r} (allowed: {known})"
@@ -107,6 +126,8 @@ def validate(
     doc: Any, schema: Mapping[str, Any], marks: Marks, base: Path_ = (), *, coerce: bool = True
 ) -> list[Problem]:
     """Validate ``doc`` (found at ``base`` inside its file); fix up numbers-as-text in place."""
+    if fast_valid(schema, doc, _FAST_FORMATS) is True:
+        return []  # the common case, without jsonschema's cost; anything else gets the full treatment
     v = validator(schema)
     for _ in range(50):
         errors = list(v.iter_errors(doc))
@@ -116,8 +137,9 @@ def validate(
                 want = err.validator_value if err.validator == "type" else None
                 wants_str = want == "string" or (isinstance(want, list) and "string" in want)
                 full = (*base, *err.absolute_path)
-                if wants_str and full in marks.raw and err.absolute_path:
-                    _set(doc, tuple(err.absolute_path), marks.raw.pop(full))
+                text = marks.raw(full) if wants_str and err.absolute_path else None
+                if text is not None:
+                    _set(doc, tuple(err.absolute_path), text)
                     fixed = True
         if not fixed:
             return sorted(

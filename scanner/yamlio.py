@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
@@ -44,13 +43,14 @@ _PLAIN = "tag:policyscan,2026:plain"
 
 class _Loader(_Base):
     """A loader that tags every plain scalar as "plain": :func:`_scalar` resolves
-    those itself, by the YAML 1.2 core schema."""
+    those itself, by the YAML 1.2 core schema. Explicit tags are kept as written."""
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[Any]]] = {}
-
-
-_Loader.add_implicit_resolver(_PLAIN, re.compile(r".*", re.S), None)
-_Loader.add_implicit_resolver(_PLAIN, re.compile(r"\Z"), [""])
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        if kind is yaml.SequenceNode:
+            return "tag:yaml.org,2002:seq"
+        return "tag:yaml.org,2002:map"
 
 
 _INT = re.compile(r"[-+]?[0-9]+\Z")
@@ -75,25 +75,69 @@ _KNOWN_SCALAR_TAGS = {
 
 @dataclass
 class Marks:
-    """Positions (1-based line and column) of the nodes of one document."""
+    """Where the nodes of one document are: 1-based (line, column) for any path.
+
+    Positions are looked up lazily in the composed node tree, so reading a
+    large inventory costs nothing for them until an error must be located.
+    A path element ``"<key:NAME>"`` means the key node of ``NAME`` itself.
+    """
 
     file: str
-    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    raw: dict[Path_, str] = field(default_factory=dict)
-    """The source text of plain scalars that were read as numbers or booleans."""
+    root: yaml.Node | None = None
+
+    def _walk(self, path: Path_) -> tuple[yaml.Node | None, bool]:
+        """The deepest node along ``path`` and whether the whole path was found."""
+        node = self.root
+        if node is None:
+            return None, False
+        for part in path:
+            nxt: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode):
+                want = part[5:-1] if isinstance(part, str) and part.startswith("<key:") else part
+                for k, v in node.value:
+                    if isinstance(k, yaml.ScalarNode) and _key_text(k) == want:
+                        nxt = k if want is not part else v
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                nxt = node.value[part]
+            if nxt is None:
+                return node, False
+            node = nxt
+        return node, True
+
+    def has(self, path: Path_) -> bool:
+        return self._walk(path)[1]
 
     def at(self, path: Path_) -> tuple[int, int]:
-        """Position of ``path``, or of its nearest ancestor that has one."""
-        p = tuple(path)
-        while p:
-            if p in self.positions:
-                return self.positions[p]
-            p = p[:-1]
-        return self.positions.get((), (1, 1))
+        """Position of ``path``, or of its nearest ancestor that exists."""
+        node, _ = self._walk(path)
+        if node is None:
+            return (1, 1)
+        return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def raw(self, path: Path_) -> str | None:
+        """The source text of a plain scalar read as a number or boolean (``1.10``, ``25``)."""
+        node, found = self._walk(path)
+        if found and isinstance(node, yaml.ScalarNode) and node.tag == _PLAIN:
+            try:
+                value = _scalar(node)
+            except ValueError:
+                return None
+            if value is not None and not isinstance(value, str):
+                return str(node.value)
+        return None
 
     def problem(self, path: Path_, message: str) -> Problem:
         line, col = self.at(path)
         return Problem(self.file, line, col, message)
+
+
+def _key_text(node: yaml.ScalarNode) -> str:
+    try:
+        key = _scalar(node)
+    except ValueError:
+        return str(node.value)
+    return key if isinstance(key, str) else str(key)
 
 
 class YamlError(Exception):
@@ -166,58 +210,49 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     return size(root)
 
 
-class _Builder:
-    def __init__(self, marks: Marks) -> None:
-        self.marks = marks
-        self.count = 0
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
 
-    def build(self, node: yaml.Node, path: Path_) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise YamlError(
-                self._problem(
-                    node,
-                    f"document expands to more than {MAX_NODES} nodes through aliases "
-                    "(an alias bomb?); aliases are bounded",
-                )
-            )
-        if path not in self.marks.positions:
-            self.marks.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, yaml.ScalarNode):
-            try:
-                value = _scalar(node)
-            except ValueError as exc:
-                raise YamlError(self._problem(node, str(exc))) from None
-            if not isinstance(value, str) and node.tag == _PLAIN and value is not None:
-                self.marks.raw[path] = node.value
-            return value
-        if isinstance(node, yaml.SequenceNode):
-            self._check_tag(node, "tag:yaml.org,2002:seq")
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            self._check_tag(node, "tag:yaml.org,2002:map")
-            out: dict[Hashable, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.tag == _PLAIN and key_node.value == "<<"):
-                    raise YamlError(self._problem(key_node, "merge keys ('<<') are not supported"))
-                key = self.build(key_node, (*path, "<key>"))
-                key_pos = self.marks.positions.pop((*path, "<key>"))
-                self.marks.positions.setdefault((*path, f"<key:{key}>"), key_pos)
-                if isinstance(key, (list, dict)):
-                    raise YamlError(self._problem(key_node, "mapping keys must be scalars"))
-                key = key if isinstance(key, str) else str(key)
-                if key in out:
-                    raise YamlError(self._problem(key_node, f"duplicate key {key!r}"))
-                out[key] = self.build(value_node, (*path, key))
-            return out
-        raise YamlError(self._problem(node, "unsupported YAML node"))  # pragma: no cover
 
-    def _check_tag(self, node: yaml.Node, expected: str) -> None:
-        if node.tag != expected:
-            raise YamlError(self._problem(node, f"unsupported tag {node.tag!r}"))
+def _problem(file: str, node: yaml.Node, message: str) -> YamlError:
+    return YamlError(Problem(file, node.start_mark.line + 1, node.start_mark.column + 1, message))
 
-    def _problem(self, node: yaml.Node, message: str) -> Problem:
-        return Problem(self.marks.file, node.start_mark.line + 1, node.start_mark.column + 1, message)
+
+# First characters of plain scalars that may resolve to null, bool, int or float.
+_MAYBE_NOT_STRING = frozenset("0123456789+-.~nNtTfF")
+
+
+def _build(node: yaml.Node, file: str) -> Any:
+    """Turn composed nodes into plain data (aliases were bounded before this runs)."""
+    if isinstance(node, yaml.ScalarNode):
+        value = node.value
+        if node.tag == _PLAIN and value and value[0] not in _MAYBE_NOT_STRING:
+            return value  # fast path: a plain word can only be a string
+        try:
+            return _scalar(node)
+        except ValueError as exc:
+            raise _problem(file, node, str(exc)) from None
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != _SEQ:
+            raise _problem(file, node, f"unsupported tag {node.tag!r}")
+        return [_build(child, file) for child in node.value]
+    if isinstance(node, yaml.MappingNode):
+        if node.tag != _MAP:
+            raise _problem(file, node, f"unsupported tag {node.tag!r}")
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if type(key_node) is not yaml.ScalarNode:
+                raise _problem(file, key_node, "mapping keys must be scalars")
+            if key_node.tag == _MERGE or (key_node.tag == _PLAIN and key_node.value == "<<"):
+                raise _problem(file, key_node, "merge keys ('<<') are not supported")
+            key = _build(key_node, file)
+            key = key if isinstance(key, str) else str(key)
+            if key in out:
+                raise _problem(file, key_node, f"duplicate key {key!r}")
+            out[key] = _build(value_node, file)
+        return out
+    raise _problem(file, node, "unsupported YAML node")  # pragma: no cover
 
 
 def load_yaml_text(text: str, file: str) -> list[tuple[Any, Marks]]:
@@ -227,8 +262,9 @@ def load_yaml_text(text: str, file: str) -> list[tuple[Any, Marks]]:
     try:
         while loader.check_node():
             node = loader.get_node()
-            marks = Marks(file)
-            if node is not None and _expanded_size(node, MAX_NODES) > MAX_NODES:
+            marks = Marks(file, node)
+            # Without a '*' in the text there is no alias, so nothing can multiply.
+            if node is not None and "*" in text and _expanded_size(node, MAX_NODES) > MAX_NODES:
                 mark = node.start_mark
                 raise YamlError(
                     Problem(
@@ -239,7 +275,7 @@ def load_yaml_text(text: str, file: str) -> list[tuple[Any, Marks]]:
                         "(an alias bomb?); refused: aliases are bounded",
                     )
                 )
-            data = _Builder(marks).build(node, ()) if node is not None else None
+            data = _build(node, file) if node is not None else None
             docs.append((data, marks))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

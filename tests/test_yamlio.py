@@ -29,8 +29,8 @@ def test_yaml_12_scalars_only_true_false_are_booleans():
 
 def test_numbers_remember_their_text_for_string_fields():
     _, marks = load("version: 1.10\nport: 25\n")
-    assert marks.raw[("version",)] == "1.10"
-    assert marks.raw[("port",)] == "25"
+    assert marks.raw(("version",)) == "1.10"
+    assert marks.raw(("port",)) == "25"
 
 
 def test_positions_point_at_values_and_keys():
