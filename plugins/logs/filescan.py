@@ -13,11 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from plugins.logs.fastfind import Finder
 from plugins.logs.formats import parse_stamp, shown, split_csv
 from plugins.logs.matching import Matchers, Tally
 from plugins.logs.streams import Chunks
 
 _MATCHERS: dict[str, Matchers] = {}
+USE_MEMMEM = True
 
 
 def _matchers(defs: list[dict[str, Any]]) -> Matchers:
@@ -102,10 +104,16 @@ class Region:
                 got[1].update(sigs)
             return le + 1
 
-        for anchor, sigs in self.exact:
-            pos = buf.find(anchor, lo, hi)
-            while pos != -1:
-                pos = buf.find(anchor, mark(pos, sigs), hi)
+        finder = Finder(buf) if USE_MEMMEM else None
+        try:
+            find = finder.find if finder is not None else buf.find
+            for anchor, sigs in self.exact:
+                pos = find(anchor, lo, hi)
+                while pos != -1:
+                    pos = find(anchor, mark(pos, sigs), hi)
+        finally:
+            if finder is not None:
+                finder.close()
         for rx, sigs in ([(self.folded_re, ())] if self.folded_re else []) + self.raw:
             start = lo
             while start < hi and (hit := rx.search(buf, start, hi)) is not None:
