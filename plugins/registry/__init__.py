@@ -64,5 +64,6 @@ def register_check_types() -> list[CheckType]:
             collector=RegistryCollector(),
             description="A Windows registry key or value from .reg exports (or the live registry on Windows)",
             placeholders=PLACEHOLDERS,
+            process_parallel=True,  # local files, pure CPU: batches may run in forked workers
         )
     ]

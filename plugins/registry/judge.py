@@ -19,10 +19,10 @@ the hive spelled long), ``value``, ``type`` (found; null when missing),
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from plugins.registry.checkspec import spec
+from plugins.registry.checkspec import CheckSpec, spec
 from scanner.api import EvalContext, Outcome, Status
 
 _NO = object()
@@ -39,78 +39,81 @@ def show(data: Any) -> str:
 def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     """The outcome of one ``registry`` check on one target's facts."""
     c = spec(params)
+    status, message, actual, source, found = _judge(c, facts)
+    evidence = {
+        "source": source, "key": c.long_key, "value": c.value, "type": found, "operator": c.operator,
+        "required_type": c.required_type, "expected": c.operand, "combinator": ctx.combinator,
+    }
+    fields = {"key": c.long_key, "value": c.value, "type": c.required_type or found, "operator": c.operator}
+    return Outcome(status, message, c.operand, actual, (evidence,), fields)
+
+
+#: What :func:`_judge` decides: status, message, actual, evidence source, type found.
+_Verdict = tuple[Status, str, Any, "str | None", "str | None"]
+
+
+def _judge(c: CheckSpec, facts: Any) -> _Verdict:
     key, value, operand = c.key, c.value, c.operand
-    source: str | None = None
-    found: str | None = None
-
-    def done(status: Status, message: str, actual: Any = None) -> Outcome:
-        evidence = {
-            "source": source, "key": c.long_key, "value": value, "type": found, "operator": c.operator,
-            "required_type": c.required_type, "expected": operand, "combinator": ctx.combinator,
-        }
-        fields = {"key": c.long_key, "value": value, "type": c.required_type or found, "operator": c.operator}
-        return Outcome(status, message, expected=operand, actual=actual, evidence=(evidence,), fields=fields)
-
     if not isinstance(facts, Mapping) or facts.get("error"):
-        return done(Status.ERROR, str(facts["error"]) if isinstance(facts, Mapping) else "no registry facts")
+        why = str(facts["error"]) if isinstance(facts, Mapping) else "no registry facts"
+        return Status.ERROR, why, None, None, None
     if c.norm is None:
-        return done(Status.ERROR, f"unknown hive in key {key}")
+        return Status.ERROR, f"unknown hive in key {key}", None, None, None
     entry = facts["keys"].get(c.norm)
     if entry is None:
-        return done(Status.ERROR, f"no facts were collected for {key} (collect again with this policy)")
+        return Status.ERROR, f"no facts were collected for {key} (collect again with this policy)", None, None, None
     source = entry["source"]
     if entry.get("error"):
-        return done(Status.ERROR, entry["error"])
-    if not entry["covered"] and ((value is None and not entry["exists"]) or value is not None):
+        return Status.ERROR, entry["error"], None, source, None
+    if not entry["covered"] and (value is not None or not entry["exists"]):
         files = ", ".join(facts.get("files") or ()) or "the export"
-        return done(Status.ERROR, f"{key} is not covered by the export ({files})")
+        return Status.ERROR, f"{key} is not covered by the export ({files})", None, source, None
 
     if value is None:
         exists = entry["exists"]
         if c.operator == "exists":
             state = "exists" if exists else "is missing"
             if exists is operand:
-                return done(Status.PASS, f"key {key} {state}", exists or None)
+                return Status.PASS, f"key {key} {state}", exists or None, source, None
             want = "exist" if operand else "be absent"
-            return done(Status.FAIL, f"key {key} {state}, expected it to {want}", exists or None)
+            return Status.FAIL, f"key {key} {state}, expected it to {want}", exists or None, source, None
         if exists:
-            return done(Status.PASS, f"key {key} exists", True)
-        return _missing(done, c.when_missing, f"key {key} is missing")
+            return Status.PASS, f"key {key} exists", True, source, None
+        return (*_missing(c.when_missing, f"key {key} is missing"), None, source, None)
 
     item = entry["values"].get(c.vid)
     if item is None:
         what = f"value {value} is missing under {key}" if entry["exists"] else f"key {key} is missing"
         if c.operator == "exists":
             if operand is False:
-                return done(Status.PASS, f"{what}, as required")
-            return done(Status.FAIL, what)
-        return _missing(done, c.when_missing, what)
+                return Status.PASS, f"{what}, as required", None, source, None
+            return Status.FAIL, what, None, source, None
+        return (*_missing(c.when_missing, what), None, source, None)
 
-    source, found = item["source"], item["type"]
-    actual = item["data"]
+    source, found, actual = item["source"], item["type"], item["data"]
     shown = show(actual)
     if c.operator == "exists":
         if operand is True:
-            return done(Status.PASS, f"{value} exists ({found} {shown})", actual)
-        return done(Status.FAIL, f"{value} exists ({found} {shown}), expected it to be absent", actual)
+            return Status.PASS, f"{value} exists ({found} {shown})", actual, source, found
+        return Status.FAIL, f"{value} exists ({found} {shown}), expected it to be absent", actual, source, found
     if c.required_type is not None and found != c.required_type:
-        return done(Status.FAIL, f"{value}: type is {found}, expected {c.required_type}", actual)
+        return Status.FAIL, f"{value}: type is {found}, expected {c.required_type}", actual, source, found
     if c.operator is None:
-        return done(Status.PASS, f"{value} is {shown}", actual)
+        return Status.PASS, f"{value} is {shown}", actual, source, found
     verdict, wanted = _compare(c.operator, actual, operand, found)
     if verdict is None:
-        return done(Status.ERROR, f"{value}: {wanted}", actual)
+        return Status.ERROR, f"{value}: {wanted}", actual, source, found
     if verdict:
-        return done(Status.PASS, f"{value} is {shown} (required: {wanted})", actual)
-    return done(Status.FAIL, f"{value} is {shown}, expected {wanted}", actual)
+        return Status.PASS, f"{value} is {shown} (required: {wanted})", actual, source, found
+    return Status.FAIL, f"{value} is {shown}, expected {wanted}", actual, source, found
 
 
-def _missing(done: Callable[[Status, str], Outcome], mode: str, what: str) -> Outcome:
+def _missing(mode: str, what: str) -> tuple[Status, str]:
     if mode == "pass":
-        return done(Status.PASS, f"{what} (when_missing: pass)")
+        return Status.PASS, f"{what} (when_missing: pass)"
     if mode == "skip":
-        return done(Status.SKIP, f"{what} (when_missing: skip)")
-    return done(Status.FAIL, what)
+        return Status.SKIP, f"{what} (when_missing: skip)"
+    return Status.FAIL, what
 
 
 def _coerce(actual: Any, operand: Any, type_: str) -> Any:
