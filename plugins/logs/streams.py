@@ -33,7 +33,7 @@ def is_gzip(path: Path) -> bool:
         return False
 
 
-def head_text(path: Path, size: int = 64 << 10) -> str:
+def head_text(path: Path, size: int = 16 << 10) -> str:
     """The first bytes of a file (gz or not), decoded, for kind detection."""
     got = bytearray()
     stream = Chunks(path)

@@ -43,7 +43,7 @@ class Runner:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
         order = sorted(range(len(items)), key=lambda k: -(weights[k] if weights else 0))
-        chunk = max(1, len(items) // (self.workers * 8))
+        chunk = max(1, len(items) // (self.workers * 64))  # small chunks: the last ones balance the cores
         done = list(self.pool.map(fn, [items[k] for k in order], chunksize=chunk))
         out: list[Any] = [None] * len(items)
         for k, r in zip(order, done, strict=True):

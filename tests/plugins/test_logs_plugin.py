@@ -165,3 +165,24 @@ def test_registration_schemas_and_light_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_memmem_finder_agrees_with_bytes_find_and_the_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.logs import filescan
+    from plugins.logs.fastfind import Finder
+
+    data = b"abcSocketError\nxxSocketErro\nSocketError"
+    f = Finder(data)
+    try:
+        for needle, lo, hi in [(b"SocketError", 0, len(data)), (b"SocketError", 4, len(data)),
+                               (b"SocketError", 0, len(data) - 1), (b"Sock", 30, 31), (b"x", 16, 17)]:
+            assert f.find(needle, lo, hi) == data.find(needle, lo, hi)
+    finally:
+        f.close()
+    rows = send_session("2025-03-04T11:21", "S", "socketerror") * 3
+    write(tmp_path / "s.LOG", w3c("smtp_send", rows))
+    check = [{"forbid": [{"literal": SOCKET}, {"literal": "SP_PROT_TLS1_0_"}]}]
+    fast, [a] = run_checks(tmp_path, ["s.LOG"], check)
+    monkeypatch.setattr(filescan, "USE_MEMMEM", False)
+    slow, [b] = run_checks(tmp_path, ["s.LOG"], check)
+    assert fast == slow and a.actual == b.actual == 3
