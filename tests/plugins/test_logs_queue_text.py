@@ -130,3 +130,16 @@ def test_a_20_mb_line_is_fine_and_shown_cut(tmp_path: Path) -> None:
     assert o.actual == 1 and sample_sources(o, DROPPED) == ["long.log:1"]
     text = next(e["text"] for e in o.evidence if "text" in e)
     assert len(text) == 301 and text.endswith("…")
+
+
+def test_regexes_without_literals_run_over_raw_bytes_or_every_line(tmp_path: Path) -> None:
+    write(tmp_path / "ndr.txt", NDR_TEXT.replace("\n", "\r\n").encode())
+    checks = [
+        {"forbid": [{"id": "enhanced-code", "regex": r"\d\.\d\.\d{3}\b"}]},  # no literal: RE2 over the raw chunk
+        {"forbid": [{"id": "bare-address", "regex": r"^\S+@\S+$"}]},  # `$` before CRLF: every line is tested
+        {"forbid": [{"id": "generating", "regex": r"(?i)^generating SERVER: \w+"}]},  # case-folded anchor
+    ]
+    _, (codes, addresses, server) = run_checks(tmp_path, ["ndr.txt"], checks)
+    assert (codes.actual, sample_sources(codes, "enhanced-code")) == (1, ["ndr.txt:12"])
+    assert (addresses.actual, sample_sources(addresses, "bare-address")) == (2, ["ndr.txt:3", "ndr.txt:11"])
+    assert (server.actual, sample_sources(server, "generating")) == (1, ["ndr.txt:9"])
