@@ -31,22 +31,27 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     scan = sub.add_parser("scan", help="scan targets against policies")
-    scan.add_argument("--policy", action="append", required=True, metavar="PATH",
-                      help="policy file or directory (repeatable)")
+    scan.add_argument(
+        "--policy", action="append", required=True, metavar="PATH", help="policy file or directory (repeatable)"
+    )
     scan.add_argument("--inventory", metavar="FILE", help="inventory of targets")
     scan.add_argument("--target", metavar="NAME", help="name of the single target built from --reg/--smtp/--logs")
-    scan.add_argument("--reg", action="append", default=[], metavar="FILE",
-                      help=".reg export (repeatable; merged in order)")
+    scan.add_argument(
+        "--reg", action="append", default=[], metavar="FILE", help=".reg export (repeatable; merged in order)"
+    )
     scan.add_argument("--smtp", action="append", default=[], metavar="HOST[:PORT]", help="SMTP endpoint (repeatable)")
     scan.add_argument("--logs", action="append", default=[], metavar="[KIND=]GLOB", help="log files (repeatable)")
     _report_args(scan)
-    scan.add_argument("--fail-on", choices=SEVERITIES, default="low",
-                      help="lowest severity that fails the gate (default: low)")
+    scan.add_argument(
+        "--fail-on", choices=SEVERITIES, default="low", help="lowest severity that fails the gate (default: low)"
+    )
     scan.add_argument("--waivers", metavar="FILE", help="waiver file")
     scan.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="override a policy input")
     scan.add_argument("--lang", default="en", metavar="CODE", help="language of remediation text (default: en)")
     scan.add_argument("--now", metavar="ISO8601", help="the run's clock (default: the real time)")
-    scan.add_argument("--jobs", type=int, default=os.cpu_count() or 2, metavar="N", help="parallel work (default: cores)")
+    scan.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 2, metavar="N", help="parallel work (default: cores)"
+    )
 
     val = sub.add_parser("validate", help="validate policies, inventories and waiver files")
     val.add_argument("paths", nargs="+", metavar="PATH")
@@ -68,8 +73,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report", action="append", default=[], metavar="FORMAT[=PATH]",
-                   help="report format and file (repeatable; no PATH or - is stdout)")
+    p.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT[=PATH]",
+        help="report format and file (repeatable; no PATH or - is stdout)",
+    )
 
 
 def _usage(message: str) -> Exception:
@@ -153,8 +163,10 @@ def cmd_scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     declared = {name for p in policies for name in p.inputs}
     unknown = sorted(set(overrides) - declared)
     if unknown:
-        raise _usage(f"--input {unknown[0]}: no loaded policy declares this input (declared: "
-                     f"{', '.join(sorted(declared)) or 'none'})")
+        raise _usage(
+            f"--input {unknown[0]}: no loaded policy declares this input (declared: "
+            f"{', '.join(sorted(declared)) or 'none'})"
+        )
     waivers = load_waivers(args.waivers) if args.waivers else None
 
     run = RunContext(now=now, jobs=args.jobs, progress=sys.stderr.isatty())
@@ -307,6 +319,5 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         return 0
     except Exception as exc:
         path = _crash_file(exc)
-        print(f"policyscan: internal error ({type(exc).__name__}: {exc}); traceback written to {path}",
-              file=sys.stderr)
+        print(f"policyscan: internal error ({type(exc).__name__}: {exc}); traceback written to {path}", file=sys.stderr)
         return 4

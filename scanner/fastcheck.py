@@ -116,7 +116,9 @@ class _Checker:
         return all(self.ok(arg, v) for k, v in value.items() if k not in known)
 
     def k_dependentRequired(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or all(all(d in value for d in deps) for k, deps in arg.items() if k in value)
+        return not isinstance(value, dict) or all(
+            all(d in value for d in deps) for k, deps in arg.items() if k in value
+        )
 
     def k_dependentSchemas(self, arg: Any, value: Any, _: Any) -> bool:
         return not isinstance(value, dict) or all(self.ok(s, value) for k, s in arg.items() if k in value)

@@ -153,7 +153,7 @@ class _PolicyBuilder:
         )
 
     def _check(self, raw: Any, path: Path_, where: str, parent: str | None) -> CheckNode | None:
-        (key, value), = raw.items()
+        ((key, value),) = raw.items()
         if key in ("all", "any"):
             if not isinstance(value, list) or not value:
                 self.problem((*path, key), f"{where}.{key} must be a non-empty list of checks")
@@ -184,8 +184,10 @@ class _PolicyBuilder:
             return None
         for name in placeholders.input_names(value):
             if name not in self.inputs:
-                self.problem((*path, key), f"unknown input ${{inputs.{name}}} (policy inputs: "
-                             f"{', '.join(sorted(self.inputs)) or 'none'})")
+                self.problem(
+                    (*path, key),
+                    f"unknown input ${{inputs.{name}}} (policy inputs: {', '.join(sorted(self.inputs)) or 'none'})",
+                )
         params = placeholders.substitute_inputs(value, self.inputs)
         if not isinstance(params, dict):
             self.problem((*path, key), f"{where}.{key}: parameters must be a mapping")
@@ -255,8 +257,11 @@ def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str
             if p.is_dir() and doc.kind != "Policy":
                 continue  # a directory holds other files too; only its policies count
             if doc.kind != "Policy":
-                problems.append(doc.marks.problem(("kind",), "not a policy: expected apiVersion "
-                                                  f"{schemas.API_VERSION} and kind Policy"))
+                problems.append(
+                    doc.marks.problem(
+                        ("kind",), f"not a policy: expected apiVersion {schemas.API_VERSION} and kind Policy"
+                    )
+                )
                 continue
             docs.append(doc)
     policies = load_policy_docs(docs, host, overrides or {}, problems)
@@ -281,8 +286,11 @@ def load_inventory_doc(doc: _Doc, host: PluginHost, problems: list[Problem]) -> 
     for i, raw in enumerate(doc.data["targets"]):
         name = raw["name"]
         if name in seen:
-            problems.append(doc.marks.problem(("targets", i, "name"),
-                                              f"duplicate target name {name!r} (first at targets[{seen[name]}])"))
+            problems.append(
+                doc.marks.problem(
+                    ("targets", i, "name"), f"duplicate target name {name!r} (first at targets[{seen[name]}])"
+                )
+            )
             continue
         seen[name] = i
         sources = {k: v for k, v in raw.items() if k not in ("name", "labels")}
@@ -358,8 +366,13 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
             if kind is None or kind not in KINDS:
                 if p.is_dir() and kind is None:
                     continue
-                problems.append(doc.marks.problem(("kind",), f"unknown document: expected apiVersion "
-                                                  f"{schemas.API_VERSION} and kind one of {', '.join(KINDS)}"))
+                problems.append(
+                    doc.marks.problem(
+                        ("kind",),
+                        f"unknown document: expected apiVersion "
+                        f"{schemas.API_VERSION} and kind one of {', '.join(KINDS)}",
+                    )
+                )
                 count += 1
                 continue
             count += 1

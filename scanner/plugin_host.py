@@ -103,8 +103,7 @@ def load_plugins(extra: Mapping[str, Any] | None = None) -> PluginHost:
                 raise PluginError(f"plugin {owner!r} registers check type {ct.name!r}, a reserved combinator name")
             if ct.name in host.check_types:
                 raise PluginError(
-                    f"two plugins register the check type {ct.name!r}: "
-                    f"{host.check_type_owner[ct.name]!r} and {owner!r}"
+                    f"two plugins register the check type {ct.name!r}: {host.check_type_owner[ct.name]!r} and {owner!r}"
                 )
             host.check_types[ct.name] = ct
             host.check_type_owner[ct.name] = owner
@@ -115,8 +114,7 @@ def load_plugins(extra: Mapping[str, Any] | None = None) -> PluginHost:
                 raise PluginError(f"plugin {owner!r} returned {rep!r} from register_reporters, not a Reporter")
             if rep.name in host.reporters:
                 raise PluginError(
-                    f"two plugins register the reporter {rep.name!r}: "
-                    f"{host.reporter_owner[rep.name]!r} and {owner!r}"
+                    f"two plugins register the reporter {rep.name!r}: {host.reporter_owner[rep.name]!r} and {owner!r}"
                 )
             host.reporters[rep.name] = rep
             host.reporter_owner[rep.name] = owner

@@ -103,9 +103,7 @@ def _problem(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> Prob
             key_path = (*path, f"<key:{extras[0]}>")
             line, col = marks.at(key_path) if marks.has(key_path) else marks.at(path)
             known = ", ".join(sorted(allowed)) or "none"
-            return Problem(
-                marks.file, line, col, f"{dotted(path)}: unknown key {extras[0]!r} (allowed: {known})"
-            )
+            return Problem(marks.file, line, col, f"{dotted(path)}: unknown key {extras[0]!r} (allowed: {known})")
     if err.validator == "format" and err.validator_value == "regex":
         message = f"invalid regex {err.instance!r}: {regex_error(str(err.instance))}"
     elif err.validator == "oneOf" and err.context:
@@ -142,7 +140,5 @@ def validate(
                     _set(doc, tuple(err.absolute_path), text)
                     fixed = True
         if not fixed:
-            return sorted(
-                (_problem(e, marks, base) for e in errors), key=lambda p: (p.line, p.col, p.message)
-            )
+            return sorted((_problem(e, marks, base) for e in errors), key=lambda p: (p.line, p.col, p.message))
     return []  # pragma: no cover

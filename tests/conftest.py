@@ -15,8 +15,13 @@ POLICIES = ROOT / "policies"
 PLUGIN_SITE = DATA / "plugin_site"
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60,
-            pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    pythonpath: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m scanner ARGS`` (the same code as the ``policyscan`` script) in a subprocess."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)

@@ -45,8 +45,17 @@ def fleet(tmp_path: Path) -> Path:
 
 
 def scan(fleet: Path, *extra: str):
-    return run_cli("scan", "--policy", str(fleet / "policy.yaml"), "--inventory", str(fleet / "inventory.yaml"),
-                   "--now", "2026-11-26T10:00:00Z", *extra, pythonpath=PLUGIN_SITE)
+    return run_cli(
+        "scan",
+        "--policy",
+        str(fleet / "policy.yaml"),
+        "--inventory",
+        str(fleet / "inventory.yaml"),
+        "--now",
+        "2026-11-26T10:00:00Z",
+        *extra,
+        pythonpath=PLUGIN_SITE,
+    )
 
 
 def test_version_is_fast_and_plain():
@@ -55,8 +64,9 @@ def test_version_is_fast_and_plain():
 
 
 def test_scan_writes_every_report_and_exits_1_on_failure(fleet):
-    out = scan(fleet, "--report", f"json={fleet / 'r.json'}", "--report", f"junit={fleet / 'r.xml'}",
-               "--report", "console")
+    out = scan(
+        fleet, "--report", f"json={fleet / 'r.json'}", "--report", f"junit={fleet / 'r.xml'}", "--report", "console"
+    )
     assert out.returncode == 1, out.stderr
     assert "Trim" in out.stdout and "db01" in out.stdout
     report = json.loads((fleet / "r.json").read_text())
@@ -70,7 +80,11 @@ def test_scan_writes_every_report_and_exits_1_on_failure(fleet):
     assert [(r["target"], r["rule"], r["actual"], r["expected"]) for r in failed] == [("db01", "L-001", 9, 3)]
     assert failed[0]["remediation"] == f"Trim {fleet / 'long.txt'} to 3 lines (found 9)"
     assert [(r["target"], r["rule"]) for r in report["results"]] == [
-        ("db01", "L-001"), ("db01", "L-002"), ("web.01", "L-001"), ("web.01", "L-002")]
+        ("db01", "L-001"),
+        ("db01", "L-002"),
+        ("web.01", "L-001"),
+        ("web.01", "L-002"),
+    ]
     root = ET.parse(fleet / "r.xml").getroot()
     classnames = {tc.get("classname") for tc in root.iter("testcase")}
     assert classnames == {"lines.db01", "lines.web_01"}
@@ -150,8 +164,7 @@ def test_validate_reports_problems_of_all_files_at_once(fleet):
     assert out.returncode == 2
     lines = [line for line in out.stderr.splitlines() if line.startswith(str(fleet))]
     assert any(line.startswith(f"{fleet / 'bad1.yaml'}:7:5: ") and "unknown key 'titel'" in line for line in lines)
-    assert any(line.startswith(f"{fleet / 'bad2.yaml'}:3:29: ") and "duplicate target name" in line
-               for line in lines)
+    assert any(line.startswith(f"{fleet / 'bad2.yaml'}:3:29: ") and "duplicate target name" in line for line in lines)
     (fleet / "bad1.yaml").unlink()
     (fleet / "bad2.yaml").unlink()
     ok = run_cli("validate", str(fleet), pythonpath=PLUGIN_SITE)

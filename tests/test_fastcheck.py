@@ -49,10 +49,15 @@ def _mutate(doc: Any, rng: random.Random) -> Any:
 def _cases():
     host = load_plugins()
     docs = [(load_yaml(p)[0][0], schemas.full_policy_schema(host.check_types)) for p in sorted(POLICIES.glob("*.yaml"))]
-    docs += [(load_yaml(p)[0][0], schemas.policy_envelope_schema(host.check_types)) for p in sorted(POLICIES.glob("*.yaml"))]
+    docs += [
+        (load_yaml(p)[0][0], schemas.policy_envelope_schema(host.check_types)) for p in sorted(POLICIES.glob("*.yaml"))
+    ]
     docs.append((load_yaml(ROOT / "examples" / "inventory.yaml")[0][0], schemas.inventory_schema(host.check_types)))
-    waivers = {"apiVersion": "policyscan/v1", "kind": "Waivers",
-               "waivers": [{"rule": "R-*", "reason": "r", "expires": "2026-12-31", "targets": ["a"]}]}
+    waivers = {
+        "apiVersion": "policyscan/v1",
+        "kind": "Waivers",
+        "waivers": [{"rule": "R-*", "reason": "r", "expires": "2026-12-31", "targets": ["a"]}],
+    }
     docs.append((waivers, schemas.waivers_schema()))
     for name, ct in sorted(host.check_types.items()):
         for p in sorted(POLICIES.glob("*.yaml")):

@@ -165,7 +165,9 @@ def test_waivers_are_validated(write):
     bad = write(
         "bad.yaml",
         "apiVersion: policyscan/v1\nkind: Waivers\nwaivers:\n"
-        "  - {rule: X, reason: r}\n  - {rule: Y, reason: r, expires: someday}\n  - {rule: Z, reason: r, expires: 2026-02-30}\n",
+        "  - {rule: X, reason: r}\n"
+        "  - {rule: Y, reason: r, expires: someday}\n"
+        "  - {rule: Z, reason: r, expires: 2026-02-30}\n",
     )
     with pytest.raises(LoadError) as info:
         load_waivers(str(bad))

@@ -14,8 +14,18 @@ NOW = "2026-11-26T10:00:00Z"
 
 
 def scan_json(tmp_path: Path, *args: str) -> tuple[int, dict]:
-    out = run_cli("scan", "--policy", str(POLICIES), *args, "--now", NOW,
-                  "--report", f"json={tmp_path / 'r.json'}", "--report", f"junit={tmp_path / 'r.xml'}")
+    out = run_cli(
+        "scan",
+        "--policy",
+        str(POLICIES),
+        *args,
+        "--now",
+        NOW,
+        "--report",
+        f"json={tmp_path / 'r.json'}",
+        "--report",
+        f"junit={tmp_path / 'r.xml'}",
+    )
     assert out.returncode in (0, 1, 3), out.stderr
     return out.returncode, json.loads((tmp_path / "r.json").read_text())
 
@@ -62,7 +72,8 @@ def test_seed_failure_export_fails_exactly_the_rules_it_should(tmp_path):
 
 def test_hardened_exports_pass_and_coverage_is_per_branch(tmp_path):
     code, report = scan_json(
-        tmp_path, "--reg", str(GOLDEN / "schannel-hardened.reg"), "--reg", str(GOLDEN / "dotnet-v4.reg"))
+        tmp_path, "--reg", str(GOLDEN / "schannel-hardened.reg"), "--reg", str(GOLDEN / "dotnet-v4.reg")
+    )
     st = statuses(report)
     assert all(st[f"EXO-TLS12-00{i}"] == "pass" for i in range(1, 5))
     assert all(st[f"TLS-HARD-{i:03d}"] == "pass" for i in range(1, 17))
@@ -70,7 +81,15 @@ def test_hardened_exports_pass_and_coverage_is_per_branch(tmp_path):
     # v4.0.30319 has both values, v2.0.50727 lacks SchUseStrongCrypto,
     # and the Wow6432Node view is outside every exported branch.
     assert [st[f"TLS-HARD-{i:03d}"] for i in range(17, 25)] == [
-        "pass", "pass", "error", "error", "pass", "fail", "error", "error"]
+        "pass",
+        "pass",
+        "error",
+        "error",
+        "pass",
+        "fail",
+        "error",
+        "error",
+    ]
     by_rule = {r["rule"]: r for r in report["results"]}
     assert by_rule["TLS-HARD-022"]["actual"] is None
     assert "dotnet-v4.reg:" in by_rule["TLS-HARD-022"]["evidence"][0]["source"]
@@ -79,9 +98,17 @@ def test_hardened_exports_pass_and_coverage_is_per_branch(tmp_path):
 
 @pytest.mark.parametrize("lang,words", [("en", "restart the server"), ("es", "reinicie el servidor")])
 def test_remediation_languages(tmp_path, lang, words):
-    out = run_cli("scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"),
-                  "--reg", str(GOLDEN / "schannel-seed-failure.reg"), "--lang", lang,
-                  "--report", f"json={tmp_path / 'r.json'}")
+    out = run_cli(
+        "scan",
+        "--policy",
+        str(POLICIES / "exchange-m365-tls12.yaml"),
+        "--reg",
+        str(GOLDEN / "schannel-seed-failure.reg"),
+        "--lang",
+        lang,
+        "--report",
+        f"json={tmp_path / 'r.json'}",
+    )
     assert out.returncode == 1
     results = json.loads((tmp_path / "r.json").read_text())["results"]
     assert all(words in r["remediation"] for r in results if r["status"] == "fail")

@@ -11,7 +11,7 @@ from scanner.yamlio import MAX_NODES, YamlError, load_yaml_text
 
 
 def load(text: str):
-    (data, marks), = load_yaml_text(text, "f.yaml")
+    ((data, marks),) = load_yaml_text(text, "f.yaml")
     return data, marks
 
 
@@ -21,9 +21,23 @@ def test_yaml_12_scalars_only_true_false_are_booleans():
         "j: 0o17\nk: 1.5\nl: ~\nm:\nn: '12'\no: !!str 7\np: .inf\nq: 1_000\n"
     )
     assert data == {
-        "a": "no", "b": "yes", "c": "on", "d": "off", "e": True, "f": False,
-        "g": "2026-12-31", "h": "1.0.0", "i": 31, "j": 15, "k": 1.5, "l": None, "m": None,
-        "n": "12", "o": "7", "p": math.inf, "q": "1_000",
+        "a": "no",
+        "b": "yes",
+        "c": "on",
+        "d": "off",
+        "e": True,
+        "f": False,
+        "g": "2026-12-31",
+        "h": "1.0.0",
+        "i": 31,
+        "j": 15,
+        "k": 1.5,
+        "l": None,
+        "m": None,
+        "n": "12",
+        "o": "7",
+        "p": math.inf,
+        "q": "1_000",
     }
 
 
