@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from plugins.logs.formats import shown
-
 if TYPE_CHECKING:
     from plugins.logs.filescan import Region
     from plugins.logs.streams import Chunks
@@ -69,9 +67,4 @@ def _flush(record: list[_Prop], region: Region, line_of: dict[int, int]) -> None
     for p in record:
         region.verify_property(p.name, p.spaced, p.tight, sigs, p.pos)
         line_of[p.pos] = p.line
-
-
-def property_text(name: str, value: str) -> str:
-    """How a property is shown and matched as a whole line."""
-    return shown(f"{name} : {value}")
 

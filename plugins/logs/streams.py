@@ -24,15 +24,6 @@ GZ_BOUND = 1 << 30
 _READ = 1 << 20
 
 
-def is_gzip(path: Path) -> bool:
-    """True for a gzip file (by its magic bytes, whatever its name)."""
-    try:
-        with path.open("rb") as f:
-            return f.read(2) == b"\x1f\x8b"
-    except OSError:
-        return False
-
-
 def head_text(path: Path, size: int = 16 << 10) -> str:
     """The first bytes of a file (gz or not), decoded, for kind detection."""
     got = bytearray()

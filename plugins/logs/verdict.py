@@ -27,6 +27,9 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     kinds_present = list(facts.get("kinds", []))
     wanted = list(params.get("sources") or [])
     if wanted and not set(wanted) & set(kinds_present):
+        unknown = [g["error"] for g in facts.get("globs", []) if g.get("kind") is None and g.get("error")]
+        if unknown:  # a glob of undetected kind matched nothing: it may have been these logs
+            return Outcome(Status.ERROR, "; ".join(unknown), expected=max_count)
         return Outcome(Status.SKIP, f"the target has no {', '.join(wanted)} logs", expected=max_count)
     kinds = set(wanted) if wanted else None
     errors: list[str] = []

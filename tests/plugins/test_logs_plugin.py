@@ -42,6 +42,9 @@ def test_glob_matching_nothing_is_error_for_the_rules_that_read_it(tmp_path: Pat
     assert send.status is Status.ERROR and "missing/*.LOG: no file matches this glob" in send.message
     assert queue.status is Status.PASS
     assert every.status is Status.FAIL  # matches found still fail
+    # a glob without KIND= that matches nothing could have been any kind: error, not skip
+    _, [cli] = run_checks(tmp_path, ["q.txt", "nothing/*.log"], [checks[0]])
+    assert cli.status is Status.ERROR and "nothing/*.log: no file matches this glob" in cli.message
 
 
 def test_sources_naming_no_configured_kind_skip_and_some_kinds_error(tmp_path: Path) -> None:
