@@ -174,3 +174,43 @@ def test_gate(statuses, fail_on, code):
 def test_info_never_fails_the_default_gate():
     assert gate([_r(Status.FAIL, Severity.INFO), _r(Status.PASS)]) is ExitCode.OK
     assert gate([_r(Status.FAIL, Severity.INFO)], Severity.INFO) is ExitCode.FAILED
+
+
+def test_process_parallel_check_types_run_in_forked_workers_with_identical_results(host, write, tmp_path):
+    """Batches of a check type that allows it run in worker processes; results and order are the same."""
+    import dataclasses
+    import os
+
+    from scanner.api import hookimpl
+
+    base = host.check_types["line_count"]
+
+    class WithPid:
+        def collect(self, requests, ctx):
+            for name, facts in base.collector.collect(requests, ctx):
+                yield name, {**facts, "file": f"{facts['file']}@{os.getpid()}"}
+
+        def evaluate(self, params, facts, ctx):
+            return base.collector.evaluate(params, facts, ctx)
+
+    class Parallel:
+        @staticmethod
+        @hookimpl
+        def register_check_types():
+            return [dataclasses.replace(base, name="line_count_mp", collector=WithPid(), process_parallel=True)]
+
+    host2 = load_plugins({"parallel": Parallel})
+    rules = "  - {id: R, title: t, severity: low, check: {line_count_mp: {max: 3}}}"
+    policies = load_policies([str(write("p.yaml", POLICY % rules))], host2)
+    targets = [target(tmp_path, f"t{i:04d}", i % 6) for i in range(600)]
+
+    def scan(jobs):
+        return Engine(policies, host2.check_types, RunContext(now=NOW, jobs=jobs)).scan(targets)
+
+    one, two = scan(1), scan(2)
+    strip = [(r.target, r.status, r.actual, r.message) for r in one]
+    assert strip == [(r.target, r.status, r.actual, r.message) for r in two]
+    assert [r.target for r in two] == sorted(t.name for t in targets)
+    pids = {r.evidence[0]["source"].rsplit("@", 1)[1] for r in two}
+    assert str(os.getpid()) not in pids and len(pids) >= 1
+    assert {r.evidence[0]["source"].rsplit("@", 1)[1] for r in one} == {str(os.getpid())}
