@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import ipaddress
 import logging
 import socket
@@ -96,10 +97,32 @@ class ServerThread:
 
     def _run(self, factory: Callable[[], asyncio.BaseProtocol], ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
-        self.server = self.loop.run_until_complete(self.loop.create_server(factory, self.host, 0))
+        self.transports: list[asyncio.BaseTransport] = []
+
+        def tracked() -> asyncio.BaseProtocol:
+            protocol = factory()
+            made = protocol.connection_made
+
+            def connection_made(transport: asyncio.BaseTransport) -> None:
+                self.transports.append(transport)
+                made(transport)
+
+            protocol.connection_made = connection_made  # type: ignore[method-assign]
+            return protocol
+
+        self.server = self.loop.run_until_complete(self.loop.create_server(tracked, self.host, 0))
         self.port = self.server.sockets[0].getsockname()[1]
         ready.set()
         self.loop.run_forever()
+        # Close what is still open here, in this thread, so that nothing is left for a finalizer later.
+        for transport in self.transports:
+            transport.close()
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.server.wait_closed())
+        self.loop.close()
 
     @property
     def endpoint(self) -> str:
@@ -112,6 +135,7 @@ class ServerThread:
 
         self.loop.call_soon_threadsafe(_close)
         self.thread.join(5)
+        gc.collect()  # finalizers run now, not in the middle of some later import
 
 
 class _Handler:
