@@ -13,7 +13,8 @@ are decoded and parsed. Facts per target (plain JSON)::
      "globs": [{"kind": k|null, "glob": g, "files": n, "error": str|null}],
      "signatures": [{"key", "id", "type": literal|regex, "pattern", "ignore_case", "field"}],
      "files": [{"path", "kind", "format", "bytes", "signatures": [sig index],
-                "groups": [{"sigs": [sig index], "count", "undated", "times": [epoch ms]}],
+                "groups": [{"sigs": [sig index], "count", "undated", "times": [epoch ms],
+                            "all_times": bool}],  # every dated line's time, or first and last only
                 "samples": {sig index: [{"source": "path:line", "line", "time", "text"}]},
                 "missing_fields": [...], "error": str|null, "skipped": null|{"last", "window_start"}}]}
 

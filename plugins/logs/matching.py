@@ -52,6 +52,8 @@ class Tally:
     """Matching lines of one file (or one byte range of it)."""
 
     def __init__(self, keep_last: bool) -> None:
+        """``keep_last``: a window applies, so keep every line's time and the last samples too
+        (else only each group's first and last time)."""
         self.groups: dict[tuple[int, ...], list[Any]] = {}
         self.first: dict[int, list[tuple[int, int | None, str]]] = {}
         self.last: dict[int, deque[tuple[int, int | None, str]]] = {}
@@ -64,8 +66,12 @@ class Tally:
         g[0] += 1
         if ms is None:
             g[1] += 1
-        else:
+        elif self.keep_last:
             g[2].append(ms)
+        elif not g[2]:
+            g[2] = [ms, ms]
+        else:
+            g[2][0], g[2][1] = min(g[2][0], ms), max(g[2][1], ms)
         for s in sigs:
             first = self.first.setdefault(s, [])
             if len(first) < SAMPLE_CAP:
@@ -89,7 +95,8 @@ class Tally:
             ]
         return {
             "groups": [
-                {"sigs": list(k), "count": g[0], "undated": g[1], "times": sorted(g[2])}
+                {"sigs": list(k), "count": g[0], "undated": g[1], "times": sorted(g[2]),
+                 "all_times": self.keep_last}
                 for k, g in sorted(self.groups.items())
             ],
             "samples": samples,

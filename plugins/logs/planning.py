@@ -90,7 +90,8 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
     for part in parts:
         for g in part["groups"]:
             key = tuple(ids[i] for i in g["sigs"])
-            got = groups.setdefault(key, {"sigs": list(key), "count": 0, "undated": 0, "times": []})
+            got = groups.setdefault(key, {"sigs": list(key), "count": 0, "undated": 0, "times": [],
+                                          "all_times": g["all_times"]})
             got["count"] += g["count"]
             got["undated"] += g["undated"]
             got["times"].extend(g["times"])
@@ -98,6 +99,8 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
             samples.setdefault(str(ids[int(s)]), []).extend(items)
     for g in groups.values():
         g["times"].sort()
+        if not g["all_times"] and g["times"]:
+            g["times"] = [g["times"][0], g["times"][-1]]
     missing = sorted({m for p in parts for m in p.get("missing_fields", [])})
     return {
         "groups": sorted(groups.values(), key=lambda g: g["sigs"]),

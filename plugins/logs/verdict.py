@@ -75,7 +75,11 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
             continue
         if field and field.lower() in f.get("missing_fields", []):
             errors.append(f"{f['path']}: has no column {field!r} ({f.get('format')} log)")
-        n, u = _count_file(f, set(sig_ids), start, per_sig)
+        try:
+            n, u = _count_file(f, set(sig_ids), start, per_sig)
+        except _NoTimes:
+            errors.append(f"{f['path']}: collected without line times, so 'within' cannot be judged offline")
+            continue
         total += n
         undated_total += u
         for i in sig_ids:
@@ -112,6 +116,10 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     return Outcome(Status.PASS, msg, max_count, total, evidence, fields)
 
 
+class _NoTimes(Exception):
+    """The facts keep only first/last times for a file (no check had a window when collected)."""
+
+
 def _name(sig_id: str, pattern: str) -> str:
     return repr(pattern) if sig_id == pattern else f"{sig_id} ({pattern!r})"
 
@@ -133,8 +141,13 @@ def _count_file(f: Mapping[str, Any], mine: set[int], start: int | None,
         if not sigs:
             continue
         times = g["times"]
-        lo = 0 if start is None else bisect.bisect_left(times, start)
-        n = len(times) - lo + g["undated"]
+        if start is None:
+            lo, n = 0, g["count"]
+        elif not g.get("all_times", True):
+            raise _NoTimes
+        else:
+            lo = bisect.bisect_left(times, start)
+            n = len(times) - lo + g["undated"]
         total += n
         undated += g["undated"]
         for s in sigs:

@@ -249,3 +249,19 @@ def test_repeated_header_with_other_fields_mid_file(tmp_path: Path) -> None:
     write(tmp_path / "r.LOG", first + second)
     _, [o] = run_checks(tmp_path, ["r.LOG"], [{"forbid": [{"literal": "SocketError"}], "field": "context"}])
     assert o.actual == 1 and sample_sources(o, "SocketError") == ["r.LOG:22"]
+
+
+def test_times_are_kept_per_line_only_when_a_window_needs_them(tmp_path: Path, send_log: Path) -> None:
+    from exchange_logs import NOW
+
+    from scanner.api import EvalContext, RunContext, Target
+
+    facts, [o] = run_checks(tmp_path, ["SmtpSend/*.LOG"], [{"forbid": [{"literal": "SocketError"}]}])
+    [group] = facts["files"][0]["groups"]
+    assert (group["count"], group["all_times"], len(group["times"])) == (2, False, 2)
+    windowed = {"forbid": [{"literal": "SocketError"}], "within": "7d"}
+    target = Target("ex01", sources={"logs": ["SmtpSend/*.LOG"]}, base_dir=tmp_path)
+    offline = LogCollector().evaluate(windowed, facts, EvalContext(run=RunContext(now=NOW), target=target))
+    assert offline.status is Status.ERROR and "cannot be judged offline" in offline.message
+    facts, [w] = run_checks(tmp_path, ["SmtpSend/*.LOG"], [windowed])
+    assert facts["files"][0]["groups"][0]["all_times"] is True and w.actual == 2
