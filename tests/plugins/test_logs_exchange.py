@@ -256,7 +256,8 @@ def test_times_are_kept_per_line_only_when_a_window_needs_them(tmp_path: Path, s
 
     from scanner.api import EvalContext, RunContext, Target
 
-    facts, [o] = run_checks(tmp_path, ["SmtpSend/*.LOG"], [{"forbid": [{"literal": "SocketError"}]}])
+    facts, [plain] = run_checks(tmp_path, ["SmtpSend/*.LOG"], [{"forbid": [{"literal": "SocketError"}]}])
+    assert plain.actual == 2
     [group] = facts["files"][0]["groups"]
     assert (group["count"], group["all_times"], len(group["times"])) == (2, False, 2)
     windowed = {"forbid": [{"literal": "SocketError"}], "within": "7d"}
