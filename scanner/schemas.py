@@ -120,6 +120,30 @@ def policy_envelope_schema(check_types: Mapping[str, CheckType]) -> dict[str, An
     return _policy_schema(envelope_check_schema(sorted(check_types)))
 
 
+INPUT_REF = {"type": "string", "pattern": r"^\$\{inputs\.[A-Za-z_][A-Za-z0-9_]*\}$"}
+
+
+def _allow_inputs(schema: Any) -> Any:
+    """A copy of a parameter schema where any property or item may be ``${inputs.NAME}``.
+
+    The loader substitutes inputs before it validates parameters; editors that
+    read the printed schema see the file as written, placeholders included.
+    """
+    if not isinstance(schema, Mapping):
+        return schema
+    out = dict(schema)
+    if isinstance(out.get("properties"), Mapping):
+        out["properties"] = {
+            k: {"anyOf": [_allow_inputs(v), {"$ref": "#/$defs/input_ref"}]} for k, v in out["properties"].items()
+        }
+    if isinstance(out.get("items"), Mapping):
+        out["items"] = {"anyOf": [_allow_inputs(out["items"]), {"$ref": "#/$defs/input_ref"}]}
+    for key in ("oneOf", "anyOf", "allOf"):
+        if isinstance(out.get(key), list):
+            out[key] = [_allow_inputs(v) for v in out[key]]
+    return out
+
+
 def full_policy_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
     """The whole policy schema with every loaded check type, for ``policyscan schema policy``."""
     alternatives: list[dict[str, Any]] = [
@@ -145,7 +169,7 @@ def full_policy_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for name in sorted(check_types):
         ct = check_types[name]
-        defs[f"check_type.{name}"] = {"description": ct.description, **dict(ct.schema)}
+        defs[f"check_type.{name}"] = {"description": ct.description, **_allow_inputs(ct.schema)}
         alternatives.append(
             {
                 "type": "object",
@@ -155,6 +179,7 @@ def full_policy_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
             }
         )
     defs["check"] = {"oneOf": alternatives}
+    defs["input_ref"] = {"description": "an input of the policy, substituted before validation", **INPUT_REF}
     return _policy_schema({"$ref": "#/$defs/check"}, defs)
 
 

@@ -110,4 +110,6 @@ def test_printed_policy_schema_has_every_loaded_check_type():
     defs = schema["$defs"]
     for name in (*BUILTIN_CHECK_TYPES, "line_count"):
         assert f"check_type.{name}" in defs
-    assert defs["check_type.line_count"]["properties"]["max"] == {"type": "integer", "minimum": 0}
+    assert defs["check_type.line_count"]["properties"]["max"] == {
+        "anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/input_ref"}]
+    }
