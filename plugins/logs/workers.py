@@ -8,6 +8,7 @@ same pool then also counts the line numbers of the kept samples.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from types import TracebackType
@@ -40,7 +41,9 @@ class Runner:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+            # fork is cheapest, but only safe while this process runs no other thread
+            single = threading.active_count() == 1
+            method = "fork" if single and "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
         order = sorted(range(len(items)), key=lambda k: -(weights[k] if weights else 0))
         chunk = max(1, len(items) // (self.workers * 64))  # small chunks: the last ones balance the cores

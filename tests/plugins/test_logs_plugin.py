@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import jsonschema
@@ -93,6 +94,16 @@ def test_worker_processes_and_split_ranges_give_the_same_facts(
     assert [t["path"].endswith("SEND1.LOG") for t in plan.tasks].count(True) == 2  # two byte ranges
     split, [b] = run_checks(tmp_path, ["big/*.LOG"], checks, jobs=2)
     assert split == serial
+    # with another thread running, workers are spawned instead of forked: same facts
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait, daemon=True)
+    helper.start()
+    try:
+        spawned, _ = run_checks(tmp_path, ["big/*.LOG"], checks, jobs=2)
+    finally:
+        stop.set()
+        helper.join()
+    assert spawned == serial
     assert (a.actual, a.evidence) == (b.actual, b.evidence)
     raw = [ln for f in ("SEND1.LOG", "SEND2.LOG") for ln in (tmp_path / "big" / f).read_bytes().splitlines()]
     want_socket = sum(SOCKET.encode() in ln for ln in raw)
