@@ -20,6 +20,10 @@ from plugins.logs.streams import Chunks
 
 _MATCHERS: dict[str, Matchers] = {}
 USE_MEMMEM = True
+BLOCK = 64 << 20
+"""Bytes scanned per prefilter round (a round's candidate lines are held in memory)."""
+BLOCK_EVERY = 1 << 20
+"""The same when some signature must test every line."""
 
 
 def _matchers(defs: list[dict[str, Any]]) -> Matchers:
@@ -127,7 +131,17 @@ class Region:
 
     # -- verification of candidate lines ---------------------------------------------
     def scan(self, buf: Any, lo: int, hi: int, offset: int = 0) -> None:
-        """Scan ``buf[lo:hi]``; ``offset`` is where ``buf`` starts in the decoded content."""
+        """Scan ``buf[lo:hi]`` in line-aligned blocks (so candidate bookkeeping stays bounded
+        however large the file); ``offset`` is where ``buf`` starts in the decoded content."""
+        step = BLOCK_EVERY if self.every else BLOCK
+        start = lo
+        while start < hi:
+            end = buf.find(b"\n", min(hi, start + step) - 1, hi) + 1 if start + step < hi else hi
+            end = end or hi
+            self._scan_block(buf, start, end, offset)
+            start = end
+
+    def _scan_block(self, buf: Any, lo: int, hi: int, offset: int) -> None:
         cands = self.candidates(buf, lo, hi)
         for ls in sorted(cands):
             le, sigs = cands[ls]
