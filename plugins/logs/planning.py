@@ -59,7 +59,7 @@ class TargetPlan:
             for f, it in kept:
                 f["samples"].setdefault(s, []).append(it)
                 if it.get("line") is None:
-                    need.setdefault(f["path"], set()).add(it["pos"])
+                    need.setdefault(f["file"], set()).add(it["pos"])
         return [(p, sorted(offs)) for p, offs in need.items()]
 
     def facts(self, lines: dict[tuple[str, int], int]) -> dict[str, Any]:
@@ -69,9 +69,10 @@ class TargetPlan:
                 for it in items:
                     pos = it.pop("pos")
                     if it.get("line") is None:
-                        it["line"] = lines[(f["path"], pos)]
+                        it["line"] = lines[(f["file"], pos)]
                     it["source"] = f"{f['path']}:{it['line']}"
             f.pop("ranges", None)
+            f.pop("file", None)
         return {
             "collected_at": self.now,
             "kinds": self.kinds,
@@ -143,7 +144,7 @@ def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> T
             if path in seen:
                 continue
             seen.add(path)
-            f = _describe(path, entry.kind)
+            f = _describe(path, entry.kind, req.target.base_dir)
             plan.files.append(f)
             if f.get("error"):
                 continue
@@ -177,8 +178,17 @@ def _mark_bad_regexes(defs: list[dict[str, Any]]) -> None:
                 d["error"] = f"regex {d['pattern']!r} is not valid RE2: {exc}"
 
 
-def _describe(path: Path, kind: str | None) -> dict[str, Any]:
-    f: dict[str, Any] = {"path": str(path), "kind": kind, "format": None, "bytes": None, "signatures": [],
+def _shown_path(path: Path, base: Path) -> str:
+    """The path as evidence shows it: relative to the inventory's folder when inside it."""
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _describe(path: Path, kind: str | None, base: Path) -> dict[str, Any]:
+    f: dict[str, Any] = {"path": _shown_path(path, base), "file": str(path), "kind": kind, "format": None,
+                         "bytes": None, "signatures": [],
                          "groups": [], "samples": {}, "missing_fields": [], "error": None, "skipped": None}
     try:
         f["bytes"] = path.stat().st_size
@@ -217,14 +227,14 @@ def _add_tasks(plan: TargetPlan, f: dict[str, Any], defs: list[dict[str, Any]], 
                gz_bound: int | None, jobs: int) -> None:
     local = [defs[i] for i in f["signatures"]]
     base = {
-        "path": f["path"], "display": f["path"], "kind": f["kind"], "format": f["format"],
+        "path": f["file"], "kind": f["kind"], "format": f["format"],
         "fields": f["fields"], "defs": local, "plan": scan_plan(local), "keep_last": keep_last,
         "gz_bound": gz_bound or GZ_BOUND, "bytes": f["bytes"],
     }
     ranges = None
     if jobs > 1 and f["bytes"] >= SPLIT_MIN and not f["gzip"] and f["encoding"] == "utf-8" \
             and f["format"] != "queue_list":
-        ranges = _split(Path(f["path"]), f["bytes"], jobs)
+        ranges = _split(Path(f["file"]), f["bytes"], jobs)
     f["task_ids"] = []
     for r in ranges or [[]]:
         task = dict(base, id=_next_id(), range=r)
