@@ -89,7 +89,7 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
                                     "time": iso_ms(it.get("time")), "text": it["text"]})
     if read_files == 0 and not errors and not facts.get("globs"):
         errors.append("no log files are configured for this target")
-    evidence = _summaries(per_sig, sig_ids, patterns, samples) + samples[:EVIDENCE_SAMPLES]
+    evidence = _evidence(per_sig, sig_ids, patterns, samples)
     hit = [i for i in sig_ids if per_sig[i]["count"]]
     fields: dict[str, Any] = {"count": total, "undated": undated_total, "max_count": max_count,
                               "sources": ", ".join(sorted(kinds or kinds_present))}
@@ -162,14 +162,34 @@ def _count_file(f: Mapping[str, Any], mine: set[int], start: int | None,
     return total, undated
 
 
-def _summaries(per_sig: dict[int, dict[str, Any]], ids: dict[int, str], patterns: dict[int, str],
-               samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
+def _evidence(per_sig: dict[int, dict[str, Any]], ids: dict[int, str], patterns: dict[int, str],
+              samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per signature that matched: its first sample line carrying the signature's count, undated
+    count and first/last times, then more sample lines; at most :data:`EVIDENCE_SAMPLES` lines."""
+    out: list[dict[str, Any]] = []
     for i, p in per_sig.items():
         if not p["count"]:
             continue
-        first = next((s["source"] for s in samples if s["signature"] == ids[i]), "")
-        out.append({"source": first, "signature": ids[i], "pattern": patterns[i], "count": p["count"],
-                    "undated": p["undated"],
-                    "first_seen": iso_ms(p["first"]), "last_seen": iso_ms(p["last"])})
+        mine = [dict(s) for s in samples if s["signature"] == ids[i]]
+        head = {"source": mine[0]["source"] if mine else "", "signature": ids[i], "pattern": patterns[i],
+                "count": p["count"], "undated": p["undated"],
+                "first_seen": iso_ms(p["first"]), "last_seen": iso_ms(p["last"])}
+        if mine:
+            head.update(time=mine[0]["time"], text=mine[0]["text"])
+        out.append(head)
+        out.extend(mine[1:])
+    return _cap(out)
+
+
+def _cap(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep every signature's head item and as many further samples as fit under the cap."""
+    heads = sum(1 for it in items if "count" in it)
+    room = max(0, EVIDENCE_SAMPLES - heads)
+    out = []
+    for it in items:
+        if "count" in it:
+            out.append(it)
+        elif room:
+            out.append(it)
+            room -= 1
     return out

@@ -57,6 +57,10 @@ def test_send_log_counts_lines_times_and_skips_near_misses(tmp_path: Path, send_
     assert s[STARTTLS_451]["count"] == 1 and s[STARTTLS_451]["first_seen"] == "2025-03-05T11:24:00.161Z"
     assert sample_sources(both, SOCKET) == ["SEND2025030411-1.LOG:25", "SEND2025030411-1.LOG:45"]
     assert s[SOCKET]["source"] == "SmtpSend/SEND2025030411-1.LOG:25"  # relative to the inventory's folder
+    # each signature's first sample carries its count and times; further samples follow it
+    assert [(e["signature"], "count" in e, e["source"].rsplit(":", 1)[1]) for e in both.evidence] == [
+        (SOCKET, True, "25"), (SOCKET, False, "45"), (STARTTLS_451, True, "53")]
+    assert s[SOCKET]["time"] == "2025-03-04T11:21:00.201Z" and s[SOCKET]["pattern"] == SOCKET
     assert sample_sources(both, STARTTLS_451) == ["SEND2025030411-1.LOG:53"]
     text = next(e["text"] for e in both.evidence if e.get("source", "").endswith(":25") and "text" in e)
     assert text.endswith(",*,,TLS negotiation failed with error SocketError")
