@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,28 +61,35 @@ class Engine:
         self.run = run
         self.lang = lang
         self._rules = [(p, r, r.check.leaves()) for p in policies for r in p.rules]
+        self._scan_facts: dict[tuple[str, str], Any] = {}
         self._kinds = {id(r): ",".join(sorted({leaf.type_name for leaf in leaves})) for _, r, leaves in self._rules}
 
     # ---------------------------------------------------------------- public
 
     def scan(self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None) -> list[Result]:
+        # Scan-wide collectors (network probes, logs) see every target at once, so an
+        # endpoint shared by many targets is probed once; their facts are small.
+        self._scan_facts = self._collect_all(self._wanted(targets, process_parallel=False), targets)
         batches = [targets[i : i + BATCH] for i in range(0, len(targets), BATCH)]
         results: list[Result] = []
-        for done, chunk in enumerate(self._run_batches(batches), start=1):
-            results.extend(chunk)
-            if progress is not None:
-                progress(min(done * BATCH, len(targets)), len(targets))
+        try:
+            for done, chunk in enumerate(self._run_batches(batches), start=1):
+                results.extend(chunk)
+                if progress is not None:
+                    progress(min(done * BATCH, len(targets)), len(targets))
+        finally:
+            self._scan_facts = {}
         results.sort(key=lambda r: r.sort_key)
         return results
 
     def _parallel_ok(self, n_batches: int) -> bool:
         if self.run.jobs < 2 or n_batches < 2 or not hasattr(os, "fork"):
             return False
-        used = {leaf.type_name for p in self.policies for r in p.rules for leaf in r.check.leaves()}
-        return all(self.check_types[t].process_parallel for t in used)
+        used = {leaf.type_name for _, _, leaves in self._rules for leaf in leaves}
+        return any(self.check_types[t].process_parallel for t in used)
 
     def _run_batches(self, batches: list[Sequence[Target]]) -> Iterator[list[Result]]:
-        """Batches in order; in forked workers when every check type used allows it."""
+        """Batches in order; in forked workers when a check type used does CPU work that allows it."""
         if not self._parallel_ok(len(batches)):
             for batch in batches:
                 yield list(self._scan_batch(batch))
@@ -89,32 +97,45 @@ class Engine:
         import multiprocessing
 
         global _WORKER_ENGINE
-        _WORKER_ENGINE = self  # inherited by the forked workers: nothing is pickled but targets and results
+        _WORKER_ENGINE = self  # inherited by the forked workers, scan-wide facts included
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
             yield from pool.imap(_scan_in_worker, batches)
 
     # ---------------------------------------------------------------- collection
 
-    def _scan_batch(self, batch: Sequence[Target]) -> Iterator[Result]:
+    def _wanted(
+        self, targets: Sequence[Target], *, process_parallel: bool
+    ) -> dict[str, dict[str, list[Mapping[str, Any]]]]:
+        """Per check type and target, the parameters of every check that applies there."""
         wanted: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
-        for target in batch:
+        for target in targets:
             for _, rule, leaves in self._rules:
                 if not _labels_match(rule, target):
                     continue
                 for leaf in leaves:
                     ct = self.check_types[leaf.type_name]
-                    if _missing_source(ct, leaf.params, target) is None:
+                    if ct.process_parallel is process_parallel and _missing_source(ct, leaf.params, target) is None:
                         wanted.setdefault(leaf.type_name, {}).setdefault(target.name, []).append(leaf.params)
-        by_name = {t.name: t for t in batch}
+        return wanted
+
+    def _collect_all(
+        self, wanted: Mapping[str, Mapping[str, list[Mapping[str, Any]]]], targets: Sequence[Target]
+    ) -> dict[tuple[str, str], Any]:
+        by_name = {t.name: t for t in targets}
         facts: dict[tuple[str, str], Any] = {}
         for type_name, per_target in wanted.items():
             requests = [CollectRequest(by_name[n], checks) for n, checks in per_target.items()]
             facts.update(self._collect(type_name, requests))
+        return facts
+
+    def _scan_batch(self, batch: Sequence[Target]) -> Iterator[Result]:
+        own = self._collect_all(self._wanted(batch, process_parallel=True), batch)
+        facts = ChainMap(own, self._scan_facts)
         for target in batch:
             for policy, rule, _ in self._rules:
                 yield self._result(policy, rule, target, facts)
-        facts.clear()
+        own.clear()  # the batch's facts go before the next batch is read
 
     def _collect(self, type_name: str, requests: list[CollectRequest]) -> dict[tuple[str, str], Any]:
         ct = self.check_types[type_name]

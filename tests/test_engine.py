@@ -105,6 +105,16 @@ def test_each_source_collected_once_per_target_batch(host, write, tmp_path):
     assert sys.modules["policyscan_testplugin"].CALLS == [3]
 
 
+def test_scan_wide_collectors_see_every_target_in_one_call(host, write, tmp_path):
+    """A check type that is not process_parallel (network probes, logs) gets all targets at once,
+    so an endpoint shared by targets in different batches is still collected once."""
+    rule = f"  - {{id: R, title: t, severity: low, check: {PASS}}}"
+    targets = [target(tmp_path, f"t{i:04d}", 1) for i in range(600)]
+    results = run(host, write, rule, targets)
+    assert len(results) == 600 and {r.status for r in results} == {Status.PASS}
+    assert sys.modules["policyscan_testplugin"].CALLS == [600]
+
+
 def test_collector_exception_is_an_error_for_the_targets_it_touches(host, write, tmp_path):
     good = target(tmp_path, "a-good", 1)
     bad = target(tmp_path, "z-bad", 1)
