@@ -6,6 +6,13 @@ Status follows SPEC §4.1: ``fail`` when more lines match than ``max_count``
 was read only in part, a column does not exist, a regex is invalid, a kind the
 rule names is not configured); else ``pass``. ``skip`` when the rule names no
 kind the target has.
+
+Evidence (SPEC §7: objects with ``source``): per matching signature, its first
+sample line ``{"source": "path:line", "signature": id, "pattern", "count",
+"undated", "first_seen", "last_seen", "time", "text"}``, then further samples
+``{"source", "signature", "time", "text"}`` (text cut at 300 characters, control
+characters escaped). ``actual`` is the number of matching lines, ``expected``
+the allowed ``max_count``.
 """
 
 from __future__ import annotations
