@@ -54,7 +54,7 @@ _Verdict = tuple[Status, str, Any, "str | None", "str | None"]
 
 def _judge(c: CheckSpec, facts: Any) -> _Verdict:
     key, value, operand = c.key, c.value, c.operand
-    if not isinstance(facts, Mapping) or facts.get("error"):
+    if (type(facts) is not dict and not isinstance(facts, Mapping)) or facts.get("error"):
         why = str(facts["error"]) if isinstance(facts, Mapping) else "no registry facts"
         return Status.ERROR, why, None, None, None
     if c.norm is None:

@@ -31,15 +31,17 @@ from typing import Any
 from plugins.registry import keys as regkeys
 from plugins.registry import values as regvalues
 
-_STR = r'[^"\\]*(?:\\.[^"\\]*)*'
-_BYTES = r"[ \t]*(?:[0-9a-fA-F]{1,2}[ \t]*,[ \t]*)*(?:[0-9a-fA-F]{1,2})?[ \t]*"
-_COMMENT = r"(?:[ \t]*;.*)?"
-_KEY_LINE = re.compile(rf"\[(-?)(.*)\]{_COMMENT}")
+# Possessive quantifiers (*+) everywhere a run is followed by a different token: a
+# malformed line fails in linear time instead of backtracking through its spaces.
+_STR = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
+_BYTES = r"[ \t]*+(?:[0-9a-fA-F]{1,2}+[ \t]*+,[ \t]*+)*+(?:[0-9a-fA-F]{1,2}+[ \t]*+)?+"
+_COMMENT = r"(?:;.*)?"
 _VALUE_LINE = re.compile(
-    rf'(?:"({_STR})"|(@))[ \t]*=[ \t]*'
-    rf'(?:"({_STR})"|dword:([0-9a-fA-F]{{1,8}})|hex(?:\(([0-9a-fA-F]{{1,8}})\))?:({_BYTES})(\\)?|(-)){_COMMENT}'
+    rf'(?:"({_STR})"|(@))[ \t]*+=[ \t]*+'
+    rf'(?:"({_STR})"[ \t]*+|dword:([0-9a-fA-F]{{1,8}}+)[ \t]*+'
+    rf"|hex(?:\(([0-9a-fA-F]{{1,8}}+)\))?+:({_BYTES})(\\)?+[ \t]*+|(-)[ \t]*+){_COMMENT}"
 )
-_MORE_HEX = re.compile(rf"({_BYTES})(\\)?{_COMMENT}")
+_MORE_HEX = re.compile(rf"({_BYTES})(\\)?+[ \t]*+{_COMMENT}")
 _HEADERS = {"Windows Registry Editor Version 5.00": True, "REGEDIT4": False}
 
 # Parsed line kinds (first item of a parsed line).
@@ -121,8 +123,9 @@ class Tree:
         current: Key | None = None
         pending: list[Any] | None = None  # an open hex value: [parsed line, line number, chunks]
         memo = _memo
-        lineno = 1
-        for line in lines[1:]:
+        for lineno, line in enumerate(lines):
+            if lineno == 0:
+                continue  # the header
             lineno += 1
             if pending is not None:
                 stripped = line.strip()
@@ -143,6 +146,8 @@ class Tree:
                     memo.clear()
                 parsed = memo[line] = _parse_line(line)
             kind = parsed[0]
+            if kind == _BLANK:
+                continue
             if kind == _VALUE:
                 if current is not None:
                     current.values[parsed[1]] = (parsed, fidx, lineno)
@@ -229,14 +234,16 @@ def _parse_line(line: str) -> tuple[Any, ...]:
     if not text or text[0] == ";":
         return (_BLANK,)
     if text[0] == "[":
-        m = _KEY_LINE.fullmatch(text)
-        if m is None:
+        close = text.rfind("]")  # as regedit: the last ']' ends the path; a comment may follow
+        rest = text[close + 1 :].lstrip(" \t")
+        if close < 0 or (rest and rest[0] != ";"):
             return (_BAD, _diagnose(text))
-        path = m.group(2)
+        deletes = text[1:2] == "-"
+        path = text[2 if deletes else 1 : close]
         norm = regkeys.normalise(path)
         if norm is None or not path.strip("\\"):
             return (_BAD, f"unknown hive in key [{path}]")
-        return (_KEY, m.group(1) == "-", norm, path.rstrip("\\"))
+        return (_KEY, deletes, norm, path.rstrip("\\"))
     m = _VALUE_LINE.fullmatch(text) if text[0] in "\"@" else None
     if m is None:
         return (_BAD, _diagnose(text))

@@ -235,3 +235,24 @@ def test_malformed_utf16_line_number_counts_crlf_once() -> None:
     data = utf16("Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\X]\n\"ok\"=dword:1\n\"bad\"=hex(2):4g\n")
     with pytest.raises(RegFileError, match=r"^x\.reg:5: bad hex data"):
         parse(("x.reg", data))
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "line",
+    [
+        '"a"=hex:' + " " * 20000 + "x",
+        '"a"=hex:' + "0," * 10000 + " " * 10000 + "x",
+        '"a"' + " " * 20000 + "=x",
+        '"' + "\\" * 20001,
+        "[" + "]" * 20000 + "x",
+    ],
+)
+def test_hostile_lines_fail_fast(line: str) -> None:
+    """A malformed line costs linear time: regexes must not backtrack through long runs."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(RegFileError, match=r"^h\.reg:3: "):
+        parse(("h.reg", f"REGEDIT4\n\n{line}\n".encode()))
+    assert time.perf_counter() - start < 0.5
