@@ -119,3 +119,32 @@ def test_examples_scan_from_the_readme():
     out = run_cli("scan", "--policy", "policies", "--inventory", "examples/inventory.yaml", cwd=ROOT)
     assert out.returncode == 1, out.stderr
     assert "exch02" in out.stdout and "EXO-TLS12-003" in out.stdout
+
+
+def test_smtp_rules_of_the_shipped_packs_against_real_servers(tmp_path):
+    from tests.plugins.smtp_servers import aiosmtpd_server, make_cert, tls_context
+
+    good = make_cert(tmp_path, "good", ["localhost"], ips=("127.0.0.1",))
+    weak = make_cert(tmp_path, "weak", ["localhost"], key="rsa1024", days=(-30, 10), ips=("127.0.0.1",))
+    modern = aiosmtpd_server(tls_context(good, ["TLSv1.2", "TLSv1.3"]))
+    legacy = aiosmtpd_server(tls_context(weak, ["TLSv1.0", "TLSv1.1", "TLSv1.2"]))
+    old = aiosmtpd_server(tls_context(good, ["TLSv1.0"]))
+    try:
+        results = {}
+        for name, server in (("modern", modern), ("legacy", legacy), ("old", old)):
+            out = run_cli("scan", "--policy", str(POLICIES), "--smtp", server.endpoint, "--target", name,
+                          "--report", f"json={tmp_path / name}.json", "--lang", "en")
+            assert out.returncode in (0, 1), out.stderr
+            report = json.loads((tmp_path / f"{name}.json").read_text())
+            results[name] = {r["rule"]: r for r in report["results"] if r["check_type"] == "smtp_tls"}
+    finally:
+        for server in (modern, legacy, old):
+            server.stop()
+    st = {name: {rule: r["status"] for rule, r in rs.items()} for name, rs in results.items()}
+    assert st["modern"] == {"EXO-TLS12-SMTP-001": "pass", "TLS-HARD-SMTP-001": "pass",
+                            "TLS-HARD-SMTP-002": "pass", "TLS-HARD-SMTP-003": "skip"}
+    assert st["legacy"]["EXO-TLS12-SMTP-001"] == "pass"
+    assert st["legacy"]["TLS-HARD-SMTP-001"] == "fail"
+    assert st["legacy"]["TLS-HARD-SMTP-002"] == "fail"
+    assert st["old"]["EXO-TLS12-SMTP-001"] == "fail"
+    assert "Microsoft 365 requires TLS 1.2" in results["old"]["EXO-TLS12-SMTP-001"]["remediation"]
