@@ -12,9 +12,9 @@ target ask about are kept; the parsed tree is dropped right after. Shape::
         "hkey_local_machine\\system\\...\\client": {   # normalised key (see keys.py)
           "covered": true,                 # inside a branch some loaded file exported
           "exists": true,
-          "source": "exports/exch01.reg:12",   # key line; when missing: the line of the covering
-                                               #   branch (or its [-KEY] line); uncovered: the file list
-          "error": null,                   # live only: why this key could not be read
+          "source": "exports/exch01.reg:12",   # its last key line; when missing: the line of the
+                                               #   covering branch (or its [-KEY] line); when not
+                                               #   covered: the file list; live: "live:HKEY_...\\Key"
           "values": {                      # only the values asked about that exist
             "enabled": {"name": "Enabled", "type": "REG_DWORD", "data": 1,
                         "source": "exports/exch01.reg:14"}
@@ -22,6 +22,10 @@ target ask about are kept; the parsed tree is dropped right after. Shape::
         }
       }
     }
+
+A live key that could not be opened also has ``"error": "cannot open ...: Access is denied"``.
+A key above the exported branches whose subkeys were exported is ``covered: false,
+exists: true`` (the import creates it; its values are unknown).
 
 Value ids are lower-cased names, ``""`` for the default value ``@``. Data is
 represented as :mod:`plugins.registry.values` describes.

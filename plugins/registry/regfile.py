@@ -50,7 +50,8 @@ _BLANK, _KEY, _VALUE, _DELETE, _HEX_START, _BAD = range(6)
 SZ, DWORD, HEX = range(3)
 
 _memo: dict[str, tuple[Any, ...]] = {}
-_MEMO_LIMIT = 200_000
+_MEMO_LIMIT = 100_000
+_MEMO_LINE = 300
 
 
 class RegFileError(Exception):
@@ -142,9 +143,11 @@ class Tree:
                 continue
             parsed = memo.get(line)
             if parsed is None:
-                if len(memo) >= _MEMO_LIMIT:
-                    memo.clear()
-                parsed = memo[line] = _parse_line(line)
+                parsed = _parse_line(line)
+                if len(line) <= _MEMO_LINE:  # long lines rarely repeat: do not keep them
+                    if len(memo) >= _MEMO_LIMIT:
+                        memo.clear()
+                    memo[line] = parsed
             kind = parsed[0]
             if kind == _BLANK:
                 continue
