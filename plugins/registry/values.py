@@ -19,7 +19,6 @@ in a ``REGEDIT4`` file.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 #: Type names by type number (``hex(b)`` is type 11, REG_QWORD).
@@ -42,8 +41,6 @@ TYPE_NAMES: dict[int, str] = {
 INTEGER_TYPES = frozenset({"REG_DWORD", "REG_QWORD", "REG_DWORD_BIG_ENDIAN"})
 STRING_TYPES = frozenset({"REG_SZ", "REG_EXPAND_SZ"})
 
-_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "0": "\0"}
-_ESCAPE = re.compile(r"\\(.)")
 
 
 def type_name(number: int) -> str:
@@ -55,7 +52,11 @@ def unescape(text: str) -> str:
     """Undo ``.reg`` string escapes: ``\\\\``, ``\\"``, ``\\n``, ``\\r``, ``\\0``; others stay as written."""
     if "\\" not in text:
         return text
-    return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), text)
+    parts = text.split("\\\\")  # an escaped backslash never starts another escape
+    for i, part in enumerate(parts):
+        if "\\" in part:
+            parts[i] = part.replace('\\"', '"').replace("\\n", "\n").replace("\\r", "\r").replace("\\0", "\0")
+    return "\\".join(parts)
 
 
 def _text(raw: bytes, unicode: bool) -> str:

@@ -256,3 +256,22 @@ def test_hostile_lines_fail_fast(line: str) -> None:
     with pytest.raises(RegFileError, match=r"^h\.reg:3: "):
         parse(("h.reg", f"REGEDIT4\n\n{line}\n".encode()))
     assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        (r"C:\\Program Files\\", "C:\\Program Files\\"),
+        (r"say \"hi\"", 'say "hi"'),
+        (r"a\\nb", "a\\nb"),  # an escaped backslash, then a plain n
+        (r"a\\\nb", "a\\\nb"),  # an escaped backslash, then a newline escape
+        (r"x\ty\0z\rw", "x\\ty\0z\rw"),  # unknown escapes stay as written
+        (r"\\\"", '\\"'),
+    ],
+)
+def test_string_escapes(written: str, meant: str) -> None:
+    from plugins.registry.values import unescape
+
+    assert unescape(written) == meant
+    tree = parse(("e.reg", f'REGEDIT4\n\n[HKEY_USERS\\S]\n"v"="{written}"\n'.encode()))
+    assert values(tree)[("hkey_users\\s", "v")] == ("REG_SZ", meant)
