@@ -46,6 +46,8 @@ def test_golden_exports_match_the_manifest_exactly(name: str) -> None:
     assert got == want
     assert list(tree.files[0].branches) == [regkeys.normalise(MANIFEST[name]["export"])]
     assert tree.files[0].branches[regkeys.normalise(MANIFEST[name]["export"])] == 3
+    for deleted in MANIFEST[name]["deleted_keys"]:
+        assert regkeys.normalise(deleted) not in tree.keys
 
 
 def test_golden_folded_hex_lines_are_joined() -> None:
