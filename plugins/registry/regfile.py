@@ -108,7 +108,11 @@ class Tree:
         self.keys: dict[str, Key] = {}
 
     def load(self, data: bytes, name: str) -> None:
-        """Import one file's bytes; ``name`` is how sources name it. Raises :class:`RegFileError`."""
+        """Import one file's bytes; ``name`` is how sources name it.
+
+        Raises :class:`RegFileError` at the first malformed line; the tree is
+        then partly loaded and must be discarded.
+        """
         lines = decode(data).split("\n")
         unicode = _HEADERS.get(lines[0].strip())
         if unicode is None:
@@ -124,10 +128,7 @@ class Tree:
         current: Key | None = None
         pending: list[Any] | None = None  # an open hex value: [parsed line, line number, chunks]
         memo = _memo
-        for lineno, line in enumerate(lines):
-            if lineno == 0:
-                continue  # the header
-            lineno += 1
+        for lineno, line in enumerate(lines[1:], 2):
             if pending is not None:
                 stripped = line.strip()
                 if not stripped or stripped[0] == ";":
