@@ -44,8 +44,9 @@ class TargetPlan:
                 f.update(_merge(f, [results[i] for i in ids]))
 
     def keep_samples(self) -> list[tuple[str, list[int]]]:
-        """Keep the first (and, with windows, the last) samples of each signature over the target's
-        files; returns the ``(path, offsets)`` whose line numbers still have to be counted."""
+        """Keep a few samples of each signature over the target's files: those nearest the start of
+        their files (cheapest to number) and, with windows, the newest; returns the ``(file, offsets)``
+        whose line numbers still have to be counted."""
         per_sig: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
         for f in self.files:
             for s, items in f.get("samples", {}).items():
@@ -53,9 +54,12 @@ class TargetPlan:
             f["samples"] = {}
         need: dict[str, set[int]] = {}
         for s, pairs in per_sig.items():
-            kept = pairs[:SAMPLE_CAP]
-            if self.keep_last:
-                kept += pairs[max(SAMPLE_CAP, len(pairs) - SAMPLE_CAP):]
+            # the samples nearest the start of their files: their line numbers are the cheapest to count
+            order = sorted(range(len(pairs)), key=lambda k: (pairs[k][1]["line"] is None, pairs[k][1]["pos"], k))
+            first = set(order[:SAMPLE_CAP])
+            if self.keep_last:  # a window judges the newest lines: show those too
+                first |= set(range(max(0, len(pairs) - SAMPLE_CAP), len(pairs)))
+            kept = [pairs[k] for k in sorted(first)]
             for f, it in kept:
                 f["samples"].setdefault(s, []).append(it)
                 if it.get("line") is None:
