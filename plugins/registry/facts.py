@@ -8,6 +8,7 @@ target ask about are kept; the parsed tree is dropped right after. Shape::
       "files": ["exports/exch01.reg"],     # as the inventory / command line names them
       "error": null,                       # or "exports/exch01.reg:7: bad hex data ...":
                                            #   every registry check of the target is then `error`
+      "error_source": null,                # with an error: "exports/exch01.reg:7" (or the files)
       "keys": {
         "hkey_local_machine\\system\\...\\client": {   # normalised key (see keys.py)
           "covered": true,                 # inside a branch some loaded file exported
@@ -60,9 +61,13 @@ def needs_of(checks: Iterable[Mapping[str, Any]]) -> Needs:
     return needs
 
 
-def failed(files: list[str], message: str, source: str = "files") -> dict[str, Any]:
-    """Facts saying that nothing could be read: every check becomes ``error`` with ``message``."""
-    return {"source": source, "files": files, "error": message, "keys": {}}
+def failed(files: list[str], message: str, where: str | None = None, source: str = "files") -> dict[str, Any]:
+    """Facts saying that nothing could be read: every check becomes ``error`` with ``message``.
+
+    ``where`` (``file:line`` of a malformed line, else the files) becomes the evidence source.
+    """
+    where = where or ", ".join(files) or None
+    return {"source": source, "files": files, "error": message, "error_source": where, "keys": {}}
 
 
 def from_tree(tree: Tree, needs: Needs, files: list[str]) -> dict[str, Any]:
@@ -86,4 +91,4 @@ def from_tree(tree: Tree, needs: Needs, files: list[str]) -> dict[str, Any]:
             "source": branch or ", ".join(files),
             "values": {},
         }
-    return {"source": "files", "files": files, "error": None, "keys": out}
+    return {"source": "files", "files": files, "error": None, "error_source": None, "keys": out}

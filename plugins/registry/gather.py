@@ -44,9 +44,9 @@ def facts_for(target: Target, checks: Sequence[Mapping[str, Any]]) -> dict[str, 
         try:
             data = target.path(name).read_bytes()
         except OSError as exc:
-            return regfacts.failed(names, f"cannot read {name}: {exc.strerror or exc}")
+            return regfacts.failed(names, f"cannot read {name}: {exc.strerror or exc}", name)
         try:
             tree.load(data, name)
         except RegFileError as exc:
-            return regfacts.failed(names, str(exc))
+            return regfacts.failed(names, str(exc), exc.where)
     return regfacts.from_tree(tree, needs, names)

@@ -55,8 +55,9 @@ _Verdict = tuple[Status, str, Any, "str | None", "str | None"]
 def _judge(c: CheckSpec, facts: Any) -> _Verdict:
     key, value, operand = c.key, c.value, c.operand
     if (type(facts) is not dict and not isinstance(facts, Mapping)) or facts.get("error"):
-        why = str(facts["error"]) if isinstance(facts, Mapping) else "no registry facts"
-        return Status.ERROR, why, None, None, None
+        if not isinstance(facts, Mapping):
+            return Status.ERROR, "no registry facts", None, None, None
+        return Status.ERROR, str(facts["error"]), None, facts.get("error_source"), None
     if c.norm is None:
         return Status.ERROR, f"unknown hive in key {key}", None, None, None
     entry = facts["keys"].get(c.norm)

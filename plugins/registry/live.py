@@ -34,11 +34,11 @@ def read(needs: regfacts.Needs, winreg: Any = None) -> dict[str, Any]:
     """Facts for ``needs`` from the live registry; ``winreg`` may be injected (tests)."""
     api = winreg if winreg is not None else _winreg()
     if api is None:
-        return regfacts.failed([], NEEDS_WINDOWS, source="live")
+        return regfacts.failed([], NEEDS_WINDOWS, "live", source="live")
     out: dict[str, Any] = {}
     for norm, (written, names) in needs.items():
         out[norm] = _read_key(api, regkeys.long_form(written), names)
-    return {"source": "live", "files": [], "error": None, "keys": out}
+    return {"source": "live", "files": [], "error": None, "error_source": None, "keys": out}
 
 
 def _read_key(api: Any, key: str, names: dict[str, str]) -> dict[str, Any]:

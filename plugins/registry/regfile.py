@@ -57,6 +57,11 @@ _MEMO_LINE = 300
 class RegFileError(Exception):
     """A ``.reg`` file that cannot be parsed; ``str()`` is ``file:line: what was wrong``."""
 
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        """``file:line`` of the bad line."""
+
 
 @dataclass(slots=True)
 class LoadedFile:
@@ -118,7 +123,7 @@ class Tree:
         if unicode is None:
             shown = lines[0].strip()[:60]
             raise RegFileError(
-                f"{name}:1: bad header {shown!r}: expected 'Windows Registry Editor Version 5.00' or 'REGEDIT4'"
+                f"{name}:1", f"bad header {shown!r}: expected 'Windows Registry Editor Version 5.00' or 'REGEDIT4'"
             )
         fidx = len(self.files)
         reg = LoadedFile(name, unicode)
@@ -135,7 +140,7 @@ class Tree:
                     continue
                 more = _MORE_HEX.fullmatch(stripped)
                 if more is None:
-                    raise RegFileError(f"{name}:{lineno}: bad hex continuation line: {_short(stripped)}")
+                    raise RegFileError(f"{name}:{lineno}", f"bad hex continuation line: {_short(stripped)}")
                 pending[2].append(more.group(1))
                 if more.group(2):
                     continue
@@ -174,7 +179,7 @@ class Tree:
             elif kind == _HEX_START:
                 pending = [parsed, lineno, [parsed[4]]]
             elif kind == _BAD:
-                raise RegFileError(f"{name}:{lineno}: {parsed[1]}")
+                raise RegFileError(f"{name}:{lineno}", parsed[1])
         if pending is not None:
             self._finish_hex(current, pending, fidx)
         tops: tuple[str, ...] = ()

@@ -275,6 +275,7 @@ def test_malformed_line_makes_every_registry_rule_of_the_target_error(tmp_path: 
     assert {o.status for o in outcomes} == {Status.ERROR}
     for o in outcomes:
         assert o.message.startswith("exports/app.reg:13: bad hex data"), o.message
+        assert o.evidence[0]["source"] == "exports/app.reg:13"
 
 
 def test_unreadable_file_is_an_error_naming_the_path(tmp_path: Path) -> None:
@@ -283,6 +284,7 @@ def test_unreadable_file_is_an_error_naming_the_path(tmp_path: Path) -> None:
                       source={"files": ["present.reg", "missing/exch02.reg"]})
     assert outcome.status is Status.ERROR
     assert outcome.message.startswith("cannot read missing/exch02.reg: ")
+    assert outcome.evidence[0]["source"] == "missing/exch02.reg"
 
 
 # -- merging, case, evidence, facts ---------------------------------------------------------

@@ -133,3 +133,4 @@ def test_live_source_off_windows_is_an_error_for_every_rule() -> None:
     ctx = EvalContext(run=RUN, target=target)
     outcomes = [CT.collector.evaluate(c, facts, ctx) for c in checks]
     assert [(o.status, o.message) for o in outcomes] == [(Status.ERROR, "live registry needs Windows")] * 2
+    assert outcomes[0].evidence[0]["source"] == "live"
