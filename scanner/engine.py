@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner import placeholders
-from scanner.api import CheckType, CollectRequest, EvalContext, Outcome, RunContext, Status, Target
+from scanner.api import CheckType, CollectRequest, EvalContext, Outcome, RunContext, Severity, Status, Target
 from scanner.combine import combine_all, combine_any, combine_not
 from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
@@ -37,7 +37,7 @@ class _Failed:
 
 
 def _labels_match(rule: Rule, target: Target) -> bool:
-    return all(target.labels.get(k) == v for k, v in rule.labels.items())
+    return not rule.labels or all(target.labels.get(k) == v for k, v in rule.labels.items())
 
 
 def _missing_source(ct: CheckType, params: Mapping[str, Any], target: Target) -> str | None:
@@ -100,7 +100,8 @@ class Engine:
         _WORKER_ENGINE = self  # inherited by the forked workers, scan-wide facts included
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
-            yield from pool.imap(_scan_in_worker, batches)
+            for packed in pool.imap(_scan_in_worker, batches):
+                yield [_unpack(p) for p in packed]
 
     # ---------------------------------------------------------------- collection
 
@@ -131,7 +132,7 @@ class Engine:
 
     def _scan_batch(self, batch: Sequence[Target]) -> Iterator[Result]:
         own = self._collect_all(self._wanted(batch, process_parallel=True), batch)
-        facts = ChainMap(own, self._scan_facts)
+        facts: Mapping[tuple[str, str], Any] = ChainMap(own, self._scan_facts) if self._scan_facts else own
         for target in batch:
             for policy, rule, _ in self._rules:
                 yield self._result(policy, rule, target, facts)
@@ -247,9 +248,51 @@ class Engine:
 _WORKER_ENGINE: Engine | None = None
 
 
-def _scan_in_worker(batch: Sequence[Target]) -> list[Result]:
+_Packed = tuple[Any, ...]
+_SEVERITY = {s.value: s for s in Severity}
+_STATUS = {s.value: s for s in Status}
+
+
+def _pack(r: Result) -> _Packed:
+    """A result as a tuple of plain values: pickling dataclasses and enums cost ~40 µs a result."""
+    return (
+        r.target,
+        r.policy,
+        r.rule,
+        r.title,
+        r.severity.value,
+        r.status.value,
+        r.outcome.value,
+        r.message,
+        r.expected,
+        r.actual,
+        r.evidence,
+        r.remediation,
+        r.check_type,
+    )
+
+
+def _unpack(p: _Packed) -> Result:
+    return Result(
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        _SEVERITY[p[4]],
+        _STATUS[p[5]],
+        _STATUS[p[6]],
+        p[7],
+        p[8],
+        p[9],
+        p[10],
+        p[11],
+        check_type=p[12],
+    )
+
+
+def _scan_in_worker(batch: Sequence[Target]) -> list[_Packed]:
     assert _WORKER_ENGINE is not None
-    return list(_WORKER_ENGINE._scan_batch(batch))
+    return [_pack(r) for r in _WORKER_ENGINE._scan_batch(batch)]
 
 
 def progress_printer(stream: Any = None) -> Callable[[int, int], None] | None:
