@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from scanner import schemas
 from scanner.fastcheck import fast_valid
 from scanner.plugin_host import load_plugins
-from scanner.validation import _FAST_FORMATS, _format_checker
+from scanner.validation import _FAST_FORMATS, format_checker
 from scanner.yamlio import load_yaml
 from tests.conftest import POLICIES, ROOT
 
@@ -73,7 +73,7 @@ def test_fast_check_agrees_with_jsonschema(seed):
     rng = random.Random(seed)
     checked = decided = 0
     for doc, schema in _cases():
-        full = Draft202012Validator(schema, format_checker=_format_checker)
+        full = Draft202012Validator(schema, format_checker=format_checker())
         for candidate in [doc] + [_mutate(doc, rng) for _ in range(25)]:
             verdict = fast_valid(schema, candidate, _FAST_FORMATS)
             valid = full.is_valid(candidate)
