@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import DATA, POLICIES, ROOT, run_cli
 
 GOLDEN = DATA / "reg" / "golden"
-NOW = "2026-11-26T10:00:00Z"
+NOW = "2026-11-26T10:00:00Z"  # the example logs are from 2026-11-20
 
 
 def scan_json(tmp_path: Path, *args: str) -> tuple[int, dict]:
@@ -115,10 +115,20 @@ def test_remediation_languages(tmp_path, lang, words):
     assert any("found 0" in r["remediation"] or "encontrado: 0" in r["remediation"] for r in results)
 
 
-def test_examples_scan_from_the_readme():
+def test_examples_scan_from_the_readme(tmp_path):
     out = run_cli("scan", "--policy", "policies", "--inventory", "examples/inventory.yaml", cwd=ROOT)
     assert out.returncode == 1, out.stderr
     assert "exch02" in out.stdout and "EXO-TLS12-003" in out.stdout
+    # the example logs carry the seed symptoms on exch02 only (as of a fixed clock)
+    _, report = scan_json(tmp_path, "--inventory", str(ROOT / "examples" / "inventory.yaml"))
+    logs = {(r["target"], r["rule"]): r for r in report["results"] if r["check_type"] == "log_signatures"}
+    assert {k[1] for k, r in logs.items() if r["status"] == "fail"} == {
+        "EXO-TLS12-LOG-001", "EXO-TLS12-LOG-003", "EXO-TLS12-LOG-004"}
+    assert {k[0] for k, r in logs.items() if r["status"] == "fail"} == {"exch02"}
+    assert logs[("exch02", "EXO-TLS12-LOG-003")]["actual"] == 2
+    assert logs[("exch01", "EXO-TLS12-LOG-003")]["status"] == "pass"
+    assert logs[("edge01", "EXO-TLS12-LOG-003")]["status"] == "skip"
+    assert "restart the server" in logs[("exch02", "EXO-TLS12-LOG-001")]["remediation"]
 
 
 def test_smtp_rules_of_the_shipped_packs_against_real_servers(tmp_path):
