@@ -93,12 +93,12 @@ def _judge(c: CheckSpec, facts: Any) -> _Verdict:
 
     source, found, actual = item["source"], item["type"], item["data"]
     shown = show(actual)
-    if c.operator == "exists":
-        if operand is True:
-            return Status.PASS, f"{value} exists ({found} {shown})", actual, source, found
+    if c.operator == "exists" and operand is False:
         return Status.FAIL, f"{value} exists ({found} {shown}), expected it to be absent", actual, source, found
     if c.required_type is not None and found != c.required_type:
         return Status.FAIL, f"{value}: type is {found}, expected {c.required_type}", actual, source, found
+    if c.operator == "exists":
+        return Status.PASS, f"{value} exists ({found} {shown})", actual, source, found
     if c.operator is None:
         return Status.PASS, f"{value} is {shown}", actual, source, found
     verdict, wanted = _compare(c.operator, actual, operand, found)

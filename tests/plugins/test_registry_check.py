@@ -232,6 +232,10 @@ def test_type_mismatch_fails_before_the_operator(tmp_path: Path) -> None:
     assert outcome.fields["type"] == "REG_DWORD"
     good = one(tmp_path, {"key": APP, "value": "Big", "type": "REG_QWORD", "min": 1})
     assert good.status is Status.PASS
+    exists = one(tmp_path, {"key": APP, "value": "Enabled", "type": "REG_SZ", "exists": True})
+    assert (exists.status, exists.message) == (Status.FAIL, "Enabled: type is REG_DWORD, expected REG_SZ")
+    absent = one(tmp_path, {"key": APP, "value": "Enabled", "type": "REG_SZ", "exists": False})
+    assert absent.message == "Enabled exists (REG_DWORD 1), expected it to be absent"
 
 
 # -- coverage ------------------------------------------------------------------------------
