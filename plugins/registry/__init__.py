@@ -14,8 +14,10 @@ Inventory (SPEC §5): ``registry: {file: x.reg}``, ``{files: [a.reg, b.reg]}`` o
 
 Modules: :mod:`.regfile` parses exports, :mod:`.live` reads ``winreg``,
 :mod:`.gather` turns a target's source into facts (shape in :mod:`.facts`),
-:mod:`.judge` evaluates one check, :mod:`.rule_schema` holds the schemas.
-Only the schemas are imported at start-up; the rest loads on first use.
+:mod:`.judge` evaluates one check (parameters read once by :mod:`.checkspec`),
+:mod:`.rule_schema` holds the schemas, :mod:`.keys` and :mod:`.values` the
+key and data conventions. Only the schemas are imported at start-up; the rest
+loads on first use.
 """
 
 from __future__ import annotations
