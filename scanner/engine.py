@@ -254,40 +254,12 @@ _STATUS = {s.value: s for s in Status}
 
 
 def _pack(r: Result) -> _Packed:
-    """A result as a tuple of plain values: pickling dataclasses and enums cost ~40 µs a result."""
-    return (
-        r.target,
-        r.policy,
-        r.rule,
-        r.title,
-        r.severity.value,
-        r.status.value,
-        r.outcome.value,
-        r.message,
-        r.expected,
-        r.actual,
-        r.evidence,
-        r.remediation,
-        r.check_type,
-    )
+    """A result as a tuple of plain values: enums are sent by value (pickling them is slow)."""
+    return (*r[:4], r.severity.value, r.status.value, r.outcome.value, *r[7:])
 
 
 def _unpack(p: _Packed) -> Result:
-    return Result(
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        _SEVERITY[p[4]],
-        _STATUS[p[5]],
-        _STATUS[p[6]],
-        p[7],
-        p[8],
-        p[9],
-        p[10],
-        p[11],
-        check_type=p[12],
-    )
+    return Result._make((*p[:4], _SEVERITY[p[4]], _STATUS[p[5]], _STATUS[p[6]], *p[7:]))
 
 
 def _scan_in_worker(batch: Sequence[Target]) -> list[_Packed]:

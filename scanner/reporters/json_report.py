@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import IO, Any
 
 from scanner.api import Reporter, ReportOptions, hookimpl
@@ -51,19 +52,47 @@ def _byte_buffer(stream: IO[str]) -> io.BufferedIOBase | io.RawIOBase | None:
     return buffer if isinstance(buffer, io.BufferedIOBase | io.RawIOBase) else None
 
 
+_RESULTS_PER_CHUNK = 5000
+_EMPTY_RESULTS = b'"results": []'
+
+
+def chunks(report: Report) -> Iterator[bytes]:
+    """The document in pieces: the envelope, then the results a few thousand at a time.
+
+    The bytes are exactly ``render(report.to_json())``; streaming keeps memory flat
+    (no dict for every result, no single 200 MB buffer) on fleet-sized reports.
+    """
+    head = render(report.to_json(with_results=False))
+    cut = head.rindex(_EMPTY_RESULTS) + len(_EMPTY_RESULTS) - 2
+    yield head[:cut]
+    results = report.results
+    if not results:
+        yield head[cut:]
+        return
+    yield b"[\n"
+    for start in range(0, len(results), _RESULTS_PER_CHUNK):
+        block = render([r.to_json() for r in results[start : start + _RESULTS_PER_CHUNK]])
+        # a top-level list renders its items two spaces deep; in the document they sit four deep
+        items = block[2 : block.rindex(b"\n]")].replace(b"\n", b"\n  ")
+        yield (b",\n  " if start else b"  ") + items
+    yield b"\n  " + head[cut + 1 :]
+
+
 def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
     """Write the JSON report of ``report`` to ``stream`` (``options`` is not used: JSON has no colour)."""
-    with paused_gc():
-        data = render(report.to_json())
     buffer = _byte_buffer(stream)
     if buffer is not None:
         stream.flush()
-        buffer.write(data)
+    with paused_gc():
+        for data in chunks(report):
+            if buffer is not None:
+                buffer.write(data)
+            else:
+                text = data.decode("utf-8")
+                for start in range(0, len(text), _CHUNK):
+                    stream.write(text[start : start + _CHUNK])
+    if buffer is not None:
         buffer.flush()
-    else:
-        text = data.decode("utf-8")
-        for start in range(0, len(text), _CHUNK):
-            stream.write(text[start : start + _CHUNK])
 
 
 @hookimpl

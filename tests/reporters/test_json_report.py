@@ -142,3 +142,14 @@ def test_large_report_is_fast(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     assert elapsed < 2.0, f"{elapsed:.2f}s for 20,000 results"
     assert len(json.loads((tmp_path / "big.json").read_text(encoding="utf-8"))["results"]) == 20_000
+
+
+@pytest.mark.parametrize("per_chunk", [1, 2, 5000])
+def test_streamed_output_is_byte_identical_to_the_whole_document(monkeypatch, per_chunk) -> None:
+    """Results are written a few thousand at a time; the bytes must not change."""
+    monkeypatch.setattr(json_report, "_RESULTS_PER_CHUNK", per_chunk)
+    report = sample_report()
+    assert len(report.results) > 2
+    assert b"".join(json_report.chunks(report)) == json_report.render(report.to_json())
+    empty = sample_report([])
+    assert b"".join(json_report.chunks(empty)) == json_report.render(empty.to_json())
