@@ -186,7 +186,7 @@ def main() -> int:
             print(f"N={n}: in-process collector {total_ip:.3f} s; per-endpoint latency ms "
                   f"median {statistics.median(lat):.0f} p95 {lat[int(0.95 * (len(lat) - 1))]:.0f} max {lat[-1]:.0f}")
             wrong = {ep: v for ep, v in ours_ip.items() if v != EXPECTED}
-            print(f"  verdicts vs the servers' configuration: {'all as configured' if not wrong else wrong}")
+            print(f"  verdicts vs the servers' configuration: {wrong if wrong else 'all as configured'}")
             if args.in_process:
                 continue
             ours_s, ours = policyscan_run(endpoints, work)
