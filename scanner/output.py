@@ -21,6 +21,8 @@ import json
 import os
 import re
 import secrets
+import sys
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -182,6 +184,10 @@ def write_reports(
     """
     check_report_specs(specs, reporters)
     first_error: BaseException | None = None
+    files = [(fmt, path) for fmt, path in specs if path is not None]
+    children = _fork_writers(report, files[1:], reporters) if len(files) > 1 else []
+    if children:
+        specs = [spec for spec in specs if spec not in files[1:]]
     for fmt, path in specs:
         reporter = reporters[fmt]
         try:
@@ -195,8 +201,60 @@ def write_reports(
             exc.add_note(f"while writing the {fmt} report to {path or 'stdout'}")
             if first_error is None:
                 first_error = exc
+    for child_error in _wait_writers(children):
+        if first_error is None:
+            first_error = child_error
     if first_error is not None:
         raise first_error
+
+
+class ReportWriteError(RuntimeError):
+    """A report written in a worker process failed; the message carries its traceback."""
+
+
+def _fork_writers(
+    report: Report, files: Sequence[tuple[str, str | None]], reporters: Mapping[str, Reporter]
+) -> list[tuple[int, int, str, str]]:
+    """Write the extra report files in forked children, one each, alongside the parent.
+
+    A fleet report of hundreds of thousands of results takes seconds per
+    format; on two cores JSON and JUnit are written at the same time. Each child
+    writes atomically as :func:`write_atomic` does and reports a failure through
+    a pipe. Without ``fork`` (Windows) nothing is forked and the parent writes all.
+    """
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children = []
+    for fmt, path in files:
+        assert path is not None
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: write one report, say how it went, leave without cleanup handlers
+            os.close(read_end)
+            code = 0
+            try:
+                write_atomic(path, reporters[fmt], report, ReportOptions(color=False, lang=report.lang))
+            except BaseException:
+                os.write(write_end, traceback.format_exc().encode("utf-8", "replace"))
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end, fmt, path))
+    return children
+
+
+def _wait_writers(children: Sequence[tuple[int, int, str, str]]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    for pid, read_end, fmt, path in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            text = pipe.read().decode("utf-8", "replace")
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            errors.append(ReportWriteError(f"the {fmt} report to {path} failed:\n{text or f'exit status {status}'}"))
+    return errors
 
 
 def load_report_schema() -> dict[str, Any]:

@@ -199,3 +199,28 @@ def test_schema_is_package_data_and_reporters_are_entry_points() -> None:
     found = {ep.name: ep.value for ep in entry_points(group="policyscan")}
     assert {found.get(n) for n in ("console", "json", "junit")} == {
         "scanner.reporters.console", "scanner.reporters.json_report", "scanner.reporters.junit"}
+
+
+def _pid_writer(report: Report, stream: IO[str], options: ReportOptions) -> None:
+    stream.write(str(os.getpid()))
+
+
+def test_extra_report_files_are_written_by_forked_children(tmp_path: Path) -> None:
+    """With two or more report files, all but the first are written in parallel by child processes."""
+    pid = Reporter(name="pid", write=_pid_writer)
+    reporters = {**BUILTIN, "pid": pid, "pid2": Reporter(name="pid2", write=_pid_writer)}
+    write_reports(sample_report(), [("pid", str(tmp_path / "a")), ("pid2", str(tmp_path / "b"))],
+                  reporters, io.StringIO())
+    assert (tmp_path / "a").read_text() == str(os.getpid())
+    assert (tmp_path / "b").read_text() not in ("", str(os.getpid()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
+def test_a_crash_in_a_forked_writer_is_raised_with_its_traceback(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    with pytest.raises(RuntimeError, match=r"the boom report to .*bad\.json failed") as info:
+        write_reports(sample_report(), [("json", str(good)), ("boom", str(tmp_path / "bad.json"))],
+                      {**BUILTIN, "boom": BOOM}, io.StringIO())
+    assert "RuntimeError: reporter crashed mid-way" in str(info.value)
+    assert json.loads(good.read_text(encoding="utf-8"))["summary"]["total"] == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.json"]
