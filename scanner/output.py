@@ -16,15 +16,13 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
 import secrets
 import sys
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -69,23 +67,6 @@ def printable(text: str) -> str:
     cannot carry, becomes visible text instead of being dropped.
     """
     return _UNPRINTABLE_RE.sub(_escape_char, text)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a reporter builds a large document.
-
-    Hundreds of thousands of new dicts or elements trigger a collection every
-    few hundred allocations; none of them can be garbage yet, so pausing is
-    safe and often halves the time. Nested use is fine.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_report_spec(text: str) -> tuple[str, str | None]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from scanner.api import Reporter, ReportOptions, hookimpl
-from scanner.output import paused_gc
+from scanner.gcpause import paused_gc
 from scanner.report import Report
 
 try:  # optional accelerator; the output is the same text either way

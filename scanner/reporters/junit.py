@@ -32,7 +32,8 @@ from collections.abc import Iterable, Mapping
 from typing import IO
 
 from scanner.api import JSON, Reporter, ReportOptions, Status, hookimpl
-from scanner.output import paused_gc, printable
+from scanner.gcpause import paused_gc
+from scanner.output import printable
 from scanner.report import Report, Result
 
 
