@@ -39,7 +39,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from types import MappingProxyType
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import pluggy
 
@@ -123,9 +124,12 @@ class RunContext:
     """True when collectors may draw progress on a terminal (stderr is a tty)."""
 
 
-@dataclass(frozen=True, slots=True)
-class EvalContext:
-    """What an evaluator knows besides the parameters and the facts."""
+class EvalContext(NamedTuple):
+    """What an evaluator knows besides the parameters and the facts.
+
+    (Immutable. A NamedTuple rather than a frozen dataclass because one is made
+    for every check on every target: a quarter of a microsecond against two.)
+    """
 
     run: RunContext
     target: Target
@@ -135,9 +139,9 @@ class EvalContext:
     """Where the check sits in the rule, e.g. ``check.all[1]``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The verdict of one check on one target.
+class Outcome(NamedTuple):
+    """The verdict of one check on one target (immutable; a NamedTuple for speed, as
+    hundreds of thousands are made in a fleet scan).
 
     ``fields`` are the check type's own values for ``${...}`` placeholders in
     remediation text (``key``, ``value``, ``endpoint``, ``signature`` ...);
@@ -149,7 +153,7 @@ class Outcome:
     expected: JSON = None
     actual: JSON = None
     evidence: Sequence[Mapping[str, JSON]] = ()
-    fields: Mapping[str, JSON] = field(default_factory=dict)
+    fields: Mapping[str, JSON] = MappingProxyType({})
 
 
 class Collector(Protocol):
