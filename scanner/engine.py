@@ -12,6 +12,7 @@ Faults stay local: a collector that raises makes every result it touches
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import traceback
@@ -27,6 +28,7 @@ from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
 
 BATCH = 256
+_SORT_KEY = operator.itemgetter(0, 1, 2)  # Result is a NamedTuple: (target, policy, rule, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,7 @@ class Engine:
                     progress(min(done * BATCH, len(targets)), len(targets))
         finally:
             self._scan_facts = {}
-        results.sort(key=lambda r: r.sort_key)
+        results.sort(key=_SORT_KEY)
         return results
 
     def _parallel_ok(self, n_batches: int) -> bool:
