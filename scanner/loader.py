@@ -12,7 +12,7 @@ together as one :class:`~scanner.errors.LoadError`; nothing is scanned then.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -241,29 +241,34 @@ def load_policy_docs(
     return policies
 
 
-def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str, str] | None = None) -> list[Policy]:
-    """Load ``--policy`` files and directories; raise :class:`LoadError` with every problem."""
-    problems: list[Problem] = []
-    docs: list[_Doc] = []
+def _documents(paths: Sequence[str], problems: list[Problem]) -> Iterator[tuple[bool, _Doc | None]]:
+    """Every YAML file named, or found under a named directory, read once.
+
+    Yields ``(found_in_a_directory, document)``; the document is None when the
+    file could not be read as YAML (the problem is already recorded).
+    """
     for given in paths:
         p = Path(given)
         if not p.exists():
             problems.append(Problem(given, 1, 1, "no such file or directory"))
             continue
         for f in policy_files(p):
-            doc = _read(f, problems)
-            if doc is None:
-                continue
-            if p.is_dir() and doc.kind != "Policy":
-                continue  # a directory holds other files too; only its policies count
-            if doc.kind != "Policy":
-                problems.append(
-                    doc.marks.problem(
-                        ("kind",), f"not a policy: expected apiVersion {schemas.API_VERSION} and kind Policy"
-                    )
-                )
-                continue
-            docs.append(doc)
+            yield p.is_dir(), _read(f, problems)
+
+
+def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str, str] | None = None) -> list[Policy]:
+    """Load ``--policy`` files and directories; raise :class:`LoadError` with every problem."""
+    problems: list[Problem] = []
+    docs: list[_Doc] = []
+    for in_dir, doc in _documents(paths, problems):
+        if doc is None or (in_dir and doc.kind != "Policy"):
+            continue  # a directory holds other files too; only its policies count
+        if doc.kind != "Policy":
+            problems.append(
+                doc.marks.problem(("kind",), f"not a policy: expected apiVersion {schemas.API_VERSION} and kind Policy")
+            )
+            continue
+        docs.append(doc)
     policies = load_policy_docs(docs, host, overrides or {}, problems)
     if not docs and not problems:
         problems.extend(Problem(g, 1, 1, "no policy files found") for g in paths)
@@ -352,35 +357,21 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
     problems: list[Problem] = []
     policies: list[_Doc] = []
     count = 0
-    for given in paths:
-        p = Path(given)
-        if not p.exists():
-            problems.append(Problem(given, 1, 1, "no such file or directory"))
+    for in_dir, doc in _documents(paths, problems):
+        kind = doc.kind if doc is not None else None
+        if doc is not None and kind is None and in_dir:
+            continue  # not one of ours: directories hold other YAML too
+        count += 1
+        if doc is None:
             continue
-        for f in policy_files(p):
-            doc = _read(f, problems)
-            if doc is None:
-                count += 1
-                continue
-            kind = doc.kind
-            if kind is None or kind not in KINDS:
-                if p.is_dir() and kind is None:
-                    continue
-                problems.append(
-                    doc.marks.problem(
-                        ("kind",),
-                        f"unknown document: expected apiVersion "
-                        f"{schemas.API_VERSION} and kind one of {', '.join(KINDS)}",
-                    )
-                )
-                count += 1
-                continue
-            count += 1
-            if kind == "Policy":
-                policies.append(doc)
-            elif kind == "Inventory":
-                load_inventory_doc(doc, host, problems)
-            else:
-                load_waivers_doc(doc, problems)
+        if kind == "Policy":
+            policies.append(doc)
+        elif kind == "Inventory":
+            load_inventory_doc(doc, host, problems)
+        elif kind == "Waivers":
+            load_waivers_doc(doc, problems)
+        else:
+            expected = f"expected apiVersion {schemas.API_VERSION} and kind one of {', '.join(KINDS)}"
+            problems.append(doc.marks.problem(("kind",), f"unknown document: {expected}"))
     load_policy_docs(policies, host, {}, problems)
     return count, sorted(problems, key=lambda p: (p.file, p.line, p.col))

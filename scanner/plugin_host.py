@@ -93,31 +93,8 @@ def load_plugins(extra: Mapping[str, Any] | None = None) -> PluginHost:
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
 
-    for impl in pm.hook.register_check_types.get_hookimpls():
-        owner = impl.plugin_name
-        items = _call(owner, "register_check_types", impl.function)
-        for ct in items:
-            if not isinstance(ct, CheckType):
-                raise PluginError(f"plugin {owner!r} returned {ct!r} from register_check_types, not a CheckType")
-            if ct.name in ("all", "any", "not"):
-                raise PluginError(f"plugin {owner!r} registers check type {ct.name!r}, a reserved combinator name")
-            if ct.name in host.check_types:
-                raise PluginError(
-                    f"two plugins register the check type {ct.name!r}: {host.check_type_owner[ct.name]!r} and {owner!r}"
-                )
-            host.check_types[ct.name] = ct
-            host.check_type_owner[ct.name] = owner
-    for impl in pm.hook.register_reporters.get_hookimpls():
-        owner = impl.plugin_name
-        for rep in _call(owner, "register_reporters", impl.function):
-            if not isinstance(rep, Reporter):
-                raise PluginError(f"plugin {owner!r} returned {rep!r} from register_reporters, not a Reporter")
-            if rep.name in host.reporters:
-                raise PluginError(
-                    f"two plugins register the reporter {rep.name!r}: {host.reporter_owner[rep.name]!r} and {owner!r}"
-                )
-            host.reporters[rep.name] = rep
-            host.reporter_owner[rep.name] = owner
+    _collect(pm.hook.register_check_types, "check type", CheckType, host.check_types, host.check_type_owner)
+    _collect(pm.hook.register_reporters, "reporter", Reporter, host.reporters, host.reporter_owner)
     for name, info in list(host.plugins.items()):
         host.plugins[name] = PluginInfo(
             info.name,
@@ -128,6 +105,23 @@ def load_plugins(extra: Mapping[str, Any] | None = None) -> PluginHost:
             tuple(sorted(k for k, v in host.reporter_owner.items() if v == name)),
         )
     return host
+
+
+def _collect(
+    hook: Any, what: str, cls: type[CheckType] | type[Reporter], registry: dict[str, Any], owners: dict[str, str]
+) -> None:
+    """Call each plugin's implementation of ``hook`` and file what it returns by name."""
+    for impl in hook.get_hookimpls():
+        owner = impl.plugin_name
+        for item in _call(owner, hook.name, impl.function):
+            if not isinstance(item, (CheckType, Reporter)) or not isinstance(item, cls):
+                raise PluginError(f"plugin {owner!r} returned {item!r} from {hook.name}, not a {cls.__name__}")
+            if what == "check type" and item.name in ("all", "any", "not"):
+                raise PluginError(f"plugin {owner!r} registers check type {item.name!r}, a reserved combinator name")
+            if item.name in registry:
+                raise PluginError(f"two plugins register the {what} {item.name!r}: {owners[item.name]!r} and {owner!r}")
+            registry[item.name] = item
+            owners[item.name] = owner
 
 
 def _call(owner: str, hook: str, fn: Any) -> list[Any]:
