@@ -12,6 +12,7 @@ Faults stay local: a collector that raises makes every result it touches
 
 from __future__ import annotations
 
+import copyreg
 import operator
 import os
 import sys
@@ -102,8 +103,7 @@ class Engine:
         _WORKER_ENGINE = self  # inherited by the forked workers, scan-wide facts included
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
-            for packed in pool.imap(_scan_in_worker, batches):
-                yield [_unpack(p) for p in packed]
+            yield from pool.imap(_scan_in_worker, batches)
 
     # ---------------------------------------------------------------- collection
 
@@ -250,23 +250,27 @@ class Engine:
 _WORKER_ENGINE: Engine | None = None
 
 
-_Packed = tuple[Any, ...]
 _SEVERITY = {s.value: s for s in Severity}
 _STATUS = {s.value: s for s in Status}
 
 
-def _pack(r: Result) -> _Packed:
-    """A result as a tuple of plain values: enums are sent by value (pickling them is slow)."""
-    return (*r[:4], r.severity.value, r.status.value, r.outcome.value, *r[7:])
+def _status_by_value(value: str) -> Status:
+    return _STATUS[value]
 
 
-def _unpack(p: _Packed) -> Result:
-    return Result._make((*p[:4], _SEVERITY[p[4]], _STATUS[p[5]], _STATUS[p[6]], *p[7:]))
+def _severity_by_value(value: str) -> Severity:
+    return _SEVERITY[value]
 
 
-def _scan_in_worker(batch: Sequence[Target]) -> list[_Packed]:
+# Results travel from forked workers as pickles. Enum members pickle by calling the
+# enum class (EnumType.__call__, slow); a dict lookup by value gives the same member.
+copyreg.pickle(Status, lambda s: (_status_by_value, (s.value,)))
+copyreg.pickle(Severity, lambda s: (_severity_by_value, (s.value,)))
+
+
+def _scan_in_worker(batch: Sequence[Target]) -> list[Result]:
     assert _WORKER_ENGINE is not None
-    return [_pack(r) for r in _WORKER_ENGINE._scan_batch(batch)]
+    return list(_WORKER_ENGINE._scan_batch(batch))
 
 
 def progress_printer(stream: Any = None) -> Callable[[int, int], None] | None:
