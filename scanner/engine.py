@@ -227,20 +227,22 @@ class Engine:
                 message = placeholders.render_map(self._pick(rule.message), values)
             if rule.remediation:
                 remediation = placeholders.render_map(self._pick(rule.remediation), values)
-        return Result(
-            target=target.name,
-            policy=policy.id,
-            rule=rule.id,
-            title=rule.title,
-            severity=rule.severity,
-            status=outcome.status,
-            outcome=outcome.status,
-            message=message,
-            expected=outcome.expected,
-            actual=outcome.actual,
-            evidence=[e for leaf in leaves for e in leaf.evidence],
-            remediation=remediation,
-            check_type=self._kinds[id(rule)],
+        evidence = leaves[0].evidence if len(leaves) == 1 else [e for leaf in leaves for e in leaf.evidence]
+        return Result(  # positional, in field order: this runs once per (target, rule)
+            target.name,
+            policy.id,
+            rule.id,
+            rule.title,
+            rule.severity,
+            outcome.status,
+            outcome.status,
+            message,
+            outcome.expected,
+            outcome.actual,
+            evidence,
+            remediation,
+            None,
+            self._kinds[id(rule)],
         )
 
     def _pick(self, texts: Mapping[str, str]) -> str:

@@ -58,7 +58,7 @@ class Result(NamedTuple):
             "message": self.message,
             "expected": self.expected,
             "actual": self.actual,
-            "evidence": [dict(e) for e in self.evidence],
+            "evidence": [e if type(e) is dict else dict(e) for e in self.evidence],
             "remediation": self.remediation,
             "waiver": dict(self.waiver) if self.waiver is not None else None,
             "check_type": self.check_type,
