@@ -46,8 +46,29 @@ if TYPE_CHECKING:
 Needs = dict[str, tuple[str, dict[str, str]]]
 
 
+_needs_memo: dict[tuple[int, ...], tuple[list[Mapping[str, Any]], Needs]] = {}
+
+
 def needs_of(checks: Iterable[Mapping[str, Any]]) -> Needs:
-    """The keys and values asked about by a target's registry checks."""
+    """The keys and values asked about by a target's registry checks.
+
+    Every target of a fleet usually carries the very same parameter objects (the
+    policy's), so the answer is remembered per list of parameter objects.
+    Callers must not modify the mapping they get.
+    """
+    checks = list(checks)
+    memo_key = tuple(map(id, checks))
+    hit = _needs_memo.get(memo_key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], checks, strict=True)):
+        return hit[1]
+    needs = _needs_of(checks)
+    if len(_needs_memo) > 256:
+        _needs_memo.clear()
+    _needs_memo[memo_key] = (checks, needs)  # holding the params keeps their ids from being reused
+    return needs
+
+
+def _needs_of(checks: Iterable[Mapping[str, Any]]) -> Needs:
     needs: Needs = {}
     for params in checks:
         c = spec(params)
