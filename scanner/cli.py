@@ -156,6 +156,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.loader import load_inventory, load_policies, load_waivers
     from scanner.output import write_reports
     from scanner.plugin_host import load_plugins
+    from scanner.progress import progress_wanted
     from scanner.report import PolicyInfo, Report, TargetInfo
 
     started = datetime.now(UTC)
@@ -178,9 +179,9 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
         )
     waivers = load_waivers(args.waivers) if args.waivers else None
 
-    run = RunContext(now=now, jobs=args.jobs, progress=sys.stderr.isatty())
+    run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run, lang=args.lang)
-    results = engine.scan(targets, progress_printer())
+    results = engine.scan(targets, progress_printer(len(targets)))
     inputs: dict[str, Any] = {}
     for p in policies:
         inputs.update(p.inputs)

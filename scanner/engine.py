@@ -15,7 +15,6 @@ from __future__ import annotations
 import copyreg
 import operator
 import os
-import sys
 import traceback
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -275,17 +274,15 @@ def _scan_in_worker(batch: Sequence[Target]) -> list[Result]:
     return list(_WORKER_ENGINE._scan_batch(batch))
 
 
-def progress_printer(stream: Any = None) -> Callable[[int, int], None] | None:
-    """A progress line on a terminal; None when stderr is a pipe or a CI log."""
-    import os
+def progress_printer(total: int, stream: Any = None) -> Callable[[int, int], None] | None:
+    """A ``scanned N/M targets`` line on a terminal; None in a pipe or a CI log."""
+    from scanner.progress import Progress, progress_wanted
 
-    out = stream or sys.stderr
-    if not out.isatty() or os.environ.get("CI"):
+    if not progress_wanted(stream):
         return None
+    line = Progress("scanned targets", total, True, stream)
 
-    def show(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        out.write(f"\r\x1b[Kscanned {done}/{total} targets{end}")
-        out.flush()
+    def show(done: int, _total: int) -> None:
+        line.advance(done - line.done)
 
     return show

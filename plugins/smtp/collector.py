@@ -24,6 +24,7 @@ from plugins.smtp.endpoint import EndpointError, parse_endpoint
 from plugins.smtp.judge import endpoints_of, evaluate, probe_key
 from plugins.smtp.probe import Plan, connection_limit, run_plans
 from scanner.api import JSON, CollectRequest, EvalContext, Outcome, RunContext
+from scanner.progress import Progress
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -51,14 +52,15 @@ def add_to_plans(plans: dict[str, Plan], params: Mapping[str, JSON], sources: Ma
     return keys
 
 
-def _run(plans: list[Plan], limit: int) -> list[dict[str, Any]]:
+def _run(plans: list[Plan], limit: int, progress: bool) -> list[dict[str, Any]]:
+    line = Progress("probed SMTP endpoints", len(plans), progress)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return run_plans(plans, limit)
+        return run_plans(plans, limit, line.advance)
     # Called from inside an event loop (an async engine): probe in a thread of our own.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(run_plans, plans, limit).result()
+        return pool.submit(run_plans, plans, limit, line.advance).result()
 
 
 class SmtpTlsCollector:
@@ -72,7 +74,7 @@ class SmtpTlsCollector:
             for params in request.checks:
                 keys += add_to_plans(plans, params, request.target.sources)
             wanted.append((request.target.name, keys))
-        results = dict(zip(plans, _run(list(plans.values()), connection_limit(ctx.jobs)), strict=True))
+        results = dict(zip(plans, _run(list(plans.values()), connection_limit(ctx.jobs), ctx.progress), strict=True))
         for name, keys in wanted:
             yield name, {"probes": {k: results[k] for k in dict.fromkeys(keys)}}
 

@@ -304,12 +304,22 @@ def connection_limit(jobs: int) -> int:
     return min(512, max(64, 32 * max(1, jobs)))
 
 
-async def probe_many(plans: list[Plan], limit: int, resolver: Resolver = resolve) -> list[dict[str, Any]]:
-    """Probe every plan concurrently, at most ``limit`` connections at once overall."""
+async def probe_many(
+    plans: list[Plan], limit: int, resolver: Resolver = resolve, on_done: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
+    """Probe every plan concurrently, at most ``limit`` connections at once overall;
+    ``on_done`` is called as each endpoint finishes (for a progress line)."""
     slots = asyncio.Semaphore(limit)
-    return list(await asyncio.gather(*(probe_endpoint(p, slots, resolver) for p in plans)))
+
+    async def one(plan: Plan) -> dict[str, Any]:
+        facts = await probe_endpoint(plan, slots, resolver)
+        if on_done is not None:
+            on_done()
+        return facts
+
+    return list(await asyncio.gather(*(one(p) for p in plans)))
 
 
-def run_plans(plans: list[Plan], limit: int) -> list[dict[str, Any]]:
+def run_plans(plans: list[Plan], limit: int, on_done: Callable[[], None] | None = None) -> list[dict[str, Any]]:
     """Synchronous entry: run :func:`probe_many` in a fresh event loop."""
-    return asyncio.run(probe_many(plans, limit))
+    return asyncio.run(probe_many(plans, limit, on_done=on_done))
