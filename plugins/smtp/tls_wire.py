@@ -79,6 +79,22 @@ def sni_name(servername: str | None) -> str | None:
     return name.lower() if _DNS_NAME.fullmatch(name) else None
 
 
+_templates: dict[tuple[str, str | None], bytes] = {}
+_RANDOM = slice(11, 43)  # record header (5) + handshake header (4) + client_version (2)
+
+
+def client_hello(version: str, servername: str | None) -> bytes:
+    """A ClientHello for one connection: a cached template with a fresh client random
+    (building one from scratch, X25519 key share included, costs ~0.13 ms; a fleet
+    probe sends thousands). The TLS 1.3 key share is reused: no handshake is ever
+    completed, so no secret is ever derived from it."""
+    key = (version, sni_name(servername))
+    template = _templates.get(key)
+    if template is None:
+        template = _templates[key] = build_client_hello(version, servername)
+    return template[: _RANDOM.start] + os.urandom(32) + template[_RANDOM.stop :]
+
+
 def build_client_hello(version: str, servername: str | None) -> bytes:
     """The complete TLS record carrying a ClientHello that offers exactly `version`."""
     if version not in WIRE_VERSIONS:
@@ -226,7 +242,7 @@ async def probe_version(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
     sent as SNI when it is a DNS name. Never raises for anything the server does; an
     unknown `version` raises ValueError. The caller closes the connection afterwards.
     """
-    hello = build_client_hello(version, servername)
+    hello = client_hello(version, servername)
     stream = _HandshakeReader(reader)
     try:
         async with asyncio.timeout_at(deadline):

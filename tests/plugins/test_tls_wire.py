@@ -323,3 +323,15 @@ def test_offered_suites_per_version() -> None:
     assert {0x009C, 0xCCA8, 0xC0AC, 0x003C} <= tls12
     assert not (set(OFFERED["TLSv1.3"]) & tls12) and 0x00FF not in tls12 | legacy
     assert len(build_client_hello("TLSv1.2", "x" * 60 + ".example")) < 16384
+
+
+def test_cached_hellos_differ_only_in_the_client_random() -> None:
+    from plugins.smtp.tls_wire import build_client_hello, client_hello
+
+    for version in ("SSLv3", "TLSv1.0", "TLSv1.2", "TLSv1.3"):
+        first, second = client_hello(version, "mail.test"), client_hello(version, "mail.test")
+        fresh = build_client_hello(version, "mail.test")
+        assert len(first) == len(second) == len(fresh)
+        assert first[:11] == second[:11] == fresh[:11]
+        assert first[43:] == second[43:]
+        assert first[11:43] != second[11:43]
