@@ -101,6 +101,14 @@ def main() -> int:
     args = ap.parse_args()
     exe = shutil.which("policyscan") or sys.exit("policyscan is not installed (pip install -e .)")
 
+    # This machine's Python speed today, so figures from different days can be compared:
+    # the same 2-core machine has run this loop in anything from 0.5 s to 1.7 s.
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    print(f"calibration: 10,000,000 Python additions in {time.perf_counter() - start:.2f} s")
+
     for_version = [timed([exe, "--version"])[0] for _ in range(10)]
     for_validate = [timed([exe, "validate", str(ROOT / "policies")])[0] for _ in range(5)]
     print(
