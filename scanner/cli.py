@@ -182,6 +182,10 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run, lang=args.lang)
     results = engine.scan(targets, progress_printer(len(targets)))
+    if waivers is not None:
+        from scanner.waivers import apply_waivers
+
+        results = apply_waivers(results, waivers, now)
     inputs: dict[str, Any] = {}
     for p in policies:
         inputs.update(p.inputs)
