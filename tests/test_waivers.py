@@ -74,21 +74,14 @@ def test_cli_applies_waivers_to_a_real_scan(tmp_path):
         "  - {rule: 'EXO-TLS12-00*', policy: exchange-m365-tls12,\n"
         "     reason: new server in December, expires: 2026-12-31}\n"
     )
-    out = run_cli(
-        "scan",
-        "--policy",
-        str(POLICIES / "exchange-m365-tls12.yaml"),
-        "--reg",
-        str(DATA / "reg" / "golden" / "schannel-seed-failure.reg"),
-        "--waivers",
-        str(w),
-        "--now",
-        "2026-11-26T00:00:00Z",
-        "--report",
-        f"json={tmp_path / 'r.json'}",
-        "--report",
-        f"junit={tmp_path / 'r.xml'}",
-    )
+
+    def scan(now: str):
+        seed = DATA / "reg" / "golden" / "schannel-seed-failure.reg"
+        return run_cli("scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "--reg", str(seed),
+                       "--waivers", str(w), "--now", now, "--report", f"json={tmp_path / 'r.json'}",
+                       "--report", f"junit={tmp_path / 'r.xml'}")
+
+    out = scan("2026-11-26T00:00:00Z")
     report = json.loads((tmp_path / "r.json").read_text())
     assert report_schema_errors(report) == []
     assert out.returncode == 0, out.stderr  # every failure is waived: the gate passes
@@ -98,19 +91,7 @@ def test_cli_applies_waivers_to_a_real_scan(tmp_path):
     assert report["summary"]["waived"] == 4
     assert report["waivers"]["file"] == str(w) and len(report["waivers"]["sha256"]) == 64
     assert "waived: new server in December" in (tmp_path / "r.xml").read_text()
-    out = run_cli(
-        "scan",
-        "--policy",
-        str(POLICIES / "exchange-m365-tls12.yaml"),
-        "--reg",
-        str(DATA / "reg" / "golden" / "schannel-seed-failure.reg"),
-        "--waivers",
-        str(w),
-        "--now",
-        "2027-01-02T00:00:00Z",
-        "--report",
-        f"json={tmp_path / 'r.json'}",
-    )
+    out = scan("2027-01-02T00:00:00Z")
     assert out.returncode == 1
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["summary"]["waived"] == 0
