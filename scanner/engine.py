@@ -1,10 +1,18 @@
 """The evaluator: runs policies against targets and makes one result per (target, rule).
 
-Targets are processed in batches. For each batch, every check type gets one
-``collect`` call carrying, per target, the parameters of all its checks that
-apply there — so each source is read once per target however many rules use
-it. Then every rule's check tree is judged from those facts, results are made,
-and the batch's facts are dropped before the next batch starts.
+Every check type gets ``collect`` calls carrying, per target, the parameters of
+all its checks that apply there, so each source is read once per target however
+many rules use it:
+
+- check types that are not ``process_parallel`` (network probes, logs) are
+  collected once for the whole scan before anything is judged, so an SMTP
+  endpoint shared by many targets is probed once; their facts are small;
+- ``process_parallel`` ones (the registry parser) are collected batch by batch
+  (256 targets), in forked worker processes when ``--jobs`` allows; a batch's
+  facts are dropped as soon as its results are made.
+
+Then every rule's check tree is judged from the facts and one result is made
+per (target, rule); results come back sorted by target, policy and rule.
 
 Faults stay local: a collector that raises makes every result it touches
 ``error``; an evaluator that raises makes that check ``error``. The scan goes on.
