@@ -119,7 +119,10 @@ def _problem(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> Prob
             line, col = marks.at(key_path) if marks.has(key_path) else marks.at(path)
             known = ", ".join(sorted(allowed)) or "none"
             return Problem(marks.file, line, col, f"{dotted(path)}: unknown key {extras[0]!r} (allowed: {known})")
-    if err.validator == "format" and err.validator_value == "regex":
+    if err.validator == "not" and isinstance(err.validator_value, Mapping) and err.validator_value.get("description"):
+        # a schema that forbids something says why in the forbidden schema's description
+        message = str(err.validator_value["description"])
+    elif err.validator == "format" and err.validator_value == "regex":
         message = f"invalid regex {err.instance!r}: {regex_error(str(err.instance))}"
     elif err.validator == "oneOf" and err.context:
         from jsonschema.exceptions import best_match

@@ -186,3 +186,17 @@ def test_validate_walks_directories_and_reports_all_files(write, host, tmp_path)
     assert count == 3
     files = {p.file.rsplit("/", 1)[-1] for p in problems}
     assert files == {"inv.yaml", "w.yaml"}
+
+
+def test_forbidden_combinations_say_why(write):
+    """A `not` schema's description becomes the message (registry: at most one operator)."""
+    policy = write(
+        "two.yaml",
+        "apiVersion: policyscan/v1\nkind: Policy\nmetadata: {id: t, title: t, version: '1'}\nrules:\n"
+        "  - {id: R, title: t, severity: low, check: {registry: {key: 'HKLM\\\\X', value: V, equals: 1, min: 0}}}\n",
+    )
+    with pytest.raises(LoadError) as info:
+        load_policies([str(policy)], load_plugins())
+    text = str(info.value)
+    assert "rules[0].check.registry.min: at most one operator: equals is already given" in text
+    assert "should not be valid under" not in text
