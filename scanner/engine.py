@@ -20,9 +20,10 @@ Faults stay local: a collector that raises makes every result it touches
 
 from __future__ import annotations
 
-import copyreg
+import marshal
 import operator
 import os
+import pickle
 import traceback
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -110,7 +111,8 @@ class Engine:
         _WORKER_ENGINE = self  # inherited by the forked workers, scan-wide facts included
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
-            yield from pool.imap(_scan_in_worker, batches)
+            for data in pool.imap(_scan_in_worker, batches):
+                yield _from_wire(data)
 
     # ---------------------------------------------------------------- collection
 
@@ -263,23 +265,31 @@ _SEVERITY = {s.value: s for s in Severity}
 _STATUS = {s.value: s for s in Status}
 
 
-def _status_by_value(value: str) -> Status:
-    return _STATUS[value]
+def _to_wire(results: list[Result]) -> bytes:
+    """A batch of results as bytes for the parent process.
+
+    Results are plain values (facts and evidence are JSON by contract), so
+    ``marshal`` serialises them about twice as fast as pickle once the enums are
+    replaced by their values. Evidence holding something marshal cannot encode
+    falls back to pickle.
+    """
+    packed = [(*r[:4], r.severity.value, r.status.value, r.outcome.value, *r[7:]) for r in results]
+    try:
+        return b"m" + marshal.dumps(packed)
+    except ValueError:
+        return b"p" + pickle.dumps(packed)
 
 
-def _severity_by_value(value: str) -> Severity:
-    return _SEVERITY[value]
+def _from_wire(data: bytes) -> list[Result]:
+    # our own forked worker wrote these bytes a moment ago: no untrusted input
+    packed = marshal.loads(data[1:]) if data[:1] == b"m" else pickle.loads(data[1:])  # noqa: S301, S302
+    make = Result._make
+    return [make((*p[:4], _SEVERITY[p[4]], _STATUS[p[5]], _STATUS[p[6]], *p[7:])) for p in packed]
 
 
-# Results travel from forked workers as pickles. Enum members pickle by calling the
-# enum class (EnumType.__call__, slow); a dict lookup by value gives the same member.
-copyreg.pickle(Status, lambda s: (_status_by_value, (s.value,)))
-copyreg.pickle(Severity, lambda s: (_severity_by_value, (s.value,)))
-
-
-def _scan_in_worker(batch: Sequence[Target]) -> list[Result]:
+def _scan_in_worker(batch: Sequence[Target]) -> bytes:
     assert _WORKER_ENGINE is not None
-    return list(_WORKER_ENGINE._scan_batch(batch))
+    return _to_wire(list(_WORKER_ENGINE._scan_batch(batch)))
 
 
 def progress_printer(total: int, stream: Any = None) -> Callable[[int, int], None] | None:

@@ -224,3 +224,16 @@ def test_process_parallel_check_types_run_in_forked_workers_with_identical_resul
     pids = {r.evidence[0]["source"].rsplit("@", 1)[1] for r in two}
     assert str(os.getpid()) not in pids and len(pids) >= 1
     assert {r.evidence[0]["source"].rsplit("@", 1)[1] for r in one} == {str(os.getpid())}
+
+
+def test_results_cross_from_workers_intact_with_or_without_marshal():
+    from scanner.engine import _from_wire, _to_wire
+
+    plain = Result("t", "p", "r", "title", Severity.HIGH, Status.FAIL, Status.FAIL, "m", 1, [1, 2],
+                   ({"source": "a.reg:3", "expected": [1, 4294967295], "combinator": None},), "fix it", None, "registry")
+    data = _to_wire([plain])
+    assert data[:1] == b"m" and _from_wire(data) == [plain]
+    assert _from_wire(data)[0].status is Status.FAIL and _from_wire(data)[0].severity is Severity.HIGH
+    odd = plain._replace(evidence=({"source": "x", "when": NOW},))  # not marshal-able: pickle carries it
+    data = _to_wire([odd])
+    assert data[:1] == b"p" and _from_wire(data) == [odd]
