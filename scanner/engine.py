@@ -37,6 +37,7 @@ from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
 
 BATCH = 256
+_NOT_COLLECTED = object()
 _SORT_KEY = operator.itemgetter(0, 1, 2)  # Result is a NamedTuple: (target, policy, rule, ...)
 
 
@@ -194,10 +195,12 @@ class Engine:
         self, node: CheckNode, target: Target, facts: Mapping[tuple[str, str], Any], parent: str | None
     ) -> Outcome:
         ct = self.check_types[node.type_name]
-        missing = _missing_source(ct, node.params, target)
-        if missing is not None:
-            return Outcome(Status.SKIP, missing)
-        got = facts.get((node.type_name, target.name))
+        got = facts.get((node.type_name, target.name), _NOT_COLLECTED)
+        if got is _NOT_COLLECTED:  # no facts were asked for: the target lacks the source
+            missing = _missing_source(ct, node.params, target)
+            if missing is not None:
+                return Outcome(Status.SKIP, missing)
+            return Outcome(Status.ERROR, f"no {node.type_name} facts were collected for {target.name!r}")
         if isinstance(got, _Failed):
             return Outcome(Status.ERROR, got.message)
         ctx = EvalContext(self.run, target, parent, node.path)
@@ -214,6 +217,9 @@ class Engine:
         if not _labels_match(rule, target):
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
             outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
+        elif rule.check.kind == "check":  # the common case: one check, no combinator
+            outcome = self._judge_leaf(rule.check, target, facts, None)
+            leaves = [outcome]
         else:
             outcome, leaves = self._judge(rule.check, target, facts, None)
         message = outcome.message
