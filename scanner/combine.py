@@ -9,7 +9,8 @@
 |                  | failed; else skip                                                        |
 | ``not: check``   | pass ↔ fail; error and skip stay                                         |
 
-Each function returns the combined status and the index of the child that
+``combine_parts`` is for collectors judging one check over many parts (the
+smtp plugin uses it). The combinators return the combined status and the index of the child that
 decided it, so messages and placeholders come from that child.
 """
 

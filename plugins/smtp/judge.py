@@ -16,6 +16,7 @@ from typing import Any
 from plugins.smtp.certificate import days_left, hostname_matches, rsa_equivalent_bits
 from plugins.smtp.endpoint import EndpointError, parse_endpoint
 from scanner.api import JSON, EvalContext, Outcome, Status
+from scanner.combine import combine_parts
 
 _NO_STARTTLS = ("not_offered", "refused")
 
@@ -127,12 +128,6 @@ def judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: 
     return items
 
 
-def _combine(statuses: list[str]) -> Status:
-    if "fail" in statuses:
-        return Status.FAIL
-    return Status.ERROR if "error" in statuses or not statuses else Status.PASS
-
-
 def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outcome:
     """Judge one ``smtp_tls`` check against the facts of its target."""
     probes = (facts or {}).get("probes", {}) if isinstance(facts, Mapping) else {}
@@ -163,7 +158,7 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
         })
     if not judged:
         judged.append(("", _item("endpoints", "at least one", None, Status.ERROR, "no SMTP endpoint to probe")))
-    status = _combine([str(it["status"]) for _, it in judged])
+    status = combine_parts([Status(str(it["status"])) for _, it in judged])
     deciding = [(ep, it) for ep, it in judged if it["status"] == str(status)] or judged
     first_ep, first = deciding[0]
     if status == Status.PASS:
