@@ -226,7 +226,6 @@ __all__ = [
     "CollectRequest",
     "Collector",
     "EvalContext",
-    "Iterable",
     "Outcome",
     "ReportOptions",
     "Reporter",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner import placeholders, schemas
-from scanner.api import CheckType, Severity, Target
+from scanner.api import Severity, Target
 from scanner.errors import LoadError, Problem
 from scanner.plugin_host import PluginHost
 from scanner.policy import CheckNode, Policy, Rule, Waiver, WaiverSet
@@ -211,10 +211,6 @@ def _override(default: Any, text: str) -> Any:
         except ValueError:
             return text
     return text
-
-
-def _check_type_names(host: PluginHost) -> Mapping[str, CheckType]:
-    return host.check_types
 
 
 def load_policy_docs(

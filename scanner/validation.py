@@ -44,10 +44,6 @@ def _is_date(value: object) -> bool:
     return True
 
 
-def _fast_regex(value: Any) -> bool:
-    return not isinstance(value, str) or regex_error(value) is None
-
-
 def _fast_date(value: Any) -> bool:
     try:
         return _is_date(value)
@@ -55,7 +51,7 @@ def _fast_date(value: Any) -> bool:
         return False
 
 
-_FAST_FORMATS = {"regex": _fast_regex, "date": _fast_date}
+_FAST_FORMATS = {"regex": _is_re2, "date": _fast_date}
 
 
 def regex_error(pattern: str) -> str | None:
