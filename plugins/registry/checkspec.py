@@ -28,6 +28,10 @@ class CheckSpec(NamedTuple):
     operator: str | None
     operand: Any
     when_missing: str
+    fields: dict[str | None, Mapping[str, Any]]
+    """Placeholder fields by the type found (memo; see :func:`plugins.registry.judge.evaluate`)."""
+    verdicts: dict[tuple[str, Any], tuple[Any, str]]
+    """``(type found, data) -> (status, message)`` for data seen before (memo)."""
 
 
 _cache: dict[int, tuple[Mapping[str, Any], CheckSpec]] = {}
@@ -51,6 +55,8 @@ def spec(params: Mapping[str, Any]) -> CheckSpec:
         operator=op,
         operand=params[op] if op else None,
         when_missing=params.get("when_missing", "fail"),
+        fields={},
+        verdicts={},
     )
     if len(_cache) > 4096:
         _cache.clear()

@@ -44,7 +44,11 @@ def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome
         "source": source, "key": c.long_key, "value": c.value, "type": found, "operator": c.operator,
         "required_type": c.required_type, "expected": c.operand, "combinator": ctx.combinator,
     }
-    fields = {"key": c.long_key, "value": c.value, "type": c.required_type or found, "operator": c.operator}
+    fields = c.fields.get(found)
+    if fields is None:  # the same few mappings serve every target (outcomes are read-only)
+        fields = c.fields[found] = {
+            "key": c.long_key, "value": c.value, "type": c.required_type or found, "operator": c.operator,
+        }
     return Outcome(status, message, c.operand, actual, (evidence,), fields)
 
 
@@ -92,21 +96,40 @@ def _judge(c: CheckSpec, facts: Any) -> _Verdict:
         return (*_missing(c.when_missing, what), None, source, None)
 
     source, found, actual = item["source"], item["type"], item["data"]
+    kind = type(actual)
+    if kind is int or kind is str:  # a fleet has few distinct values per check: judge each once
+        memo = (found, actual)
+        verdict = c.verdicts.get(memo)
+        if verdict is None:
+            verdict = _judge_value(c, found, actual)
+            if len(c.verdicts) < _MAX_VERDICTS:
+                c.verdicts[memo] = verdict
+        return verdict[0], verdict[1], actual, source, found
+    status, message = _judge_value(c, found, actual)
+    return status, message, actual, source, found
+
+
+_MAX_VERDICTS = 4096
+
+
+def _judge_value(c: CheckSpec, found: str, actual: Any) -> tuple[Status, str]:
+    """Status and message for a value that exists, from its type and data alone."""
+    value, operand = c.value, c.operand
     shown = show(actual)
     if c.operator == "exists" and operand is False:
-        return Status.FAIL, f"{value} exists ({found} {shown}), expected it to be absent", actual, source, found
+        return Status.FAIL, f"{value} exists ({found} {shown}), expected it to be absent"
     if c.required_type is not None and found != c.required_type:
-        return Status.FAIL, f"{value}: type is {found}, expected {c.required_type}", actual, source, found
+        return Status.FAIL, f"{value}: type is {found}, expected {c.required_type}"
     if c.operator == "exists":
-        return Status.PASS, f"{value} exists ({found} {shown})", actual, source, found
+        return Status.PASS, f"{value} exists ({found} {shown})"
     if c.operator is None:
-        return Status.PASS, f"{value} is {shown}", actual, source, found
+        return Status.PASS, f"{value} is {shown}"
     verdict, wanted = _compare(c.operator, actual, operand, found)
     if verdict is None:
-        return Status.ERROR, f"{value}: {wanted}", actual, source, found
+        return Status.ERROR, f"{value}: {wanted}"
     if verdict:
-        return Status.PASS, f"{value} is {shown} (required: {wanted})", actual, source, found
-    return Status.FAIL, f"{value} is {shown}, expected {wanted}", actual, source, found
+        return Status.PASS, f"{value} is {shown} (required: {wanted})"
+    return Status.FAIL, f"{value} is {shown}, expected {wanted}"
 
 
 def _missing(mode: str, what: str) -> tuple[Status, str]:

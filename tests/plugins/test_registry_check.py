@@ -388,3 +388,30 @@ def test_facts_missing_a_key_are_an_error_not_a_pass(tmp_path: Path) -> None:
     ctx = EvalContext(run=RUN, target=Target("t"))
     outcome = CT.collector.evaluate({"key": APP, "value": "x", "when_missing": "pass"}, facts, ctx)
     assert outcome.status is Status.ERROR and "no facts were collected" in outcome.message
+
+
+def test_remembered_verdicts_match_fresh_judgement(tmp_path: Path) -> None:
+    """A check judges each (type, data) it has seen once, for every later target: the outcomes
+    must be exactly those of judging afresh, whatever the order the values come in."""
+    import copy
+
+    datas = ["dword:00000001", "dword:00000000", "dword:00000005", '"1"', '"01"', "hex(b):01,00,00,00,00,00,00,00",
+             "hex(7):31,00,00,00,00,00", None]
+    targets = []
+    for i, data in enumerate(datas * 2):
+        body = f"[{APP}]\n" + (f'"Enabled"={data}\n' if data is not None else "")
+        (tmp_path / f"t{i}.reg").write_bytes(utf16("Windows Registry Editor Version 5.00\n\n" + body))
+        targets.append(Target(f"t{i}", sources={"registry": {"file": f"t{i}.reg"}}, base_dir=tmp_path))
+    checks = [
+        {"key": APP, "value": "Enabled", "type": "REG_DWORD", "equals": 1},
+        {"key": APP, "value": "Enabled", "in": [1, "0x5"]},
+        {"key": APP, "value": "Enabled", "min": 1, "when_missing": "skip"},
+        {"key": APP, "value": "Enabled", "matches": "^0?1$"},
+        {"key": APP, "value": "Enabled", "not_equals": 0, "when_missing": "pass"},
+    ]
+    facts = dict(CT.collector.collect([CollectRequest(t, checks) for t in targets], RUN))
+    for params in checks:
+        remembered = [CT.collector.evaluate(params, facts[t.name], EvalContext(RUN, t)) for t in targets]
+        fresh = [CT.collector.evaluate(copy.deepcopy(params), facts[t.name], EvalContext(RUN, t)) for t in targets]
+        assert remembered == fresh
+        assert {o.evidence[0]["source"].split(":")[0] for o in remembered} == {f"t{i}.reg" for i in range(16)}
