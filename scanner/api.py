@@ -35,7 +35,7 @@ return ``error``: a check that could not be carried out is never ``pass``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -211,13 +211,47 @@ class ReportWriter(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ResultStream:
+    """A reporter's document in pieces, so a scan can render results where they are made.
+
+    With ``Reporter.stream`` set, and every ``--report`` of the run having one,
+    ``policyscan scan`` does not gather all results in one process: each
+    worker renders its own batch of results with ``results`` and the parent
+    assembles the file as::
+
+        head(report) + separator.join(every non-empty results(report, batch)) + tail(report)
+
+    ``report`` is the finished report without its results: ``report.results``
+    is empty and :meth:`~scanner.report.Report.summary` gives the counts of
+    the whole run. ``results`` gets a run of results in report order (sorted
+    by target, policy and rule; the runs are consecutive slices of the whole
+    list, cut between targets) and may only read the report's fields known
+    before the scan (``tool_version``, ``started_at``, ``now``, ``policies``,
+    ``inputs``, ``targets``, ``waivers``, ``lang``), not ``finished_at`` or the
+    summary. The assembled bytes must be exactly what ``write`` gives for the
+    same report encoded as UTF-8; the built-in JSON and JUnit reporters test
+    that they are.
+    """
+
+    head: Callable[[Report], bytes]
+    results: Callable[[Report, Sequence[Any]], bytes]
+    tail: Callable[[Report], bytes]
+    separator: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class Reporter:
-    """An output format for ``--report NAME[=PATH]``. ``write`` renders a finished report."""
+    """An output format for ``--report NAME[=PATH]``. ``write`` renders a finished report.
+
+    ``stream`` (optional) lets a scan render the results in its worker
+    processes, batch by batch; see :class:`ResultStream`.
+    """
 
     name: str
     write: ReportWriter
     description: str = ""
     extension: str = ".txt"
+    stream: ResultStream | None = None
 
 
 __all__ = [
@@ -229,6 +263,7 @@ __all__ = [
     "Outcome",
     "ReportOptions",
     "Reporter",
+    "ResultStream",
     "RunContext",
     "Severity",
     "Status",

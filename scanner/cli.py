@@ -150,14 +150,17 @@ def cmd_scan(args: argparse.Namespace, stdout: IO[str]) -> int:
 
 
 def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from dataclasses import replace
+
     from scanner.api import RunContext, Severity
     from scanner.engine import Engine, progress_printer
-    from scanner.exitcodes import gate
+    from scanner.exitcodes import gate, gate_counts
     from scanner.loader import load_inventory, load_policies, load_waivers
     from scanner.output import write_reports
     from scanner.plugin_host import load_plugins
     from scanner.progress import progress_wanted
     from scanner.report import PolicyInfo, Report, TargetInfo
+    from scanner.streaming import can_stream, scan_streamed
 
     started = datetime.now(UTC)
     if args.inventory and (args.reg or args.smtp or args.logs or args.target):
@@ -181,26 +184,32 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
 
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run, lang=args.lang)
-    results = engine.scan(targets, progress_printer(len(targets)))
-    if waivers is not None:
-        from scanner.waivers import apply_waivers
-
-        results = apply_waivers(results, waivers, now)
     inputs: dict[str, Any] = {}
     for p in policies:
         inputs.update(p.inputs)
     report = Report(
         tool_version=__version__,
         started_at=started,
-        finished_at=datetime.now(UTC),
+        finished_at=started,
         now=now,
         policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path) for p in policies],
         inputs=inputs,
         targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
-        results=results,
+        results=[],
         waivers={"file": waivers.path, "sha256": waivers.sha256} if waivers else None,
         lang=args.lang,
     )
+    progress = progress_printer(len(targets))
+    if can_stream(specs, host.reporters):
+        # every report renders batch by batch: in the workers, without gathering the results here
+        _, counts = scan_streamed(engine, targets, report, specs, host.reporters, stdout, waivers, progress)
+        return int(gate_counts(counts, Severity(args.fail_on)))
+    results = engine.scan(targets, progress)
+    if waivers is not None:
+        from scanner.waivers import apply_waivers
+
+        results = apply_waivers(results, waivers, now)
+    report = replace(report, finished_at=datetime.now(UTC), results=results)
     write_reports(report, specs, host.reporters, stdout)
     return int(gate(results, Severity(args.fail_on)))
 

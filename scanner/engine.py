@@ -25,10 +25,9 @@ import operator
 import os
 import pickle
 import traceback
-from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from scanner import placeholders
 from scanner.api import CheckType, CollectRequest, EvalContext, Outcome, RunContext, Severity, Status, Target
@@ -39,6 +38,21 @@ from scanner.report import Result
 BATCH = 256
 _NOT_COLLECTED = object()
 _SORT_KEY = operator.itemgetter(0, 1, 2)  # Result is a NamedTuple: (target, policy, rule, ...)
+_NAME = operator.attrgetter("name")
+T = TypeVar("T")
+
+
+class _Plan(NamedTuple):
+    """What judging one rule needs, worked out once per scan rather than per target."""
+
+    policy: Policy
+    rule: Rule
+    leaf: CheckNode | None
+    """The rule's check when it is a single check (no combinator)."""
+    kinds: str
+    """The check types the rule uses, comma-separated (the result's ``check_type``)."""
+    message: placeholders.Template | None
+    remediation: placeholders.Template | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,47 +87,84 @@ class Engine:
         self.run = run
         self.lang = lang
         self._rules = [(p, r, r.check.leaves()) for p in policies for r in p.rules]
+        self._plans = [self._plan(p, r, leaves) for p, r, leaves in self._rules]
         self._scan_facts: dict[tuple[str, str], Any] = {}
-        self._kinds = {id(r): ",".join(sorted({leaf.type_name for leaf in leaves})) for _, r, leaves in self._rules}
+        self._scan_types = sorted({t for _, _, leaves in self._rules for t in (leaf.type_name for leaf in leaves)})
+
+    def _plan(self, policy: Policy, rule: Rule, leaves: list[CheckNode]) -> _Plan:
+        return _Plan(
+            policy,
+            rule,
+            rule.check if rule.check.kind == "check" else None,
+            ",".join(sorted({leaf.type_name for leaf in leaves})),
+            placeholders.Template(self._pick(rule.message)) if rule.message else None,
+            placeholders.Template(self._pick(rule.remediation)) if rule.remediation else None,
+        )
 
     # ---------------------------------------------------------------- public
 
     def scan(self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None) -> list[Result]:
-        # Scan-wide collectors (network probes, logs) see every target at once, so an
-        # endpoint shared by many targets is probed once; their facts are small.
-        self._scan_facts = self._collect_all(self._wanted(targets, process_parallel=False), targets)
-        batches = [targets[i : i + BATCH] for i in range(0, len(targets), BATCH)]
+        """Every result of the scan, sorted by target, policy and rule."""
         results: list[Result] = []
-        try:
-            for done, chunk in enumerate(self._run_batches(batches), start=1):
+        if self._parallel_ok(len(targets)):
+            for data in self.map_batches(targets, _to_wire, progress):
+                results.extend(_from_wire(data))
+        else:
+            for chunk in self.map_batches(targets, _keep, progress):
                 results.extend(chunk)
-                if progress is not None:
-                    progress(min(done * BATCH, len(targets)), len(targets))
-        finally:
-            self._scan_facts = {}
-        results.sort(key=_SORT_KEY)
         return results
 
-    def _parallel_ok(self, n_batches: int) -> bool:
-        if self.run.jobs < 2 or n_batches < 2 or not hasattr(os, "fork"):
+    def map_batches(
+        self,
+        targets: Sequence[Target],
+        finish: Callable[[int, list[Result]], T],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Iterator[T]:
+        """Scan ``targets`` batch by batch and yield ``finish(index, results)`` for each batch, in order.
+
+        Batches are cut from the targets sorted by name and each batch's results
+        are sorted, so the batches in order give the results of the whole scan in
+        report order (target, policy, rule). ``finish`` runs where the batch was
+        judged: in a forked worker process when the check types allow it, so its
+        value must pickle; it is how a streamed scan renders reports in the workers.
+        """
+        ordered = sorted(targets, key=_NAME)
+        # Scan-wide collectors (network probes, logs) see every target at once, so an
+        # endpoint shared by many targets is probed once; their facts are small.
+        self._scan_facts = self._collect_all(self._wanted(ordered, process_parallel=False), ordered)
+        batches = [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
+        try:
+            for done, value in enumerate(self._run_batches(batches, finish), start=1):
+                if progress is not None:
+                    progress(min(done * BATCH, len(ordered)), len(ordered))
+                yield value
+        finally:
+            self._scan_facts = {}
+
+    def _parallel_ok(self, n_targets: int) -> bool:
+        if self.run.jobs < 2 or n_targets <= BATCH or not hasattr(os, "fork"):
             return False
         used = {leaf.type_name for _, _, leaves in self._rules for leaf in leaves}
         return any(self.check_types[t].process_parallel for t in used)
 
-    def _run_batches(self, batches: list[Sequence[Target]]) -> Iterator[list[Result]]:
-        """Batches in order; in forked workers when a check type used does CPU work that allows it."""
-        if not self._parallel_ok(len(batches)):
-            for batch in batches:
-                yield list(self._scan_batch(batch))
+    def _run_batches(
+        self, batches: Sequence[Sequence[Target]], finish: Callable[[int, list[Result]], T]
+    ) -> Iterator[T]:
+        """``finish`` of every batch, in order; in forked workers when a check type used does CPU work."""
+        if not self._parallel_ok(sum(map(len, batches))):
+            for i, batch in enumerate(batches):
+                yield finish(i, self._batch_results(batch))
             return
         import multiprocessing
 
-        global _WORKER_ENGINE
-        _WORKER_ENGINE = self  # inherited by the forked workers, scan-wide facts included
+        global _WORKER
+        _WORKER = (self, finish)  # inherited by the forked workers, scan-wide facts included
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
-            for data in pool.imap(_scan_in_worker, batches):
-                yield _from_wire(data)
+        try:
+            with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
+                yield from pool.imap(_scan_in_worker, enumerate(batches))
+        finally:
+            _WORKER = None
 
     # ---------------------------------------------------------------- collection
 
@@ -142,13 +193,21 @@ class Engine:
             facts.update(self._collect(type_name, requests))
         return facts
 
-    def _scan_batch(self, batch: Sequence[Target]) -> Iterator[Result]:
-        own = self._collect_all(self._wanted(batch, process_parallel=True), batch)
-        facts: Mapping[tuple[str, str], Any] = ChainMap(own, self._scan_facts) if self._scan_facts else own
-        for target in batch:
-            for policy, rule, _ in self._rules:
-                yield self._result(policy, rule, target, facts)
-        own.clear()  # the batch's facts go before the next batch is read
+    def _batch_results(self, batch: Sequence[Target]) -> list[Result]:
+        """The results of a batch of targets, sorted; its facts are dropped on return."""
+        facts = self._collect_all(self._wanted(batch, process_parallel=True), batch)
+        if self._scan_facts:  # this batch's share of the scan-wide facts, in the same table
+            scan_facts = self._scan_facts
+            for target in batch:
+                for type_name in self._scan_types:
+                    got = scan_facts.get((type_name, target.name), _NOT_COLLECTED)
+                    if got is not _NOT_COLLECTED:
+                        facts[(type_name, target.name)] = got
+        result, plans = self._result, self._plans
+        results = [result(plan, target, facts) for target in batch for plan in plans]
+        facts.clear()  # the batch's facts go before the next batch is read
+        results.sort(key=_SORT_KEY)
+        return results
 
     def _collect(self, type_name: str, requests: list[CollectRequest]) -> dict[tuple[str, str], Any]:
         ct = self.check_types[type_name]
@@ -212,19 +271,21 @@ class Engine:
             return Outcome(Status.ERROR, f"check type {node.type_name!r} returned {type(out).__name__}, not an Outcome")
         return out
 
-    def _result(self, policy: Policy, rule: Rule, target: Target, facts: Mapping[tuple[str, str], Any]) -> Result:
-        leaves: list[Outcome] = []
-        if not _labels_match(rule, target):
+    def _result(self, plan: _Plan, target: Target, facts: Mapping[tuple[str, str], Any]) -> Result:
+        policy, rule, leaf, kinds, message_template, remediation_template = plan
+        if rule.labels and not _labels_match(rule, target):
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
             outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
-        elif rule.check.kind == "check":  # the common case: one check, no combinator
-            outcome = self._judge_leaf(rule.check, target, facts, None)
-            leaves = [outcome]
+            evidence: Sequence[Mapping[str, Any]] = ()
+        elif leaf is not None:  # the common case: one check, no combinator
+            outcome = self._judge_leaf(leaf, target, facts, None)
+            evidence = outcome.evidence
         else:
             outcome, leaves = self._judge(rule.check, target, facts, None)
+            evidence = leaves[0].evidence if len(leaves) == 1 else [e for leaf in leaves for e in leaf.evidence]
         message = outcome.message
         remediation = ""
-        if outcome.status is Status.FAIL and (rule.message or rule.remediation):
+        if outcome.status is Status.FAIL and (message_template or remediation_template):
             values = {
                 **outcome.fields,
                 "actual": outcome.actual,
@@ -238,11 +299,10 @@ class Engine:
                 "message": outcome.message,
                 "inputs": policy.inputs,
             }
-            if rule.message:
-                message = placeholders.render_map(self._pick(rule.message), values)
-            if rule.remediation:
-                remediation = placeholders.render_map(self._pick(rule.remediation), values)
-        evidence = leaves[0].evidence if len(leaves) == 1 else [e for leaf in leaves for e in leaf.evidence]
+            if message_template is not None:
+                message = message_template.fill(values)
+            if remediation_template is not None:
+                remediation = remediation_template.fill(values)
         return Result(  # positional, in field order: this runs once per (target, rule)
             target.name,
             policy.id,
@@ -257,21 +317,21 @@ class Engine:
             evidence,
             remediation,
             None,
-            self._kinds[id(rule)],
+            kinds,
         )
 
     def _pick(self, texts: Mapping[str, str]) -> str:
         return texts.get(self.lang) or texts.get("en") or next(iter(texts.values()))
 
 
-_WORKER_ENGINE: Engine | None = None
+_WORKER: tuple[Engine, Callable[[int, list[Result]], Any]] | None = None
 
 
 _SEVERITY = {s.value: s for s in Severity}
 _STATUS = {s.value: s for s in Status}
 
 
-def _to_wire(results: list[Result]) -> bytes:
+def _to_wire(_index: int, results: list[Result]) -> bytes:
     """A batch of results as bytes for the parent process.
 
     Results are plain values (facts and evidence are JSON by contract), so
@@ -293,9 +353,15 @@ def _from_wire(data: bytes) -> list[Result]:
     return [make((*p[:4], _SEVERITY[p[4]], _STATUS[p[5]], _STATUS[p[6]], *p[7:])) for p in packed]
 
 
-def _scan_in_worker(batch: Sequence[Target]) -> bytes:
-    assert _WORKER_ENGINE is not None
-    return _to_wire(list(_WORKER_ENGINE._scan_batch(batch)))
+def _scan_in_worker(job: tuple[int, Sequence[Target]]) -> Any:
+    assert _WORKER is not None
+    engine, finish = _WORKER
+    index, batch = job
+    return finish(index, engine._batch_results(batch))
+
+
+def _keep(_index: int, results: list[Result]) -> list[Result]:
+    return results
 
 
 def progress_printer(total: int, stream: Any = None) -> Callable[[int, int], None] | None:

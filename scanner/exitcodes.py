@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
 from scanner.api import Severity, Status
 from scanner.report import Result
@@ -24,16 +25,23 @@ class ExitCode(enum.IntEnum):
 
 def gate(results: Iterable[Result], fail_on: Severity = Severity.LOW) -> ExitCode:
     """The exit code of a scan. An ``error`` never passes; neither does a run of only skips."""
+    return gate_counts(Counter((r.status, r.severity) for r in results), fail_on)
+
+
+def gate_counts(counts: Mapping[tuple[Status, Severity], int], fail_on: Severity = Severity.LOW) -> ExitCode:
+    """:func:`gate` from the number of results per ``(status, severity)`` (a streamed scan keeps only these)."""
     threshold = fail_on.rank
     any_fail = any_error = checked = False
-    for r in results:
-        if r.status is not Status.SKIP:
-            checked = True
-        if r.severity.rank < threshold:
+    for (status, severity), n in counts.items():
+        if n <= 0:
             continue
-        if r.status is Status.FAIL:
+        if status is not Status.SKIP:
+            checked = True
+        if severity.rank < threshold:
+            continue
+        if status is Status.FAIL:
             any_fail = True
-        elif r.status is Status.ERROR:
+        elif status is Status.ERROR:
             any_error = True
     if any_fail:
         return ExitCode.FAILED

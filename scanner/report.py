@@ -96,9 +96,16 @@ class Report:
     results: Sequence[Result]
     waivers: Mapping[str, JSON] | None = None
     lang: str = "en"
+    counts: Mapping[str, int] | None = None
+    """Results per status, when ``results`` is not held here (a streamed scan); see :meth:`summary`."""
 
     def summary(self) -> dict[str, int]:
+        """``{"total": N, "pass": ..., "fail": ..., "error": ..., "skip": ..., "waived": ...}``."""
         counts = {s.value: 0 for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP, Status.WAIVED)}
+        if self.counts is not None:
+            for status, n in self.counts.items():
+                counts[status] = counts.get(status, 0) + n
+            return {"total": sum(counts.values()), **counts}
         for r in self.results:
             counts[r.status.value] += 1
         return {"total": len(self.results), **counts}

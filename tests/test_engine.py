@@ -10,7 +10,7 @@ import pytest
 
 from scanner.api import RunContext, Severity, Status, Target
 from scanner.engine import Engine
-from scanner.exitcodes import ExitCode, gate
+from scanner.exitcodes import ExitCode, gate, gate_counts
 from scanner.loader import load_policies
 from scanner.plugin_host import load_plugins
 from scanner.report import Result
@@ -232,9 +232,25 @@ def test_results_cross_from_workers_intact_with_or_without_marshal():
     evidence = ({"source": "a.reg:3", "expected": [1, 4294967295], "combinator": None},)
     plain = Result("t", "p", "r", "title", Severity.HIGH, Status.FAIL, Status.FAIL, "m", 1, [1, 2],
                    evidence, "fix it", None, "registry")
-    data = _to_wire([plain])
+    data = _to_wire(0, [plain])
     assert data[:1] == b"m" and _from_wire(data) == [plain]
     assert _from_wire(data)[0].status is Status.FAIL and _from_wire(data)[0].severity is Severity.HIGH
     odd = plain._replace(evidence=({"source": "x", "when": NOW},))  # not marshal-able: pickle carries it
-    data = _to_wire([odd])
+    data = _to_wire(0, [odd])
     assert data[:1] == b"p" and _from_wire(data) == [odd]
+
+
+def test_gate_from_counts_agrees_with_gate_on_results():
+    """A streamed scan keeps only counts per (status, severity); the exit code must not change."""
+    from collections import Counter
+    from itertools import product
+
+    kinds = list(product(list(Status), list(Severity)))
+    for mask in range(1, 1 << 6):
+        picked = [kinds[(mask * 7 + i * 11) % len(kinds)] for i in range(6) if mask >> i & 1]
+        results = [_r(status, severity) for status, severity in picked]
+        for fail_on in Severity:
+            counts = Counter((r.status, r.severity) for r in results)
+            assert gate_counts(counts, fail_on) is gate(results, fail_on), (picked, fail_on)
+    assert gate_counts({}) is ExitCode.INCOMPLETE
+    assert gate_counts({(Status.FAIL, Severity.HIGH): 0, (Status.PASS, Severity.LOW): 2}) is ExitCode.OK

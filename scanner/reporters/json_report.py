@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from scanner.api import Reporter, ReportOptions, hookimpl
+from scanner.api import Reporter, ReportOptions, ResultStream, hookimpl
 from scanner.gcpause import paused_gc
-from scanner.report import Report
+from scanner.report import Report, Result
 
 try:  # optional accelerator; the output is the same text either way
     import orjson as _orjson
@@ -54,6 +54,59 @@ def _byte_buffer(stream: IO[str]) -> io.BufferedIOBase | io.RawIOBase | None:
 
 _RESULTS_PER_CHUNK = 5000
 _EMPTY_RESULTS = b'"results": []'
+_SEPARATOR = b","
+
+
+def head(report: Report) -> bytes:
+    """The document up to and including the ``[`` that opens ``results``."""
+    envelope = render(report.to_json(with_results=False))
+    return envelope[: envelope.rindex(_EMPTY_RESULTS) + len(_EMPTY_RESULTS) - 1]
+
+
+def results_part(_report: Report, results: Sequence[Result]) -> bytes:
+    """A run of results as they sit in the document: each on new lines, four spaces deep.
+
+    Runs are joined with ``,`` (:data:`_SEPARATOR`); an empty run gives ``b""``.
+    """
+    if not results:
+        return b""
+    if _orjson is not None:
+        # Wrapped in one more list, orjson indents the results four deep as the document
+        # has them, and takes enums, tuples and other mappings as they are (see _plain):
+        # no dict copy of each result's parts, no re-indenting pass over the bytes.
+        try:
+            block = _orjson.dumps([[_fields(r) for r in results]], default=_plain, option=_orjson.OPT_INDENT_2)
+            return block[_NESTED_OPEN:-_NESTED_CLOSE]
+        except (TypeError, _orjson.JSONEncodeError):
+            pass  # as in render(): the standard library copes
+    block = render([r.to_json() for r in results], use_orjson=False)
+    # a top-level list renders its items two spaces deep; in the document they sit four deep
+    return b"\n  " + block[2 : block.rindex(b"\n]")].replace(b"\n", b"\n  ")
+
+
+_NESTED_OPEN = len(b"[\n  [")
+_NESTED_CLOSE = len(b"\n  ]\n]")
+_KEYS = (
+    "target", "policy", "rule", "title", "severity", "status", "outcome", "message",
+    "expected", "actual", "evidence", "remediation", "waiver", "check_type",
+)  # fmt: skip
+
+
+def _fields(r: Result) -> dict[str, Any]:
+    """What :meth:`Result.to_json` gives, with its values left as they are for orjson."""
+    return dict(zip(_KEYS, r, strict=False))  # not strict: `references` is not in the result JSON
+
+
+def _plain(value: Any) -> Any:
+    """orjson's ``default``: any other mapping as a dict; anything else is refused."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def tail(report: Report) -> bytes:
+    """What closes ``results`` and the document."""
+    return b"\n  ]\n}\n" if report.results or report.summary()["total"] else b"]\n}\n"
 
 
 def chunks(report: Report) -> Iterator[bytes]:
@@ -61,21 +114,17 @@ def chunks(report: Report) -> Iterator[bytes]:
 
     The bytes are exactly ``render(report.to_json())``; streaming keeps memory flat
     (no dict for every result, no single 200 MB buffer) on fleet-sized reports.
+    A streamed scan assembles the same pieces from its workers (:data:`STREAM`).
     """
-    head = render(report.to_json(with_results=False))
-    cut = head.rindex(_EMPTY_RESULTS) + len(_EMPTY_RESULTS) - 2
-    yield head[:cut]
+    yield head(report)
     results = report.results
-    if not results:
-        yield head[cut:]
-        return
-    yield b"[\n"
     for start in range(0, len(results), _RESULTS_PER_CHUNK):
-        block = render([r.to_json() for r in results[start : start + _RESULTS_PER_CHUNK]])
-        # a top-level list renders its items two spaces deep; in the document they sit four deep
-        items = block[2 : block.rindex(b"\n]")].replace(b"\n", b"\n  ")
-        yield (b",\n  " if start else b"  ") + items
-    yield b"\n  " + head[cut + 1 :]
+        part = results_part(report, results[start : start + _RESULTS_PER_CHUNK])
+        yield _SEPARATOR + part if start else part
+    yield tail(report)
+
+
+STREAM = ResultStream(head=head, results=results_part, tail=tail, separator=_SEPARATOR)
 
 
 def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
@@ -103,5 +152,6 @@ def register_reporters() -> list[Reporter]:
             write=write,
             description="The full report as JSON (SPEC §7; schema: policyscan schema report)",
             extension=".json",
+            stream=STREAM,
         )
     ]

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO
 
-from scanner.api import JSON, Reporter, ReportOptions, Status, hookimpl
+from scanner.api import JSON, Reporter, ReportOptions, ResultStream, Status, hookimpl
 from scanner.gcpause import paused_gc
 from scanner.output import printable
 from scanner.report import Report, Result
@@ -126,6 +126,12 @@ class _Escaper:
     def __init__(self) -> None:
         self._cache: dict[str, str] = {}
 
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
     def __call__(self, text: str) -> str:
         escaped = self._cache.get(text)
         if escaped is None:
@@ -167,27 +173,74 @@ def _count_attrs(counts: Mapping[str, int]) -> str:
     return " ".join(f'{k}="{v}"' for k, v in counts.items())
 
 
-def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
-    """Write ``report`` as JUnit XML to ``stream``, one suite at a time (``options`` unused)."""
+def head(report: Report) -> bytes:
+    """The XML declaration and the opening ``<testsuites>`` with the run's totals."""
+    summary = report.summary()
+    failures, errors = summary["fail"], summary["error"]
+    total = {
+        "tests": summary["total"],
+        "failures": failures,
+        "errors": errors,
+        "skipped": summary["total"] - failures - errors - summary["pass"],
+    }
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuites name="policyscan" {_count_attrs(total)} time="0">\n'
+    ).encode()
+
+
+_attr = _Escaper()
+
+
+def suites(report: Report, results: Sequence[Result]) -> bytes:
+    """The ``<testsuite>`` elements of a run of results, one per (policy, target), in result order."""
+    return _render_suites(report, _grouped(results)).encode("utf-8")
+
+
+def _grouped(results: Iterable[Result]) -> list[tuple[tuple[str, str], list[Result]]]:
     groups: dict[tuple[str, str], list[Result]] = {}
-    for r in report.results:  # sorted already; the dict keeps one suite per pair regardless
+    for r in results:  # sorted already; the dict keeps one suite per pair regardless
         groups.setdefault((r.policy, r.target), []).append(r)
-    attr = _Escaper()
+    return list(groups.items())
+
+
+def _render_suites(report: Report, groups: Sequence[tuple[tuple[str, str], list[Result]]]) -> str:
+    attr = _attr
+    if len(attr) > 200_000:  # memoised names and messages; bounded for endless runs
+        attr.clear()
     stamp = report.started_at.strftime("%Y-%m-%dT%H:%M:%S")
-    total = _counts(list(report.results))
-    stream.write('<?xml version="1.0" encoding="utf-8"?>\n')
-    stream.write(f'<testsuites name="policyscan" {_count_attrs(total)} time="0">\n')
+    parts = []
     with paused_gc():
-        for (policy, target), results in groups.items():
+        for (policy, target), group in groups:
             cls = attr(classname(policy, target))
-            parts = [
-                f'  <testsuite name="{attr(f"{policy}.{target}")}" {_count_attrs(_counts(results))} '
+            parts.append(
+                f'  <testsuite name="{attr(f"{policy}.{target}")}" {_count_attrs(_counts(group))} '
                 f'time="0" hostname="{attr(target)}" timestamp="{stamp}">\n'
-            ]
-            parts.extend(_testcase(r, cls, attr) for r in results)
+            )
+            parts.extend(_testcase(r, cls, attr) for r in group)
             parts.append("  </testsuite>\n")
-            stream.write("".join(parts))
-    stream.write("</testsuites>\n")
+    # printable() has already spelled out surrogates and anything else UTF-8 cannot carry
+    return "".join(parts)
+
+
+_TAIL = b"</testsuites>\n"
+
+
+def tail(_report: Report) -> bytes:
+    return _TAIL
+
+
+STREAM = ResultStream(head=head, results=suites, tail=tail)
+_SUITES_PER_WRITE = 500
+
+
+def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
+    """Write ``report`` as JUnit XML to ``stream``, a few hundred suites at a time (``options`` unused)."""
+    stream.write(head(report).decode("utf-8"))
+    groups = _grouped(report.results)
+    for start in range(0, len(groups), _SUITES_PER_WRITE):
+        stream.write(_render_suites(report, groups[start : start + _SUITES_PER_WRITE]))
+    stream.write(_TAIL.decode("utf-8"))
 
 
 @hookimpl
@@ -198,5 +251,6 @@ def register_reporters() -> list[Reporter]:
             write=write,
             description="JUnit XML: a test suite per (policy, target), a test case per rule",
             extension=".xml",
+            stream=STREAM,
         )
     ]

@@ -153,3 +153,20 @@ def test_streamed_output_is_byte_identical_to_the_whole_document(monkeypatch, pe
     assert b"".join(json_report.chunks(report)) == json_report.render(report.to_json())
     empty = sample_report([])
     assert b"".join(json_report.chunks(empty)) == json_report.render(empty.to_json())
+
+
+def test_results_parts_with_odd_values_equal_the_standard_library_rendering() -> None:
+    """The orjson path takes enums, tuples and other mappings as they are: same bytes as to_json()."""
+    from types import MappingProxyType
+
+    odd = [
+        result(PLAIN, POLICY, "A-1", Status.FAIL, evidence=(MappingProxyType({"source": "a.reg:3", "x": [1]}),),
+               expected=(1, 4294967295), actual={"k": (1, 2)}),
+        result(PLAIN, POLICY, "A-2", Status.WAIVED, waiver=MappingProxyType({"reason": "r", "expires": None})),
+        result(PLAIN, POLICY, "A-3", Status.ERROR, actual=2**70),  # orjson refuses; the fallback copes
+        result(PLAIN, POLICY, "A-4", Status.ERROR, message="bad \udcff byte"),  # a lone surrogate
+    ]
+    for results in ([*sample_report().results, *odd[:2]], odd[2:3], odd[3:], odd):
+        report = sample_report(results)
+        expected = json_report.render(report.to_json(), use_orjson=False)
+        assert b"".join(json_report.chunks(report)) == expected, results

@@ -165,3 +165,17 @@ def test_large_report_is_fast(tmp_path: Path) -> None:
     assert elapsed < 1.5, f"{elapsed:.2f}s for 20,000 test cases"
     root = ET.parse(tmp_path / "big.xml").getroot()
     assert len(root) == 2000 and root.get("tests") == "20000"
+
+
+def test_streamed_pieces_make_the_same_document_as_write() -> None:
+    """head + suites of consecutive runs + tail is what write() gives (a streamed scan relies on it)."""
+    report = sample_report()
+    results = list(report.results)
+    whole = render(report)
+    for cut in range(len(results) + 1):
+        if 0 < cut < len(results) and results[cut].target == results[cut - 1].target:
+            continue  # a streamed scan cuts runs between targets only
+        runs = [junit.suites(report, results[:cut]), junit.suites(report, results[cut:])]
+        assert (junit.head(report) + b"".join(runs) + junit.tail(report)).decode() == whole
+    empty = sample_report([])
+    assert (junit.head(empty) + junit.tail(empty)).decode() == render(empty)

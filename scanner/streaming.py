@@ -1,0 +1,205 @@
+"""A scan whose reports are rendered where the results are made.
+
+A fleet scan makes hundreds of thousands of results. Gathering them in the
+parent process and rendering every report there afterwards costs more than
+judging them: each result would be serialised in a worker, rebuilt in the
+parent, then walked once per report format. When every ``--report`` of a run
+names a reporter with a :class:`~scanner.api.ResultStream` (the built-in
+``json`` and ``junit`` have one), :func:`scan_streamed` does this instead:
+
+1. each batch of targets is judged in a worker (see
+   :meth:`scanner.engine.Engine.map_batches`), waivers are applied there, and
+   every report's rendering of that batch is written to a part file beside
+   the report; only the number of results per (status, severity) goes back
+   to the parent;
+2. once every batch is done the parent knows the summary, and assembles each
+   report as ``head + parts + tail`` into a temporary file that replaces the
+   report atomically, as :func:`scanner.output.write_atomic` does.
+
+The bytes are the same as :func:`scanner.output.write_reports` writes for the
+same results (tested). Part files live in a hidden folder next to each report
+(so assembling them is a copy inside one file system) and are removed however
+the scan ends. A reporter that raises stops the scan (exit 4) and no report
+is written or replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from scanner.api import Reporter, ResultStream, Severity, Status, Target
+from scanner.engine import Engine
+from scanner.policy import WaiverSet
+from scanner.report import Report, Result
+
+StatusCounts = Counter[tuple[Status, Severity]]
+
+
+def can_stream(specs: Sequence[tuple[str, str | None]], reporters: Mapping[str, Reporter]) -> bool:
+    """True when every requested report can be rendered batch by batch."""
+    return bool(specs) and all(reporters[fmt].stream is not None for fmt, _ in specs)
+
+
+@dataclass(frozen=True)
+class _Output:
+    fmt: str
+    path: str | None  # None: stdout
+    stream: ResultStream
+    parts: Path  # the folder of this report's part files
+
+
+def scan_streamed(
+    engine: Engine,
+    targets: Sequence[Target],
+    report: Report,
+    specs: Sequence[tuple[str, str | None]],
+    reporters: Mapping[str, Reporter],
+    stdout: IO[str],
+    waivers: WaiverSet | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Report, StatusCounts]:
+    """Scan ``targets`` and write every report of ``specs``; return the finished report (without
+    results) and the number of results per (status, severity), for the exit code.
+
+    ``report`` carries what is known before the scan (``finished_at`` and the
+    summary are filled in here). Every reporter named in ``specs`` must have a
+    ``stream`` (:func:`can_stream`).
+    """
+    outputs: list[_Output] = []
+    try:
+        for fmt, path in specs:
+            stream = reporters[fmt].stream
+            assert stream is not None, f"reporter {fmt!r} cannot stream"
+            outputs.append(_Output(fmt, path, stream, _parts_folder(fmt, path)))
+        counts: StatusCounts = Counter()
+        render = _BatchRenderer(report, outputs, waivers, engine.run.now)
+        for batch_counts in engine.map_batches(targets, render, progress):
+            for (status, severity), n in batch_counts:
+                counts[(Status(status), Severity(severity))] += n
+        by_status: Counter[str] = Counter()
+        for (status, _), n in counts.items():
+            by_status[status.value] += n
+        finished = replace(report, finished_at=datetime.now(UTC), results=[], counts=dict(by_status))
+        for out in outputs:
+            _assemble(out, finished, stdout)
+        return finished, counts
+    finally:
+        for out in outputs:
+            shutil.rmtree(out.parts, ignore_errors=True)
+
+
+class _BatchRenderer:
+    """Runs in the worker that judged a batch: waivers, then one part file per report."""
+
+    def __init__(self, report: Report, outputs: Sequence[_Output], waivers: WaiverSet | None, now: datetime) -> None:
+        self.report = report
+        self.outputs = outputs
+        self.waivers = waivers
+        self.now = now
+
+    def __call__(self, index: int, results: list[Result]) -> list[tuple[tuple[str, str], int]]:
+        if self.waivers is not None:
+            from scanner.waivers import apply_waivers
+
+            results = apply_waivers(results, self.waivers, self.now)
+        for out in self.outputs:
+            data = out.stream.results(self.report, results)
+            if data:
+                (out.parts / f"{index:08d}").write_bytes(data)
+        # plain strings travel back to the parent more cheaply than enum members
+        return list(Counter((r.status.value, r.severity.value) for r in results).items())
+
+
+def _parts_folder(fmt: str, path: str | None) -> Path:
+    if path is None:
+        return Path(tempfile.mkdtemp(prefix=f"policyscan-{fmt}-"))
+    parent = Path(path).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{Path(path).name}.", suffix=".parts", dir=parent))
+
+
+def _assemble(out: _Output, report: Report, stdout: IO[str]) -> None:
+    """``head + parts + tail`` into the report's file (atomically) or onto stdout."""
+    if out.path is None:
+        stdout.flush()
+        buffer = getattr(stdout, "buffer", None)
+        if buffer is not None:
+            _write_document(out, report, buffer.fileno() if _has_fileno(buffer) else None, buffer)
+            buffer.flush()
+        else:  # a text-only stream (tests, an embedding program)
+            for data in _pieces(out, report):
+                stdout.write(data.decode("utf-8"))
+        return
+    target = Path(out.path)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        with open(os.open(tmp, flags, 0o666), "wb") as f:
+            _write_document(out, report, f.fileno(), f)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _has_fileno(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+def _pieces(out: _Output, report: Report) -> list[bytes]:
+    """The whole document in memory (text-only streams only; files are copied part by part)."""
+    pieces = [out.stream.head(report)]
+    for i, part in enumerate(sorted(out.parts.iterdir())):
+        pieces.append((out.stream.separator if i else b"") + part.read_bytes())
+    pieces.append(out.stream.tail(report))
+    return pieces
+
+
+def _write_document(out: _Output, report: Report, fd: int | None, f: IO[bytes]) -> None:
+    f.write(out.stream.head(report))
+    for i, part in enumerate(sorted(out.parts.iterdir())):
+        if i:
+            f.write(out.stream.separator)
+        with open(part, "rb") as src:
+            if fd is None:
+                shutil.copyfileobj(src, f)
+            else:
+                f.flush()
+                _copy_to_fd(src, fd)
+        part.unlink()
+    f.write(out.stream.tail(report))
+
+
+def _copy_to_fd(src: IO[bytes], fd: int) -> None:
+    """Append ``src`` to ``fd``: in the kernel where it can (``copy_file_range``, ``sendfile``)."""
+    size = os.fstat(src.fileno()).st_size
+    copy = getattr(os, "copy_file_range", None)
+    done = 0
+    if copy is not None:
+        try:
+            while done < size:
+                n = copy(src.fileno(), fd, size - done)
+                if n == 0:
+                    break
+                done += n
+        except OSError:
+            pass  # e.g. across file systems on an older kernel, or a pipe: copy by hand
+    if done < size:
+        src.seek(done)
+        while chunk := src.read(1 << 20):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]

@@ -1,0 +1,205 @@
+"""A streamed scan (reports rendered batch by batch in the workers) writes what a gathered one writes."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scanner.api import Reporter, ReportOptions, RunContext, Target
+from scanner.engine import BATCH, Engine
+from scanner.exitcodes import gate, gate_counts
+from scanner.loader import load_inventory, load_policies, load_waivers
+from scanner.output import write_reports
+from scanner.plugin_host import load_plugins
+from scanner.policy import WaiverSet
+from scanner.report import PolicyInfo, Report, TargetInfo
+from scanner.reporters import json_report, junit
+from scanner.streaming import can_stream, scan_streamed
+from scanner.waivers import apply_waivers
+from tests.conftest import POLICIES, ROOT, run_cli
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+STARTED = datetime(2026, 11, 26, 10, 0, 5, tzinfo=UTC)
+EXAMPLES = ROOT / "examples"
+
+WAIVERS = """\
+apiVersion: policyscan/v1
+kind: Waivers
+waivers:
+  - rule: EXO-TLS12-0*
+    targets: ["exch02-*"]
+    reason: TLS 1.2 change booked for December
+    expires: 2026-12-31
+  - rule: HARD-*
+    reason: hardening review lapsed
+    expires: 2026-11-01
+"""
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """700 targets (three batches) in shuffled order, each a copy of an example host: real
+    regedit exports (UTF-16LE and REGEDIT4) and real Exchange logs, so both the forked registry
+    batches and the scan-wide log reader take part."""
+    where = tmp_path_factory.mktemp("fleet")
+    shutil.copytree(EXAMPLES / "exports", where / "exports")
+    shutil.copytree(EXAMPLES / "logs", where / "logs")
+    text = (EXAMPLES / "inventory.yaml").read_text()
+    hosts = re.split(r"\n(?=  - name: )", text.split("targets:\n", 1)[1])
+    assert len(hosts) == 3
+    names = list(range(700))
+    random.Random(7).shuffle(names)
+    entries = []
+    for i in names:
+        host = hosts[i % 3]
+        old = re.search(r"name: (\S+)", host)
+        assert old is not None
+        entries.append(host.replace(f"name: {old.group(1)}", f"name: {old.group(1)}-{i:04d}").rstrip("\n"))
+    (where / "inventory.yaml").write_text("apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n" + "\n".join(entries))
+    (where / "waivers.yaml").write_text(WAIVERS)
+    return where
+
+
+def _skeleton(policies, targets, waivers) -> Report:
+    inputs: dict = {}
+    for p in policies:
+        inputs.update(p.inputs)
+    return Report(
+        tool_version="9.9.9",
+        started_at=STARTED,
+        finished_at=STARTED,
+        now=NOW,
+        policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path) for p in policies],
+        inputs=inputs,
+        targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
+        results=[],
+        waivers={"file": waivers.path, "sha256": waivers.sha256},
+    )
+
+
+def _without_finished_at(data: bytes) -> bytes:
+    return re.sub(rb'"finished_at": "[^"]*"', b'"finished_at": ""', data, count=1)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_streamed_reports_are_byte_identical_to_gathered_ones(fleet: Path, tmp_path: Path, jobs: int) -> None:
+    host = load_plugins()
+    targets = load_inventory(str(fleet / "inventory.yaml"), host)
+    policies = load_policies([str(POLICIES)], host)
+    waivers = load_waivers(str(fleet / "waivers.yaml"))
+    skeleton = _skeleton(policies, targets, waivers)
+    run = RunContext(now=NOW, jobs=jobs)
+    assert len(targets) > 2 * BATCH
+
+    gathered = apply_waivers(Engine(policies, host.check_types, run).scan(targets), waivers, NOW)
+    specs = [("json", str(tmp_path / "a" / "r.json")), ("junit", str(tmp_path / "a" / "r.xml"))]
+    write_reports(replace(skeleton, results=gathered), specs, host.reporters, io.StringIO())
+
+    streamed_specs = [("json", str(tmp_path / "b" / "r.json")), ("junit", str(tmp_path / "b" / "r.xml"))]
+    assert can_stream(streamed_specs, host.reporters)
+    engine = Engine(policies, host.check_types, run)
+    finished, counts = scan_streamed(engine, targets, skeleton, streamed_specs, host.reporters, io.StringIO(), waivers)
+
+    a_json, b_json = (tmp_path / "a" / "r.json").read_bytes(), (tmp_path / "b" / "r.json").read_bytes()
+    assert _without_finished_at(a_json) == _without_finished_at(b_json)
+    assert (tmp_path / "a" / "r.xml").read_bytes() == (tmp_path / "b" / "r.xml").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["r.json", "r.xml"]  # no part files left
+
+    # the run exercises what it claims to: every status, waivers both ways, results in report order
+    summary = json.loads(b_json)["summary"]
+    assert summary == finished.summary()
+    assert all(summary[s] for s in ("pass", "fail", "error", "skip", "waived")), summary
+    assert gate_counts(counts) == gate(gathered)
+    keys = [(r.target, r.policy, r.rule) for r in gathered]
+    assert keys == sorted(keys) and len(keys) == len(targets) * sum(len(p.rules) for p in policies)
+
+
+def test_streamed_json_to_stdout_with_and_without_a_byte_buffer(fleet: Path, tmp_path: Path) -> None:
+    host = load_plugins()
+    targets = load_inventory(str(fleet / "inventory.yaml"), host)[:300]
+    policies = load_policies([str(POLICIES)], host)
+    waivers = load_waivers(str(fleet / "waivers.yaml"))
+    skeleton = _skeleton(policies, targets, waivers)
+    binary = io.BytesIO()
+    text_with_buffer = io.TextIOWrapper(binary, encoding="utf-8")
+    engine = Engine(policies, host.check_types, RunContext(now=NOW, jobs=2))
+    scan_streamed(engine, targets, skeleton, [("json", None)], host.reporters, text_with_buffer, waivers)
+    text_only = io.StringIO()
+    engine = Engine(policies, host.check_types, RunContext(now=NOW, jobs=1))
+    scan_streamed(engine, targets, replace(skeleton), [("json", None)], host.reporters, text_only, waivers)
+    document = json.loads(binary.getvalue())
+    assert document["summary"]["total"] == len(document["results"]) == 300 * 41
+    assert json.loads(text_only.getvalue())["results"] == document["results"]
+
+
+def test_a_reporter_failing_in_a_worker_replaces_no_report_and_leaves_no_parts(fleet: Path, tmp_path: Path) -> None:
+    host = load_plugins()
+    targets = load_inventory(str(fleet / "inventory.yaml"), host)
+    policies = load_policies([str(POLICIES)], host)
+    calls = []
+
+    def results(report, rs):
+        calls.append(1)
+        if rs[0].target > "exch01-0350":
+            raise RuntimeError("disk full, say")
+        return junit.suites(report, rs)
+
+    boom = Reporter("boom", junit.write, stream=replace(junit.STREAM, results=results))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "r.json").write_text("the previous report")
+    specs = [("json", str(out_dir / "r.json")), ("boom", str(out_dir / "r.xml"))]
+    engine = Engine(policies, host.check_types, RunContext(now=NOW, jobs=2))
+    with pytest.raises(RuntimeError, match="disk full, say"):
+        scan_streamed(engine, targets, _skeleton(policies, targets, load_waivers(str(fleet / "waivers.yaml"))),
+                      specs, {**host.reporters, "boom": boom}, io.StringIO())
+    assert sorted(p.name for p in out_dir.iterdir()) == ["r.json"]
+    assert (out_dir / "r.json").read_text() == "the previous report"
+
+
+def test_only_reporters_with_a_stream_are_streamed() -> None:
+    reporters = load_plugins().reporters
+    assert reporters["json"].stream is json_report.STREAM and reporters["junit"].stream is junit.STREAM
+    assert can_stream([("json", "r.json"), ("junit", None)], reporters)
+    assert not can_stream([("json", "r.json"), ("console", None)], reporters)
+    assert not can_stream([], reporters)
+
+
+def test_cli_streamed_and_gathered_runs_agree(fleet: Path, tmp_path: Path) -> None:
+    """``--report console`` makes the CLI gather results; json+junit alone stream them. Same files."""
+    common = ["scan", "--policy", str(POLICIES), "--inventory", str(fleet / "inventory.yaml"),
+              "--waivers", str(fleet / "waivers.yaml"), "--now", "2026-11-26T10:00:00Z"]
+    a = run_cli(*common, "--report", f"json={tmp_path / 'a.json'}", "--report", f"junit={tmp_path / 'a.xml'}")
+    b = run_cli(*common, "--report", f"json={tmp_path / 'b.json'}", "--report", f"junit={tmp_path / 'b.xml'}",
+                "--report", "console")
+    assert a.returncode == b.returncode == 1, a.stderr + b.stderr
+    ja, jb = (json.loads((tmp_path / n).read_text()) for n in ("a.json", "b.json"))
+    for doc in (ja, jb):
+        del doc["started_at"], doc["finished_at"]
+    assert ja == jb
+    stamp = re.compile(rb'timestamp="[^"]*"')
+    xa, xb = (stamp.sub(b"", (tmp_path / n).read_bytes()) for n in ("a.xml", "b.xml"))
+    assert xa == xb
+
+
+def test_an_empty_run_streams_an_empty_document(tmp_path: Path) -> None:
+    host = load_plugins()
+    policies = load_policies([str(POLICIES)], host)
+    targets: list[Target] = []
+    skeleton = replace(_skeleton(policies, targets, WaiverSet("w.yaml", "0" * 64, ())), waivers=None)
+    specs = [("json", str(tmp_path / "r.json")), ("junit", str(tmp_path / "r.xml"))]
+    engine = Engine(policies, host.check_types, RunContext(now=NOW))
+    finished, counts = scan_streamed(engine, targets, skeleton, specs, host.reporters, io.StringIO())
+    assert (tmp_path / "r.json").read_bytes() == json_report.render(finished.to_json())
+    gathered = io.StringIO()
+    junit.write(finished, gathered, ReportOptions())
+    assert (tmp_path / "r.xml").read_text() == gathered.getvalue()
+    assert not counts
