@@ -173,13 +173,19 @@ class Engine:
     ) -> dict[str, dict[str, list[Mapping[str, Any]]]]:
         """Per check type and target, the parameters of every check that applies there."""
         wanted: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+        # only the rules with a check of the kind asked for, and only those checks
+        rules: list[tuple[Rule, list[tuple[CheckNode, CheckType]]]] = []
+        for _, rule, leaves in self._rules:
+            pairs = [(leaf, self.check_types[leaf.type_name]) for leaf in leaves]
+            pairs = [(leaf, ct) for leaf, ct in pairs if ct.process_parallel is process_parallel]
+            if pairs:
+                rules.append((rule, pairs))
         for target in targets:
-            for _, rule, leaves in self._rules:
-                if not _labels_match(rule, target):
+            for rule, pairs in rules:
+                if rule.labels and not _labels_match(rule, target):
                     continue
-                for leaf in leaves:
-                    ct = self.check_types[leaf.type_name]
-                    if ct.process_parallel is process_parallel and _missing_source(ct, leaf.params, target) is None:
+                for leaf, ct in pairs:
+                    if _missing_source(ct, leaf.params, target) is None:
                         wanted.setdefault(leaf.type_name, {}).setdefault(target.name, []).append(leaf.params)
         return wanted
 
