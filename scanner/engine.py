@@ -39,6 +39,7 @@ BATCH = 256
 _NOT_COLLECTED = object()
 _SORT_KEY = operator.itemgetter(0, 1, 2)  # Result is a NamedTuple: (target, policy, rule, ...)
 _NAME = operator.attrgetter("name")
+_new_result = tuple.__new__
 T = TypeVar("T")
 
 
@@ -210,7 +211,10 @@ class Engine:
                     if got is not _NOT_COLLECTED:
                         facts[(type_name, target.name)] = got
         result, plans = self._result, self._plans
-        results = [result(plan, target, facts) for target in batch for plan in plans]
+        results = []
+        for target in batch:
+            memo: dict[Any, Any] = {}  # per target: contexts and "no such source" outcomes, made once
+            results.extend([result(plan, target, facts, memo) for plan in plans])
         facts.clear()  # the batch's facts go before the next batch is read
         results.sort(key=_SORT_KEY)
         return results
@@ -238,13 +242,18 @@ class Engine:
     # ---------------------------------------------------------------- judgement
 
     def _judge(
-        self, node: CheckNode, target: Target, facts: Mapping[tuple[str, str], Any], parent: str | None
+        self,
+        node: CheckNode,
+        target: Target,
+        facts: Mapping[tuple[str, str], Any],
+        parent: str | None,
+        memo: dict[Any, Any],
     ) -> tuple[Outcome, list[Outcome]]:
         """Return the node's outcome and the leaf outcomes under it (for evidence)."""
         if node.kind == "check":
-            out = self._judge_leaf(node, target, facts, parent)
+            out = self._judge_leaf(node, target, facts, parent, memo)
             return out, [out]
-        kids = [self._judge(c, target, facts, node.kind) for c in node.children]
+        kids = [self._judge(c, target, facts, node.kind, memo) for c in node.children]
         leaves: list[Outcome] = [leaf for _, ls in kids for leaf in ls]
         outcomes = [o for o, _ in kids]
         if node.kind == "not":
@@ -257,18 +266,30 @@ class Engine:
         return Outcome(status, decisive.message, decisive.expected, decisive.actual, (), decisive.fields), leaves
 
     def _judge_leaf(
-        self, node: CheckNode, target: Target, facts: Mapping[tuple[str, str], Any], parent: str | None
+        self,
+        node: CheckNode,
+        target: Target,
+        facts: Mapping[tuple[str, str], Any],
+        parent: str | None,
+        memo: dict[Any, Any],
     ) -> Outcome:
+        """One check on one target. ``memo`` is the target's own: outcomes are read-only, so the
+        "target has no such source" skip and the evaluation context are shared by its checks."""
         ct = self.check_types[node.type_name]
         got = facts.get((node.type_name, target.name), _NOT_COLLECTED)
         if got is _NOT_COLLECTED:  # no facts were asked for: the target lacks the source
-            missing = _missing_source(ct, node.params, target)
-            if missing is not None:
-                return Outcome(Status.SKIP, missing)
-            return Outcome(Status.ERROR, f"no {node.type_name} facts were collected for {target.name!r}")
+            if ct.source_optional is None:  # then the verdict depends on the check type alone
+                out: Outcome | None = memo.get(node.type_name)
+                if out is None:
+                    out = memo[node.type_name] = self._not_collected(ct, node, target)
+                return out
+            return self._not_collected(ct, node, target)
         if isinstance(got, _Failed):
             return Outcome(Status.ERROR, got.message)
-        ctx = EvalContext(self.run, target, parent, node.path)
+        where = (parent, node.path)
+        ctx = memo.get(where)
+        if ctx is None:
+            ctx = memo[where] = EvalContext(self.run, target, parent, node.path)
         try:
             out = ct.collector.evaluate(node.params, got, ctx)
         except Exception as exc:
@@ -277,17 +298,26 @@ class Engine:
             return Outcome(Status.ERROR, f"check type {node.type_name!r} returned {type(out).__name__}, not an Outcome")
         return out
 
-    def _result(self, plan: _Plan, target: Target, facts: Mapping[tuple[str, str], Any]) -> Result:
+    @staticmethod
+    def _not_collected(ct: CheckType, node: CheckNode, target: Target) -> Outcome:
+        missing = _missing_source(ct, node.params, target)
+        if missing is not None:
+            return Outcome(Status.SKIP, missing)
+        return Outcome(Status.ERROR, f"no {node.type_name} facts were collected for {target.name!r}")
+
+    def _result(
+        self, plan: _Plan, target: Target, facts: Mapping[tuple[str, str], Any], memo: dict[Any, Any]
+    ) -> Result:
         policy, rule, leaf, kinds, message_template, remediation_template = plan
         if rule.labels and not _labels_match(rule, target):
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
             outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
             evidence: Sequence[Mapping[str, Any]] = ()
         elif leaf is not None:  # the common case: one check, no combinator
-            outcome = self._judge_leaf(leaf, target, facts, None)
+            outcome = self._judge_leaf(leaf, target, facts, None, memo)
             evidence = outcome.evidence
         else:
-            outcome, leaves = self._judge(rule.check, target, facts, None)
+            outcome, leaves = self._judge(rule.check, target, facts, None, memo)
             evidence = leaves[0].evidence if len(leaves) == 1 else [e for leaf in leaves for e in leaf.evidence]
         message = outcome.message
         remediation = ""
@@ -309,21 +339,27 @@ class Engine:
                 message = message_template.fill(values)
             if remediation_template is not None:
                 remediation = remediation_template.fill(values)
-        return Result(  # positional, in field order: this runs once per (target, rule)
-            target.name,
-            policy.id,
-            rule.id,
-            rule.title,
-            rule.severity,
-            outcome.status,
-            outcome.status,
-            message,
-            outcome.expected,
-            outcome.actual,
-            evidence,
-            remediation,
-            None,
-            kinds,
+        # tuple.__new__ with every field in order: half the cost of Result(...), which goes
+        # through a Python-level __new__; this runs once per (target, rule)
+        return _new_result(
+            Result,
+            (
+                target.name,
+                policy.id,
+                rule.id,
+                rule.title,
+                rule.severity,
+                outcome.status,
+                outcome.status,
+                message,
+                outcome.expected,
+                outcome.actual,
+                evidence,
+                remediation,
+                None,
+                kinds,
+                (),
+            ),
         )
 
     def _pick(self, texts: Mapping[str, str]) -> str:

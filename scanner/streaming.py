@@ -25,6 +25,7 @@ is written or replaced.
 
 from __future__ import annotations
 
+import operator
 import os
 import secrets
 import shutil
@@ -42,6 +43,7 @@ from scanner.policy import WaiverSet
 from scanner.report import Report, Result
 
 StatusCounts = Counter[tuple[Status, Severity]]
+_STATUS_AND_SEVERITY = operator.itemgetter(5, 4)  # Result is a NamedTuple: (..., severity, status, ...)
 
 
 def can_stream(specs: Sequence[tuple[str, str | None]], reporters: Mapping[str, Reporter]) -> bool:
@@ -114,8 +116,9 @@ class _BatchRenderer:
             data = out.stream.results(self.report, results)
             if data:
                 (out.parts / f"{index:08d}").write_bytes(data)
-        # plain strings travel back to the parent more cheaply than enum members
-        return list(Counter((r.status.value, r.severity.value) for r in results).items())
+        # counted by member (cheap), sent as plain strings (they pickle more cheaply than enum members)
+        counts = Counter(map(_STATUS_AND_SEVERITY, results))
+        return [((status.value, severity.value), n) for (status, severity), n in counts.items()]
 
 
 def _parts_folder(fmt: str, path: str | None) -> Path:

@@ -218,6 +218,7 @@ def test_process_parallel_check_types_run_in_forked_workers_with_identical_resul
         return Engine(policies, host2.check_types, RunContext(now=NOW, jobs=jobs)).scan(targets)
 
     one, two = scan(1), scan(2)
+    assert all(type(r) is Result and len(r) == len(Result._fields) and r.references == () for r in one + two)
     strip = [(r.target, r.status, r.actual, r.message) for r in one]
     assert strip == [(r.target, r.status, r.actual, r.message) for r in two]
     assert [r.target for r in two] == sorted(t.name for t in targets)

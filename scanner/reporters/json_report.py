@@ -86,15 +86,16 @@ def results_part(_report: Report, results: Sequence[Result]) -> bytes:
 
 _NESTED_OPEN = len(b"[\n  [")
 _NESTED_CLOSE = len(b"\n  ]\n]")
-_KEYS = (
-    "target", "policy", "rule", "title", "severity", "status", "outcome", "message",
-    "expected", "actual", "evidence", "remediation", "waiver", "check_type",
-)  # fmt: skip
-
-
 def _fields(r: Result) -> dict[str, Any]:
     """What :meth:`Result.to_json` gives, with its values left as they are for orjson."""
-    return dict(zip(_KEYS, r, strict=False))  # not strict: `references` is not in the result JSON
+    # a literal after unpacking: twice as fast as dict(zip(...)), and this runs for every result
+    target, policy, rule, title, severity, status, outcome, message, expected, actual, evidence, remediation, \
+        waiver, check_type, _references = r
+    return {
+        "target": target, "policy": policy, "rule": rule, "title": title, "severity": severity, "status": status,
+        "outcome": outcome, "message": message, "expected": expected, "actual": actual, "evidence": evidence,
+        "remediation": remediation, "waiver": waiver, "check_type": check_type,
+    }  # fmt: skip
 
 
 def _plain(value: Any) -> Any:
