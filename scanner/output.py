@@ -38,10 +38,12 @@ _FORMAT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 # non-characters: illegal in XML 1.0 or able to drive a terminal. Astral
 # characters are matched as one cheap range (a class listing each plane's
 # non-characters is ten times slower) and sorted out in _escape_char.
-_UNPRINTABLE_RE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufddf\ufffe\uffff"
-    "\U00010000-\U0010ffff]"
+UNPRINTABLE = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufdd0-\ufddf\ufffe\uffff\U00010000-\U0010ffff"
 )
+"""The characters :func:`printable` looks at, as the inside of a regex class (for callers'
+own "is there anything to do?" checks)."""
+_UNPRINTABLE_RE = re.compile(f"[{UNPRINTABLE}]")
 
 
 class ReportSpecError(ValueError):

@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import junit_xml
+from hypothesis import given
+from hypothesis import strategies as st
 from sample_reports import (
     BASELINE,
     CONTROL_LINE_ESCAPED,
@@ -179,3 +181,18 @@ def test_streamed_pieces_make_the_same_document_as_write() -> None:
         assert (junit.head(report) + b"".join(runs) + junit.tail(report)).decode() == whole
     empty = sample_report([])
     assert (junit.head(empty) + junit.tail(empty)).decode() == render(empty)
+
+
+def _reference_escape(text: str, attribute: bool) -> str:
+    """Escaping spelled out the slow, obvious way: printable(), then XML's own characters."""
+    text = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    if attribute:
+        text = text.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+    return text
+
+
+@given(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)
+       | st.text(alphabet='ab &<>"\r\n\t\x00\x1b\x7f\x85\x9fé\ud800\ufffe😀', max_size=40))
+def test_escaping_takes_its_shortcut_only_when_nothing_needs_escaping(text: str) -> None:
+    assert junit._escape_text(text) == _reference_escape(text, attribute=False)
+    assert junit._escape_attr(text) == _reference_escape(text, attribute=True)
