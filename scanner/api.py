@@ -216,25 +216,26 @@ class ResultStream:
 
     With ``Reporter.stream`` set, and every ``--report`` of the run having one,
     ``policyscan scan`` does not gather all results in one process: each
-    worker renders its own batch of results with ``results`` and the parent
-    assembles the file as::
+    worker renders its own batch of results with ``write_results`` into a part
+    file, and the parent assembles the report as::
 
-        head(report) + separator.join(every non-empty results(report, batch)) + tail(report)
+        head(report) + separator.join(every non-empty part) + tail(report)
 
     ``report`` is the finished report without its results: ``report.results``
     is empty and :meth:`~scanner.report.Report.summary` gives the counts of
-    the whole run. ``results`` gets a run of results in report order (sorted
-    by target, policy and rule; the runs are consecutive slices of the whole
-    list, cut between targets) and may only read the report's fields known
-    before the scan (``tool_version``, ``started_at``, ``now``, ``policies``,
-    ``inputs``, ``targets``, ``waivers``, ``lang``), not ``finished_at`` or the
-    summary. The assembled bytes must be exactly what ``write`` gives for the
-    same report encoded as UTF-8; the built-in JSON and JUnit reporters test
-    that they are.
+    the whole run. ``write_results(report, results, out)`` writes a run of
+    results, in report order (sorted by target, policy and rule; the runs are
+    consecutive slices of the whole list, cut between targets), as bytes to
+    ``out``, and nothing for an empty run. It may only read the report's
+    fields known before the scan (``tool_version``, ``started_at``, ``now``,
+    ``policies``, ``inputs``, ``targets``, ``waivers``, ``lang``), not
+    ``finished_at`` or the summary. The assembled bytes must be exactly what
+    ``write`` gives for the same report, encoded as UTF-8; the built-in JSON
+    and JUnit reporters test that they are.
     """
 
     head: Callable[[Report], bytes]
-    results: Callable[[Report, Sequence[Any]], bytes]
+    write_results: Callable[[Report, Sequence[Any], IO[bytes]], None]
     tail: Callable[[Report], bytes]
     separator: bytes = b""
 

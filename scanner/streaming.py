@@ -113,9 +113,12 @@ class _BatchRenderer:
 
             results = apply_waivers(results, self.waivers, self.now)
         for out in self.outputs:
-            data = out.stream.results(self.report, results)
-            if data:
-                (out.parts / f"{index:08d}").write_bytes(data)
+            part = out.parts / f"{index:08d}"
+            with open(part, "wb") as f:
+                out.stream.write_results(self.report, results, f)
+                empty = f.tell() == 0
+            if empty:  # an empty run has no part: the separator goes between non-empty ones
+                part.unlink()
         # counted by member (cheap), sent as plain strings (they pickle more cheaply than enum members)
         counts = Counter(map(_STATUS_AND_SEVERITY, results))
         return [((status.value, severity.value), n) for (status, severity), n in counts.items()]

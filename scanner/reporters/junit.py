@@ -234,9 +234,12 @@ def head(report: Report) -> bytes:
 _attr = _Escaper()
 
 
-def suites(report: Report, results: Sequence[Result]) -> bytes:
+def write_suites(report: Report, results: Sequence[Result], out: IO[bytes]) -> None:
     """The ``<testsuite>`` elements of a run of results, one per (policy, target), in result order."""
-    return _render_suites(report, _grouped(results)).encode("utf-8")
+    groups = _grouped(results)
+    for start in range(0, len(groups), _SUITES_PER_WRITE):
+        # printable() has already spelled out surrogates and anything else UTF-8 cannot carry
+        out.write(_render_suites(report, groups[start : start + _SUITES_PER_WRITE]).encode("utf-8"))
 
 
 def _grouped(results: Iterable[Result]) -> list[tuple[tuple[str, str], list[Result]]]:
@@ -261,19 +264,18 @@ def _render_suites(report: Report, groups: Sequence[tuple[tuple[str, str], list[
             )
             parts.extend(_testcase(r, cls, attr) for r in group)
             parts.append("  </testsuite>\n")
-    # printable() has already spelled out surrogates and anything else UTF-8 cannot carry
     return "".join(parts)
 
 
 _TAIL = b"</testsuites>\n"
+_SUITES_PER_WRITE = 50  # about 100 KB of XML
 
 
 def tail(_report: Report) -> bytes:
     return _TAIL
 
 
-STREAM = ResultStream(head=head, results=suites, tail=tail)
-_SUITES_PER_WRITE = 500
+STREAM = ResultStream(head=head, write_results=write_suites, tail=tail)
 
 
 def write(report: Report, stream: IO[str], options: ReportOptions) -> None:

@@ -147,12 +147,23 @@ def test_large_report_is_fast(tmp_path: Path) -> None:
 @pytest.mark.parametrize("per_chunk", [1, 2, 5000])
 def test_streamed_output_is_byte_identical_to_the_whole_document(monkeypatch, per_chunk) -> None:
     """Results are written a few thousand at a time; the bytes must not change."""
-    monkeypatch.setattr(json_report, "_RESULTS_PER_CHUNK", per_chunk)
+    monkeypatch.setattr(json_report, "_RESULTS_PER_BLOCK", per_chunk)
     report = sample_report()
     assert len(report.results) > 2
     assert b"".join(json_report.chunks(report)) == json_report.render(report.to_json())
     empty = sample_report([])
     assert b"".join(json_report.chunks(empty)) == json_report.render(empty.to_json())
+    # the streamed-scan pieces: runs joined with the separator make the same document
+    results = report.results
+    for cut in range(len(results) + 1):
+        runs = []
+        for run in (results[:cut], results[cut:]):
+            out = io.BytesIO()
+            json_report.STREAM.write_results(report, run, out)
+            if out.getvalue():
+                runs.append(out.getvalue())
+        document = json_report.head(report) + json_report.STREAM.separator.join(runs) + json_report.tail(report)
+        assert document == json_report.render(report.to_json())
 
 
 def test_results_parts_with_odd_values_equal_the_standard_library_rendering() -> None:
