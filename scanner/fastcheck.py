@@ -60,149 +60,237 @@ def _equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-class _Checker:
+_Check = Callable[[Any], bool]
+
+
+class _Compiler:
+    """Turns a schema into one Python closure per keyword, once; checking a value then
+    calls closures instead of walking the schema dictionary again (a 10,000-target
+    inventory checks the same target schema ten thousand times)."""
+
     def __init__(self, root: Mapping[str, Any], formats: Mapping[str, Callable[[Any], bool]]) -> None:
         self.root = root
         self.formats = formats
-        self.patterns: dict[str, re.Pattern[str]] = {}
+        self.refs: dict[str, _Check] = {}
 
-    def ok(self, schema: Any, value: Any) -> bool:
-        if schema is True or schema == {}:
-            return True
+    def compile(self, schema: Any) -> _Check:
+        if schema is True or (isinstance(schema, Mapping) and not schema):
+            return _always
         if schema is False:
-            return False
+            return _never
         if not isinstance(schema, Mapping):
             raise _Unsupported("schema")
+        checks: list[_Check] = []
         for key, arg in schema.items():
             if key in _ANNOTATIONS or key == "$defs":
                 continue
-            check = getattr(self, "k_" + key.lstrip("$"), None)
-            if check is None:
+            make = getattr(self, "k_" + key.lstrip("$"), None)
+            if make is None:
                 raise _Unsupported(key)
-            if not check(arg, value, schema):
-                return False
-        return True
+            checks.append(make(arg, schema))
+        if len(checks) == 1:
+            return checks[0]
+        return lambda value: all(check(value) for check in checks)
 
-    # ---- keywords
-    def k_ref(self, ref: str, value: Any, _: Any) -> bool:
+    # ---- keywords: each returns a check of one value
+    def k_ref(self, ref: str, _: Any) -> _Check:
         if not ref.startswith("#/"):
             raise _Unsupported(ref)
+        compiled = self.refs.get(ref)
+        if compiled is not None:
+            return compiled
+        box: list[_Check] = []
+
+        def check(value: Any) -> bool:  # resolved after compiling, so a schema may refer to itself
+            return box[0](value)
+
+        self.refs[ref] = check
         node: Any = self.root
         for part in ref[2:].split("/"):
             node = node[part.replace("~1", "/").replace("~0", "~")]
-        return self.ok(node, value)
+        box.append(self.compile(node))
+        return check
 
-    def k_type(self, arg: Any, value: Any, _: Any) -> bool:
-        return any(_is_type(value, t) for t in ([arg] if isinstance(arg, str) else arg))
+    def k_type(self, arg: Any, _: Any) -> _Check:
+        names = [arg] if isinstance(arg, str) else list(arg)
+        for name in names:
+            if name not in _TYPE_CHECKS:
+                raise _Unsupported(name)
+        checks = [_TYPE_CHECKS[name] for name in names]
+        if len(checks) == 1:
+            return checks[0]
+        return lambda value: any(check(value) for check in checks)
 
-    def k_enum(self, arg: Any, value: Any, _: Any) -> bool:
-        return any(_equal(value, x) for x in arg)
+    def k_enum(self, arg: Any, _: Any) -> _Check:
+        options = list(arg)
+        return lambda value: any(_equal(value, x) for x in options)
 
-    def k_const(self, arg: Any, value: Any, _: Any) -> bool:
-        return _equal(value, arg)
+    def k_const(self, arg: Any, _: Any) -> _Check:
+        return lambda value: _equal(value, arg)
 
-    def k_properties(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or all(self.ok(s, value[k]) for k, s in arg.items() if k in value)
+    def k_properties(self, arg: Any, _: Any) -> _Check:
+        props = [(k, self.compile(s)) for k, s in arg.items()]
 
-    def k_required(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or all(k in value for k in arg)
-
-    def k_additionalProperties(self, arg: Any, value: Any, schema: Any) -> bool:
-        if not isinstance(value, dict):
+        def check(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return True
+            for k, sub in props:  # noqa: SIM110 - a plain loop: this runs for every node
+                if k in value and not sub(value[k]):
+                    return False
             return True
+
+        return check
+
+    def k_required(self, arg: Any, _: Any) -> _Check:
+        names = list(arg)
+        return lambda value: not isinstance(value, dict) or all(k in value for k in names)
+
+    def k_additionalProperties(self, arg: Any, schema: Any) -> _Check:
         if "patternProperties" in schema:
             raise _Unsupported("patternProperties")
-        known = schema.get("properties", {})
-        return all(self.ok(arg, v) for k, v in value.items() if k not in known)
+        known = frozenset(schema.get("properties", {}))
+        if arg is False:
+            return lambda value: not isinstance(value, dict) or known.issuperset(value)
+        sub = self.compile(arg)
+        return lambda value: not isinstance(value, dict) or all(sub(v) for k, v in value.items() if k not in known)
 
-    def k_dependentRequired(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or all(
-            all(d in value for d in deps) for k, deps in arg.items() if k in value
+    def k_dependentRequired(self, arg: Any, _: Any) -> _Check:
+        deps = list(arg.items())
+        return lambda value: not isinstance(value, dict) or all(
+            all(d in value for d in needed) for k, needed in deps if k in value
         )
 
-    def k_dependentSchemas(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or all(self.ok(s, value) for k, s in arg.items() if k in value)
+    def k_dependentSchemas(self, arg: Any, _: Any) -> _Check:
+        deps = [(k, self.compile(s)) for k, s in arg.items()]
+        return lambda value: not isinstance(value, dict) or all(sub(value) for k, sub in deps if k in value)
 
-    def k_propertyNames(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or all(self.ok(arg, k) for k in value)
+    def k_propertyNames(self, arg: Any, _: Any) -> _Check:
+        sub = self.compile(arg)
+        return lambda value: not isinstance(value, dict) or all(sub(k) for k in value)
 
-    def k_minProperties(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or len(value) >= arg
+    def k_minProperties(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not isinstance(value, dict) or len(value) >= arg
 
-    def k_maxProperties(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, dict) or len(value) <= arg
+    def k_maxProperties(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not isinstance(value, dict) or len(value) <= arg
 
-    def k_items(self, arg: Any, value: Any, schema: Any) -> bool:
+    def k_items(self, arg: Any, schema: Any) -> _Check:
         if "prefixItems" in schema:
             raise _Unsupported("prefixItems")
-        return not isinstance(value, list) or all(self.ok(arg, v) for v in value)
+        sub = self.compile(arg)
+        return lambda value: not isinstance(value, list) or all(sub(v) for v in value)
 
-    def k_minItems(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, list) or len(value) >= arg
+    def k_minItems(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not isinstance(value, list) or len(value) >= arg
 
-    def k_maxItems(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, list) or len(value) <= arg
+    def k_maxItems(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not isinstance(value, list) or len(value) <= arg
 
-    def k_uniqueItems(self, arg: Any, value: Any, _: Any) -> bool:
-        if not arg or not isinstance(value, list):
-            return True
-        return all(not _equal(a, b) for i, a in enumerate(value) for b in value[i + 1 :])
+    def k_uniqueItems(self, arg: Any, _: Any) -> _Check:
+        if not arg:
+            return _always
+        return lambda value: not isinstance(value, list) or all(
+            not _equal(a, b) for i, a in enumerate(value) for b in value[i + 1 :]
+        )
 
-    def k_minLength(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, str) or len(value) >= arg
+    def k_minLength(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not isinstance(value, str) or len(value) >= arg
 
-    def k_maxLength(self, arg: Any, value: Any, _: Any) -> bool:
-        return not isinstance(value, str) or len(value) <= arg
+    def k_maxLength(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not isinstance(value, str) or len(value) <= arg
 
-    def k_pattern(self, arg: str, value: Any, _: Any) -> bool:
-        if not isinstance(value, str):
-            return True
-        compiled = self.patterns.get(arg)
-        if compiled is None:
-            compiled = self.patterns[arg] = re.compile(arg)
-        return compiled.search(value) is not None
+    def k_pattern(self, arg: str, _: Any) -> _Check:
+        search = re.compile(arg).search
+        return lambda value: not isinstance(value, str) or search(value) is not None
 
-    def k_format(self, arg: str, value: Any, _: Any) -> bool:
+    def k_format(self, arg: str, _: Any) -> _Check:
         check = self.formats.get(arg)
         if check is None:
             raise _Unsupported(arg)
-        return check(value)
+        return check
 
-    def _num(self, value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    def k_minimum(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not _is_number(value) or value >= arg
 
-    def k_minimum(self, arg: Any, value: Any, _: Any) -> bool:
-        return not self._num(value) or value >= arg
+    def k_maximum(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not _is_number(value) or value <= arg
 
-    def k_maximum(self, arg: Any, value: Any, _: Any) -> bool:
-        return not self._num(value) or value <= arg
+    def k_exclusiveMinimum(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not _is_number(value) or value > arg
 
-    def k_exclusiveMinimum(self, arg: Any, value: Any, _: Any) -> bool:
-        return not self._num(value) or value > arg
+    def k_exclusiveMaximum(self, arg: Any, _: Any) -> _Check:
+        return lambda value: not _is_number(value) or value < arg
 
-    def k_exclusiveMaximum(self, arg: Any, value: Any, _: Any) -> bool:
-        return not self._num(value) or value < arg
+    def k_allOf(self, arg: Any, _: Any) -> _Check:
+        subs = [self.compile(s) for s in arg]
+        return lambda value: all(sub(value) for sub in subs)
 
-    def k_allOf(self, arg: Any, value: Any, _: Any) -> bool:
-        return all(self.ok(s, value) for s in arg)
+    def k_anyOf(self, arg: Any, _: Any) -> _Check:
+        subs = [self.compile(s) for s in arg]
+        return lambda value: any(sub(value) for sub in subs)
 
-    def k_anyOf(self, arg: Any, value: Any, _: Any) -> bool:
-        return any(self.ok(s, value) for s in arg)
+    def k_oneOf(self, arg: Any, _: Any) -> _Check:
+        subs = [self.compile(s) for s in arg]
+        return lambda value: sum(1 for sub in subs if sub(value)) == 1
 
-    def k_oneOf(self, arg: Any, value: Any, _: Any) -> bool:
-        return sum(1 for s in arg if self.ok(s, value)) == 1
+    def k_not(self, arg: Any, _: Any) -> _Check:
+        sub = self.compile(arg)
+        return lambda value: not sub(value)
 
-    def k_not(self, arg: Any, value: Any, _: Any) -> bool:
-        return not self.ok(arg, value)
+
+def _always(_value: Any) -> bool:
+    return True
+
+
+def _never(_value: Any) -> bool:
+    return False
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_TYPE_CHECKS: dict[str, _Check] = {
+    "object": lambda value: isinstance(value, dict),
+    "array": lambda value: isinstance(value, list),
+    "string": lambda value: isinstance(value, str),
+    "boolean": lambda value: isinstance(value, bool),
+    "null": lambda value: value is None,
+    "integer": lambda value: _is_type(value, "integer"),
+    "number": _is_number,
+}
+
+_compiled: dict[tuple[int, int], tuple[Any, Any, _Check | None]] = {}
+
+
+def _checker(schema: Mapping[str, Any], formats: Mapping[str, Callable[[Any], bool]]) -> _Check | None:
+    """The compiled check of ``schema`` (None: it uses something unsupported), remembered
+    while the schema and format objects live (the cache holds them, so ids are not reused)."""
+    key = (id(schema), id(formats))
+    hit = _compiled.get(key)
+    if hit is not None and hit[0] is schema and hit[1] is formats:
+        return hit[2]
+    try:
+        check: _Check | None = _Compiler(schema, formats).compile(schema)
+    except (_Unsupported, KeyError, TypeError, re.error):
+        check = None
+    if len(_compiled) > 256:
+        _compiled.clear()
+    _compiled[key] = (schema, formats, check)
+    return check
 
 
 def fast_valid(
     schema: Mapping[str, Any], value: Any, formats: Mapping[str, Callable[[Any], bool]] | None = None
 ) -> bool | None:
     """True when ``value`` is certainly valid; False when certainly not; None when unsure."""
-    try:
-        return _Checker(schema, formats or {}).ok(schema, value)
-    except _Unsupported:
+    check = _checker(schema, formats if formats is not None else _NO_FORMATS)
+    if check is None:
         return None
+    try:
+        return check(value)
     except (KeyError, TypeError, re.error):
         return None
+
+
+_NO_FORMATS: Mapping[str, Callable[[Any], bool]] = {}
