@@ -110,11 +110,12 @@ def _parse_inputs(items: Sequence[str]) -> dict[str, str]:
 
 def _report_specs(items: Sequence[str], reporters: Any) -> list[tuple[str, str | None]]:
     """Parse and check every ``--report`` before anything is scanned: a bad one is exit 2."""
-    from scanner.output import ReportSpecError, check_report_specs, parse_report_spec
+    from scanner.output import ReportSpecError, check_report_paths, check_report_specs, parse_report_spec
 
     try:
         specs = [parse_report_spec(i) for i in items] or [("console", None)]
         check_report_specs(specs, reporters)
+        check_report_paths(specs)
     except ReportSpecError as exc:
         raise _usage(str(exc)) from None
     return specs

@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import sys
+import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -111,6 +112,30 @@ def check_report_specs(specs: Sequence[tuple[str, str | None]], reporters: Mappi
         if key in seen:
             raise ReportSpecError(f"two reports ({seen[key]} and {fmt}) would write the same file {path}")
         seen[key] = fmt
+
+
+def check_report_paths(specs: Sequence[tuple[str, str | None]]) -> None:
+    """Make sure every report file can be written, before anything is scanned.
+
+    The report's folder is created if missing, and a file is created in it and
+    removed again; a folder that cannot be written is a :class:`ReportSpecError`
+    naming the report, rather than a traceback once the scan is over.
+    """
+    for fmt, path in specs:
+        if path is None:
+            continue
+        folder = Path(path).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".probe", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ReportSpecError(
+                f"--report {fmt}={path}: cannot write in {folder}: {exc.strerror or exc}"
+            ) from None
+        if Path(path).is_dir():
+            raise ReportSpecError(f"--report {fmt}={path}: is a directory")
 
 
 def color_wanted(stream: IO[str], environ: Mapping[str, str] | None = None) -> bool:

@@ -132,6 +132,18 @@ def test_usage_errors_exit_2(fleet, args, words):
     assert words in out.stderr
 
 
+def test_a_report_path_that_cannot_be_written_is_a_usage_error_before_the_scan(fleet):
+    """A report under a regular file (or one naming a folder) stops the run at once, exit 2,
+    with the report named; the streamed and the gathered paths alike."""
+    for extra in ([], ["--report", "console"]):
+        out = scan(fleet, "--report", f"json={fleet / 'ok.txt' / 'r.json'}", *extra)
+        assert out.returncode == 2, out.stderr
+        assert f"--report json={fleet / 'ok.txt' / 'r.json'}: cannot write in {fleet / 'ok.txt'}" in out.stderr
+        assert "Traceback" not in out.stderr and out.stdout == ""
+    out = scan(fleet, "--report", f"junit={fleet}")
+    assert out.returncode == 2 and f"--report junit={fleet}: is a directory" in out.stderr
+
+
 def test_missing_reg_file_is_a_usage_error(tmp_path):
     out = run_cli("scan", "--policy", "policies", "--reg", str(tmp_path / "nope.reg"))
     assert out.returncode == 2
