@@ -12,7 +12,11 @@ many rules use it:
   facts are dropped as soon as its results are made.
 
 Then every rule's check tree is judged from the facts and one result is made
-per (target, rule); results come back sorted by target, policy and rule.
+per (target, rule). Batches are cut from the targets sorted by name and each
+batch is sorted, so batches in order are the results in report order (target,
+policy, rule): :meth:`Engine.scan` gathers them, :meth:`Engine.map_batches`
+hands each batch to a function in the worker that made it (a streamed scan
+renders its reports there, see :mod:`scanner.streaming`).
 
 Faults stay local: a collector that raises makes every result it touches
 ``error``; an evaluator that raises makes that check ``error``. The scan goes on.

@@ -44,5 +44,7 @@ def register_reporters() -> list[Reporter]:  # type: ignore[empty-body]
 
     Each :class:`~scanner.api.Reporter` is selected with
     ``--report NAME[=PATH]`` and renders a finished
-    :class:`~scanner.report.Report` to a text stream.
+    :class:`~scanner.report.Report` to a text stream. One that also has a
+    :class:`~scanner.api.ResultStream` can be rendered batch by batch in the
+    scan's worker processes (see :mod:`scanner.streaming`).
     """
