@@ -203,3 +203,28 @@ def test_an_empty_run_streams_an_empty_document(tmp_path: Path) -> None:
     junit.write(finished, gathered, ReportOptions())
     assert (tmp_path / "r.xml").read_text() == gathered.getvalue()
     assert not counts
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_parts_are_appended_whole_by_the_kernel_or_by_hand(tmp_path: Path, monkeypatch, kernel_copy: bool) -> None:
+    """copy_file_range where the kernel can; read/write when it refuses (a pipe, another file system)."""
+    import errno
+    import os
+
+    from scanner import streaming
+
+    if not kernel_copy:
+        def refuse(*_args, **_kwargs):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse, raising=False)
+    data = bytes(range(256)) * 9000  # 2.3 MB: several copy calls and read blocks
+    (tmp_path / "part").write_bytes(data)
+    dest = tmp_path / "dest"
+    with open(dest, "wb") as out:
+        out.write(b"head")
+        out.flush()
+        with open(tmp_path / "part", "rb") as src:
+            streaming._copy_to_fd(src, out.fileno())
+        out.write(b"tail")
+    assert dest.read_bytes() == b"head" + data + b"tail"
