@@ -94,7 +94,11 @@ class Engine:
         self._rules = [(p, r, r.check.leaves()) for p in policies for r in p.rules]
         self._plans = [self._plan(p, r, leaves) for p, r, leaves in self._rules]
         self._scan_facts: dict[tuple[str, str], Any] = {}
-        self._scan_types = sorted({t for _, _, leaves in self._rules for t in (leaf.type_name for leaf in leaves)})
+        # the check types collected once for the whole scan (their facts join each batch's table)
+        self._scan_types = sorted(
+            {leaf.type_name for _, _, leaves in self._rules for leaf in leaves}
+            - {name for name, ct in check_types.items() if ct.process_parallel}
+        )
 
     def _plan(self, policy: Policy, rule: Rule, leaves: list[CheckNode]) -> _Plan:
         return _Plan(
