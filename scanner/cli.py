@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("endpoint", metavar="HOST[:PORT]")
     _report_args(probe)
     probe.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    probe.add_argument(
+        "--servername",
+        metavar="NAME",
+        help="the TLS server name (SNI) to send; default: the host name, none for an IP address",
+    )
     probe.add_argument("--now", metavar="ISO8601")
     return p
 
@@ -285,7 +290,9 @@ def cmd_schema(args: argparse.Namespace, stdout: IO[str]) -> int:
 def cmd_probe(args: argparse.Namespace, stdout: IO[str]) -> int:
     from plugins.smtp.probe_cli import run_probe_command
 
-    return run_probe_command(args.endpoint, list(args.report), args.timeout, parse_now(args.now), stdout)
+    return run_probe_command(
+        args.endpoint, list(args.report), args.timeout, parse_now(args.now), stdout, servername=args.servername
+    )
 
 
 COMMANDS = {

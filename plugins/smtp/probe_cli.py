@@ -65,6 +65,7 @@ def console_text(facts: dict[str, Any], now: datetime) -> str:
     """The probe as a table for people."""
     where = f" ({facts['address']})" if facts.get("address") else ""
     lines = [f"SMTP TLS probe of {facts['endpoint']}{where} in {facts.get('elapsed_ms', 0):.0f} ms"]
+    lines.append(f"  SNI          {facts.get('sni') or '(none: an IP address)'}")
     if facts.get("error"):
         lines.append(f"  could not be probed: {facts['error']}")
     first = next((c for c in facts.get("connections", []) if "greeting" in c), None)
@@ -89,17 +90,24 @@ def console_text(facts: dict[str, Any], now: datetime) -> str:
 
 
 def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, now: datetime,
-                      stdout: IO[str]) -> int:
-    """Probe ``endpoint`` fully and write each requested report; 0 answered, 3 could not be probed."""
+                      stdout: IO[str], servername: str | None = None) -> int:
+    """Probe ``endpoint`` fully and write each requested report; 0 answered, 3 could not be probed.
+
+    ``servername`` is the SNI sent in every handshake (as a rule's ``servername:``);
+    by default the host name, and none for an IP address.
+    """
     try:
         parsed = parse_endpoint(endpoint)
     except EndpointError as exc:
         raise UsageError(str(exc)) from None
+    if servername is not None and not servername.strip():
+        raise UsageError("--servername: an empty name; leave the option out to send the host name")
     specs = [parse_report_spec(s) for s in report_specs] or [("console", None)]
     for fmt, _ in specs:
         if fmt not in FORMATS:
             raise UsageError(f"--report {fmt!r}: probe writes only {' or '.join(FORMATS)}")
-    plan = Plan(parsed, versions=set(VERSIONS), plaintext_mail=True, certificate=True, timeout=timeout)
+    plan = Plan(parsed, servername=servername, versions=set(VERSIONS), plaintext_mail=True, certificate=True,
+                timeout=timeout)
     [facts] = run_plans([plan], connection_limit(1))
     for fmt, path in specs:
         text = (json.dumps(probe_document(facts, now), indent=2, ensure_ascii=False) + "\n" if fmt == "json"

@@ -53,3 +53,32 @@ def test_usage_errors() -> None:
         run_probe_command("mail:x", [], 1.0, NOW, io.StringIO())
     with pytest.raises(UsageError, match="probe writes only console or json"):
         run_probe_command("127.0.0.1:25", ["junit"], 1.0, NOW, io.StringIO())
+
+
+def test_servername_is_sent_as_sni_and_picks_the_certificate(tmp_path: Path) -> None:
+    """The server answers 'other.test' with its own certificate; without --servername an IP sends no SNI."""
+    default = make_cert(tmp_path, "default", ["mail.test"])
+    other = make_cert(tmp_path, "other", ["other.test"])
+    context = tls_context(default, ["TLSv1.2", "TLSv1.3"])
+    other_context = tls_context(other, ["TLSv1.2", "TLSv1.3"])
+    seen: list[str | None] = []
+
+    def pick(tls, name, _context):
+        seen.append(name)
+        if name == "other.test":
+            tls.context = other_context
+
+    context.sni_callback = pick
+    server = aiosmtpd_server(context)
+    try:
+        named, plain = io.StringIO(), io.StringIO()
+        assert run_probe_command(server.endpoint, ["json"], 5.0, NOW, named, servername="other.test") == 0
+        assert run_probe_command(server.endpoint, ["console"], 5.0, NOW, plain) == 0
+    finally:
+        server.stop()
+    doc = json.loads(named.getvalue())
+    assert doc["facts"]["sni"] == "other.test" and doc["certificate"]["san_dns"] == ["other.test"]
+    assert "  SNI          (none: an IP address)" in plain.getvalue()
+    assert seen.count("other.test") >= 2 and None in seen  # every handshake of the first probe named it
+    with pytest.raises(UsageError, match="--servername: an empty name"):
+        run_probe_command(server.endpoint, [], 1.0, NOW, io.StringIO(), servername=" ")
