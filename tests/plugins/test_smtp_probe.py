@@ -216,3 +216,42 @@ def test_endpoint_read_by_several_rules_is_probed_once_with_the_largest_timeout(
     assert probe_a is probe_b  # one probe shared by both targets
     assert probe_a["timeout"] == 7
     assert sorted(c["purpose"] for c in probe_a["connections"]) == ["TLSv1.0", "TLSv1.2"]
+
+
+def test_a_later_454_does_not_rewrite_the_first_starttls_answer(certs: dict) -> None:
+    """A server that rate-limits STARTTLS after the first connection: STARTTLS stays 'accepted'
+    (what it first said), TLS 1.2 is judged from that connection, the versions whose connection
+    got 454 are 'error' quoting it, never 'refused' (their support was not observed)."""
+    import threading
+
+    from aiosmtpd.smtp import SMTP, syntax
+    from smtp_servers import ServerThread
+
+    lock = threading.Lock()
+    answered = [0]
+
+    class RateLimited(SMTP):
+        @syntax("STARTTLS", when="tls_context")
+        async def smtp_STARTTLS(self, arg: str) -> None:
+            with lock:
+                answered[0] += 1
+                first = answered[0] == 1
+            if not first:
+                await self.push("454 4.7.0 TLS not available due to a temporary reason")
+                return
+            await super().smtp_STARTTLS(arg)
+
+    context = tls_context(certs["ok"], ["TLSv1.2", "TLSv1.3"])
+    server = ServerThread(lambda: RateLimited(object(), hostname="mail.test", tls_context=context))
+    plan = Plan(Endpoint("127.0.0.1", server.port), versions=set(ALL), timeout=5.0)
+    try:
+        [facts] = asyncio.run(probe_many([plan], 8))
+    finally:
+        server.stop()
+    assert facts["starttls"]["result"] == "accepted" and facts["starttls"]["reply"]["code"] == 220
+    versions = facts["versions"]
+    assert versions["TLSv1.2"]["verdict"] == "accepted"
+    for version in ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.3"):
+        assert versions[version]["verdict"] == "error", version
+        assert "454 4.7.0 TLS not available" in versions[version]["reason"], versions[version]
+    assert answered[0] == 5
