@@ -150,6 +150,18 @@ def color_wanted(stream: IO[str], environ: Mapping[str, str] | None = None) -> b
         return False
 
 
+def reader_went_away() -> None:
+    """Point stdout at the null device after the reader of a pipe left (``| head``), so
+    nothing more is written there and the interpreter's exit flush does not fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file descriptor: nothing to silence
+        pass
+    finally:
+        os.close(devnull)
+
+
 def write_atomic(path: str | os.PathLike[str], reporter: Reporter, report: Report, options: ReportOptions) -> None:
     """Render ``report`` into ``path`` through a temporary sibling file and ``os.replace``.
 
@@ -188,7 +200,9 @@ def write_reports(
     Every spec is checked before anything is written (:class:`ReportSpecError`).
     Colour is used only for ``console`` on a terminal with ``NO_COLOR`` unset.
     A reporter that raises does not stop the others: the first exception is
-    raised once every report has been attempted.
+    raised once every report has been attempted. A stdout whose reader went
+    away (``| head``) is not an error: the scan's verdict still decides the
+    exit code (a CI gate must not go green because its pipe closed early).
     """
     check_report_specs(specs, reporters)
     first_error: BaseException | None = None
@@ -201,8 +215,11 @@ def write_reports(
         try:
             if path is None:
                 options = ReportOptions(color=fmt == "console" and color_wanted(stdout), lang=report.lang)
-                reporter.write(report, stdout, options)
-                stdout.flush()
+                try:
+                    reporter.write(report, stdout, options)
+                    stdout.flush()
+                except BrokenPipeError:
+                    reader_went_away()
             else:
                 write_atomic(path, reporter, report, ReportOptions(color=False, lang=report.lang))
         except Exception as exc:

@@ -39,6 +39,7 @@ from typing import IO
 
 from scanner.api import Reporter, ResultStream, Severity, Status, Target
 from scanner.engine import Engine
+from scanner.output import reader_went_away
 from scanner.policy import WaiverSet
 from scanner.report import Report, Result
 
@@ -159,14 +160,17 @@ def _assemble_all(outputs: Sequence[_Output], report: Report, stdout: IO[str]) -
 def _assemble(out: _Output, report: Report, stdout: IO[str]) -> None:
     """``head + parts + tail`` into the report's file (atomically) or onto stdout."""
     if out.path is None:
-        stdout.flush()
-        buffer = getattr(stdout, "buffer", None)
-        if buffer is not None:
-            _write_document(out, report, buffer.fileno() if _has_fileno(buffer) else None, buffer)
-            buffer.flush()
-        else:  # a text-only stream (tests, an embedding program)
-            for data in _pieces(out, report):
-                stdout.write(data.decode("utf-8"))
+        try:
+            stdout.flush()
+            buffer = getattr(stdout, "buffer", None)
+            if buffer is not None:
+                _write_document(out, report, buffer.fileno() if _has_fileno(buffer) else None, buffer)
+                buffer.flush()
+            else:  # a text-only stream (tests, an embedding program)
+                for data in _pieces(out, report):
+                    stdout.write(data.decode("utf-8"))
+        except BrokenPipeError:  # the reader left (| head): the verdict still decides the exit code
+            reader_went_away()
         return
     target = Path(out.path)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")

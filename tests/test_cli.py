@@ -197,3 +197,29 @@ def test_validate_refuses_an_alias_bomb_inside_a_valid_policy_quickly(tmp_path):
     assert out.returncode == 2
     assert "aliases are bounded" in out.stderr and "bomb.yaml:" in out.stderr
     assert elapsed < 5
+
+
+@pytest.mark.parametrize("gathered", [False, True], ids=["streamed", "gathered"])
+def test_a_pipe_closed_early_does_not_turn_a_failing_scan_green(tmp_path, gathered):
+    """``policyscan scan --report json | head -c 100``: the reader leaves after 100 bytes of a
+    105 KB report; the exit code is still the scan's verdict (1: the examples have failures)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    args = [sys.executable, "-m", "scanner", "scan", "--policy", "policies", "--inventory",
+            "examples/inventory.yaml", "--now", "2026-11-26T10:00:00Z", "--report", "json"]
+    if gathered:  # a console report into a file cannot stream: the gathered path writes json to stdout
+        args += ["--report", f"console={tmp_path / 'console.txt'}"]
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(100)
+    proc.stdout.close()  # the reader goes away with most of the report unread
+    code = proc.wait(timeout=60)
+    stderr = proc.stderr.read().decode()
+    assert first.startswith(b'{\n  "schema": "policyscan/report/v1"')
+    assert code == 1, stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
