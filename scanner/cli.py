@@ -115,12 +115,11 @@ def _parse_inputs(items: Sequence[str]) -> dict[str, str]:
 
 def _report_specs(items: Sequence[str], reporters: Any) -> list[tuple[str, str | None]]:
     """Parse and check every ``--report`` before anything is scanned: a bad one is exit 2."""
-    from scanner.output import ReportSpecError, check_report_paths, check_report_specs, parse_report_spec
+    from scanner.output import ReportSpecError, check_report_specs, parse_report_spec
 
     try:
         specs = [parse_report_spec(i) for i in items] or [("console", None)]
         check_report_specs(specs, reporters)
-        check_report_paths(specs)
     except ReportSpecError as exc:
         raise _usage(str(exc)) from None
     return specs
@@ -162,7 +161,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.engine import Engine, progress_printer
     from scanner.exitcodes import gate, gate_counts
     from scanner.loader import load_inventory, load_policies, load_waivers
-    from scanner.output import write_reports
+    from scanner.output import ReportSpecError, check_report_paths, write_reports
     from scanner.plugin_host import load_plugins
     from scanner.progress import progress_wanted
     from scanner.report import PolicyInfo, Report, TargetInfo
@@ -187,6 +186,10 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
             f"{', '.join(sorted(declared)) or 'none'})"
         )
     waivers = load_waivers(args.waivers) if args.waivers else None
+    try:  # last of the checks before scanning: it may create the reports' folders
+        check_report_paths(specs)
+    except ReportSpecError as exc:
+        raise _usage(str(exc)) from None
 
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run, lang=args.lang)

@@ -223,3 +223,10 @@ def test_a_pipe_closed_early_does_not_turn_a_failing_scan_green(tmp_path, gather
     assert first.startswith(b'{\n  "schema": "policyscan/report/v1"')
     assert code == 1, stderr
     assert "Traceback" not in stderr and "internal error" not in stderr
+
+
+def test_an_invalid_policy_creates_no_report_folder(fleet):
+    (fleet / "policy.yaml").write_text(POLICY.replace("severity: high", "severity: urgent"))
+    out = scan(fleet, "--report", f"json={fleet / 'out' / 'r.json'}")
+    assert out.returncode == 2
+    assert not (fleet / "out").exists()
