@@ -90,7 +90,7 @@ class _Compiler:
             checks.append(make(arg, schema))
         if len(checks) == 1:
             return checks[0]
-        return lambda value: all(check(value) for check in checks)
+        return _every(checks)
 
     # ---- keywords: each returns a check of one value
     def k_ref(self, ref: str, _: Any) -> _Check:
@@ -222,8 +222,7 @@ class _Compiler:
         return lambda value: not _is_number(value) or value < arg
 
     def k_allOf(self, arg: Any, _: Any) -> _Check:
-        subs = [self.compile(s) for s in arg]
-        return lambda value: all(sub(value) for sub in subs)
+        return _every([self.compile(s) for s in arg])
 
     def k_anyOf(self, arg: Any, _: Any) -> _Check:
         subs = [self.compile(s) for s in arg]
@@ -236,6 +235,16 @@ class _Compiler:
     def k_not(self, arg: Any, _: Any) -> _Check:
         sub = self.compile(arg)
         return lambda value: not sub(value)
+
+
+def _every(checks: list[_Check]) -> _Check:
+    def check(value: Any) -> bool:
+        for one in checks:  # noqa: SIM110 - a plain loop: no generator per node checked
+            if not one(value):
+                return False
+        return True
+
+    return check
 
 
 def _always(_value: Any) -> bool:
