@@ -164,7 +164,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.output import ReportSpecError, check_report_paths, write_reports
     from scanner.plugin_host import load_plugins
     from scanner.progress import progress_wanted
-    from scanner.report import PolicyInfo, Report, TargetInfo
+    from scanner.report import Report
     from scanner.streaming import can_stream, scan_streamed
 
     started = datetime.now(UTC)
@@ -193,21 +193,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
 
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run, lang=args.lang)
-    inputs: dict[str, Any] = {}
-    for p in policies:
-        inputs.update(p.inputs)
-    report = Report(
-        tool_version=__version__,
-        started_at=started,
-        finished_at=started,
-        now=now,
-        policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path) for p in policies],
-        inputs=inputs,
-        targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
-        results=[],
-        waivers={"file": waivers.path, "sha256": waivers.sha256} if waivers else None,
-        lang=args.lang,
-    )
+    report = Report.begin(__version__, started, now, policies, targets, waivers, args.lang)
     progress = progress_printer(len(targets))
     if can_stream(specs, host.reporters):
         # every report renders batch by batch: in the workers, without gathering the results here

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from scanner.api import JSON, Severity, Status
+from scanner.api import JSON, Severity, Status, Target
+
+if TYPE_CHECKING:
+    from scanner.policy import Policy, WaiverSet
 
 REPORT_SCHEMA_ID = "policyscan/report/v1"
 
@@ -98,6 +101,38 @@ class Report:
     lang: str = "en"
     counts: Mapping[str, int] | None = None
     """Results per status, when ``results`` is not held here (a streamed scan); see :meth:`summary`."""
+
+    @classmethod
+    def begin(
+        cls,
+        tool_version: str,
+        started_at: datetime,
+        now: datetime,
+        policies: Sequence[Policy],
+        targets: Sequence[Target],
+        waivers: WaiverSet | None = None,
+        lang: str = "en",
+    ) -> Report:
+        """The report of a run about to scan: its provenance, no results yet.
+
+        ``finished_at`` is ``started_at`` until the run sets it; inputs are the
+        policies' effective inputs merged; targets are listed by name.
+        """
+        inputs: dict[str, JSON] = {}
+        for p in policies:
+            inputs.update(p.inputs)
+        return cls(
+            tool_version=tool_version,
+            started_at=started_at,
+            finished_at=started_at,
+            now=now,
+            policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path) for p in policies],
+            inputs=inputs,
+            targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
+            results=[],
+            waivers={"file": waivers.path, "sha256": waivers.sha256} if waivers is not None else None,
+            lang=lang,
+        )
 
     def summary(self) -> dict[str, int]:
         """``{"total": N, "pass": ..., "fail": ..., "error": ..., "skip": ..., "waived": ...}``."""

@@ -19,8 +19,7 @@ from scanner.exitcodes import gate, gate_counts
 from scanner.loader import load_inventory, load_policies, load_waivers
 from scanner.output import write_reports
 from scanner.plugin_host import load_plugins
-from scanner.policy import WaiverSet
-from scanner.report import PolicyInfo, Report, TargetInfo
+from scanner.report import Report
 from scanner.reporters import json_report, junit
 from scanner.streaming import can_stream, scan_streamed
 from scanner.waivers import apply_waivers
@@ -69,20 +68,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _skeleton(policies, targets, waivers) -> Report:
-    inputs: dict = {}
-    for p in policies:
-        inputs.update(p.inputs)
-    return Report(
-        tool_version="9.9.9",
-        started_at=STARTED,
-        finished_at=STARTED,
-        now=NOW,
-        policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path) for p in policies],
-        inputs=inputs,
-        targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
-        results=[],
-        waivers={"file": waivers.path, "sha256": waivers.sha256},
-    )
+    return Report.begin("9.9.9", STARTED, NOW, policies, targets, waivers)
 
 
 def _without_finished_at(data: bytes) -> bytes:
@@ -194,7 +180,7 @@ def test_an_empty_run_streams_an_empty_document(tmp_path: Path) -> None:
     host = load_plugins()
     policies = load_policies([str(POLICIES)], host)
     targets: list[Target] = []
-    skeleton = replace(_skeleton(policies, targets, WaiverSet("w.yaml", "0" * 64, ())), waivers=None)
+    skeleton = _skeleton(policies, targets, None)
     specs = [("json", str(tmp_path / "r.json")), ("junit", str(tmp_path / "r.xml"))]
     engine = Engine(policies, host.check_types, RunContext(now=NOW))
     finished, counts = scan_streamed(engine, targets, skeleton, specs, host.reporters, io.StringIO())
