@@ -196,7 +196,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     report = Report.begin(__version__, started, now, policies, targets, waivers, args.lang)
     progress = progress_printer(len(targets))
     if can_stream(specs, host.reporters):
-        # every report renders batch by batch: in the workers, without gathering the results here
+        # json, junit... render batch by batch in the workers; console gets the gathered results
         _, counts = scan_streamed(engine, targets, report, specs, host.reporters, stdout, waivers, progress)
         return int(gate_counts(counts, Severity(args.fail_on)))
     results = engine.scan(targets, progress)

@@ -115,9 +115,9 @@ class Engine:
     def scan(self, targets: Sequence[Target], progress: Callable[[int, int], None] | None = None) -> list[Result]:
         """Every result of the scan, sorted by target, policy and rule."""
         results: list[Result] = []
-        if self._parallel_ok(len(targets)):
+        if self.runs_in_workers(len(targets)):
             for data in self.map_batches(targets, _to_wire, progress):
-                results.extend(_from_wire(data))
+                results.extend(unpack_results(data))
         else:
             for chunk in self.map_batches(targets, _keep, progress):
                 results.extend(chunk)
@@ -150,7 +150,9 @@ class Engine:
         finally:
             self._scan_facts = {}
 
-    def _parallel_ok(self, n_targets: int) -> bool:
+    def runs_in_workers(self, n_targets: int) -> bool:
+        """True when a scan of ``n_targets`` runs its batches in forked worker processes
+        (``--jobs`` above 1, more than one batch, ``fork`` available, a check type that allows it)."""
         if self.run.jobs < 2 or n_targets <= BATCH or not hasattr(os, "fork"):
             return False
         used = {leaf.type_name for _, _, leaves in self._rules for leaf in leaves}
@@ -160,7 +162,7 @@ class Engine:
         self, batches: Sequence[Sequence[Target]], finish: Callable[[int, list[Result]], T]
     ) -> Iterator[T]:
         """``finish`` of every batch, in order; in forked workers when a check type used does CPU work."""
-        if not self._parallel_ok(sum(map(len, batches))):
+        if not self.runs_in_workers(sum(map(len, batches))):
             for i, batch in enumerate(batches):
                 yield finish(i, self._batch_results(batch))
             return
@@ -382,7 +384,11 @@ _STATUS = {s.value: s for s in Status}
 
 
 def _to_wire(_index: int, results: list[Result]) -> bytes:
-    """A batch of results as bytes for the parent process.
+    return pack_results(results)
+
+
+def pack_results(results: Sequence[Result]) -> bytes:
+    """A batch of results as bytes for the parent process (:func:`unpack_results` reads them).
 
     Results are plain values (facts and evidence are JSON by contract), so
     ``marshal`` serialises them about twice as fast as pickle once the enums are
@@ -396,8 +402,9 @@ def _to_wire(_index: int, results: list[Result]) -> bytes:
         return b"p" + pickle.dumps(packed)
 
 
-def _from_wire(data: bytes) -> list[Result]:
-    # our own forked worker wrote these bytes a moment ago: no untrusted input
+def unpack_results(data: bytes) -> list[Result]:
+    """The results :func:`pack_results` packed. Only for bytes this run's own workers
+    made a moment ago: pickle (the fallback) must never read untrusted input."""
     packed = marshal.loads(data[1:]) if data[:1] == b"m" else pickle.loads(data[1:])  # noqa: S301, S302
     make = Result._make
     return [make((*p[:4], _SEVERITY[p[4]], _STATUS[p[5]], _STATUS[p[6]], *p[7:])) for p in packed]

@@ -3,24 +3,26 @@
 A fleet scan makes hundreds of thousands of results. Gathering them in the
 parent process and rendering every report there afterwards costs more than
 judging them: each result would be serialised in a worker, rebuilt in the
-parent, then walked once per report format. When every ``--report`` of a run
+parent, then walked once per report format. When a ``--report`` of a run
 names a reporter with a :class:`~scanner.api.ResultStream` (the built-in
 ``json`` and ``junit`` have one), :func:`scan_streamed` does this instead:
 
 1. each batch of targets is judged in a worker (see
    :meth:`scanner.engine.Engine.map_batches`), waivers are applied there, and
-   every report's rendering of that batch is written to a part file beside
-   the report; only the number of results per (status, severity) goes back
-   to the parent;
+   every streamed report's rendering of that batch is written to a part file
+   beside the report; the number of results per (status, severity) goes back
+   to the parent, and the results themselves only when a report without a
+   stream (``console``) was asked for too;
 2. once every batch is done the parent knows the summary, and assembles each
-   report as ``head + parts + tail`` into a temporary file that replaces the
-   report atomically, as :func:`scanner.output.write_atomic` does.
+   streamed report as ``head + parts + tail`` into a temporary file that
+   replaces the report atomically, as :func:`scanner.output.write_atomic`
+   does; then the other reports are written from the gathered results.
 
 The bytes are the same as :func:`scanner.output.write_reports` writes for the
 same results (tested). Part files live in a hidden folder next to each report
 (so assembling them is a copy inside one file system) and are removed however
-the scan ends. A reporter that raises stops the scan (exit 4) and no report
-is written or replaced.
+the scan ends. A streamed reporter that raises stops the scan (exit 4) and no
+report is written or replaced.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from scanner.api import Reporter, ResultStream, Severity, Status, Target
-from scanner.engine import Engine
-from scanner.output import reader_went_away
+from scanner.engine import Engine, pack_results, unpack_results
+from scanner.output import reader_went_away, write_reports
 from scanner.policy import WaiverSet
 from scanner.report import Report, Result
 
@@ -48,8 +50,8 @@ _STATUS_AND_SEVERITY = operator.itemgetter(5, 4)  # Result is a NamedTuple: (...
 
 
 def can_stream(specs: Sequence[tuple[str, str | None]], reporters: Mapping[str, Reporter]) -> bool:
-    """True when every requested report can be rendered batch by batch."""
-    return bool(specs) and all(reporters[fmt].stream is not None for fmt, _ in specs)
+    """True when at least one requested report can be rendered batch by batch."""
+    return any(reporters[fmt].stream is not None for fmt, _ in specs)
 
 
 @dataclass(frozen=True)
@@ -70,29 +72,40 @@ def scan_streamed(
     waivers: WaiverSet | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Report, StatusCounts]:
-    """Scan ``targets`` and write every report of ``specs``; return the finished report (without
-    results) and the number of results per (status, severity), for the exit code.
+    """Scan ``targets`` and write every report of ``specs``; return the finished report and
+    the number of results per (status, severity), for the exit code.
 
     ``report`` carries what is known before the scan (``finished_at`` and the
-    summary are filled in here). Every reporter named in ``specs`` must have a
-    ``stream`` (:func:`can_stream`).
+    summary are filled in here). Reports whose reporter has a ``stream`` are
+    rendered in the workers; the others (``console``) are written afterwards by
+    :func:`scanner.output.write_reports` from results the workers send back, and
+    only then does the finished report hold the results.
     """
+    streams = [(fmt, path) for fmt, path in specs if reporters[fmt].stream is not None]
+    gathered = [(fmt, path) for fmt, path in specs if reporters[fmt].stream is None]
+    # results cross from the workers only when a report needs them, packed with marshal
+    pack = bool(gathered) and engine.runs_in_workers(len(targets))
     outputs: list[_Output] = []
     try:
-        for fmt, path in specs:
+        for fmt, path in streams:
             stream = reporters[fmt].stream
-            assert stream is not None, f"reporter {fmt!r} cannot stream"
+            assert stream is not None
             outputs.append(_Output(fmt, path, stream, _parts_folder(fmt, path)))
         counts: StatusCounts = Counter()
-        render = _BatchRenderer(report, outputs, waivers, engine.run.now)
-        for batch_counts in engine.map_batches(targets, render, progress):
+        results: list[Result] = []
+        render = _BatchRenderer(report, outputs, waivers, engine.run.now, keep=bool(gathered), pack=pack)
+        for batch_counts, kept in engine.map_batches(targets, render, progress):
             for (status, severity), n in batch_counts:
                 counts[(Status(status), Severity(severity))] += n
+            if kept is not None:
+                results.extend(unpack_results(kept) if pack else kept)
         by_status: Counter[str] = Counter()
         for (status, _), n in counts.items():
             by_status[status.value] += n
-        finished = replace(report, finished_at=datetime.now(UTC), results=[], counts=dict(by_status))
+        finished = replace(report, finished_at=datetime.now(UTC), results=results, counts=dict(by_status))
         _assemble_all(outputs, finished, stdout)
+        if gathered:
+            write_reports(finished, gathered, reporters, stdout)
         return finished, counts
     finally:
         for out in outputs:
@@ -100,15 +113,26 @@ def scan_streamed(
 
 
 class _BatchRenderer:
-    """Runs in the worker that judged a batch: waivers, then one part file per report."""
+    """Runs in the worker that judged a batch: waivers, one part file per streamed report,
+    then the batch's counts, and its results when a gathered report needs them."""
 
-    def __init__(self, report: Report, outputs: Sequence[_Output], waivers: WaiverSet | None, now: datetime) -> None:
+    def __init__(
+        self,
+        report: Report,
+        outputs: Sequence[_Output],
+        waivers: WaiverSet | None,
+        now: datetime,
+        keep: bool = False,
+        pack: bool = False,
+    ) -> None:
         self.report = report
         self.outputs = outputs
         self.waivers = waivers
         self.now = now
+        self.keep = keep
+        self.pack = pack
 
-    def __call__(self, index: int, results: list[Result]) -> list[tuple[tuple[str, str], int]]:
+    def __call__(self, index: int, results: list[Result]) -> tuple[list[tuple[tuple[str, str], int]], Any]:
         if self.waivers is not None:
             from scanner.waivers import apply_waivers
 
@@ -122,7 +146,9 @@ class _BatchRenderer:
                 part.unlink()
         # counted by member (cheap), sent as plain strings (they pickle more cheaply than enum members)
         counts = Counter(map(_STATUS_AND_SEVERITY, results))
-        return [((status.value, severity.value), n) for (status, severity), n in counts.items()]
+        tally = [((status.value, severity.value), n) for (status, severity), n in counts.items()]
+        kept = (pack_results(results) if self.pack else results) if self.keep else None
+        return tally, kept
 
 
 def _parts_folder(fmt: str, path: str | None) -> Path:

@@ -228,16 +228,17 @@ def test_process_parallel_check_types_run_in_forked_workers_with_identical_resul
 
 
 def test_results_cross_from_workers_intact_with_or_without_marshal():
-    from scanner.engine import _from_wire, _to_wire
+    from scanner.engine import pack_results as _pack
+    from scanner.engine import unpack_results as _from_wire
 
     evidence = ({"source": "a.reg:3", "expected": [1, 4294967295], "combinator": None},)
     plain = Result("t", "p", "r", "title", Severity.HIGH, Status.FAIL, Status.FAIL, "m", 1, [1, 2],
                    evidence, "fix it", None, "registry")
-    data = _to_wire(0, [plain])
+    data = _pack([plain])
     assert data[:1] == b"m" and _from_wire(data) == [plain]
     assert _from_wire(data)[0].status is Status.FAIL and _from_wire(data)[0].severity is Severity.HIGH
     odd = plain._replace(evidence=({"source": "x", "when": NOW},))  # not marshal-able: pickle carries it
-    data = _to_wire(0, [odd])
+    data = _pack([odd])
     assert data[:1] == b"p" and _from_wire(data) == [odd]
 
 

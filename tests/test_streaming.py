@@ -151,16 +151,47 @@ def test_a_reporter_failing_in_a_worker_replaces_no_report_and_leaves_no_parts(f
     assert (out_dir / "r.json").read_text() == "the previous report"
 
 
-def test_only_reporters_with_a_stream_are_streamed() -> None:
+def test_a_run_streams_when_one_of_its_reports_can() -> None:
     reporters = load_plugins().reporters
     assert reporters["json"].stream is json_report.STREAM and reporters["junit"].stream is junit.STREAM
+    assert reporters["console"].stream is None
     assert can_stream([("json", "r.json"), ("junit", None)], reporters)
-    assert not can_stream([("json", "r.json"), ("console", None)], reporters)
+    assert can_stream([("json", "r.json"), ("console", None)], reporters)
+    assert not can_stream([("console", None)], reporters)
     assert not can_stream([], reporters)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_console_beside_streamed_reports_gets_every_result(fleet: Path, tmp_path: Path, jobs: int) -> None:
+    """json and junit render in the workers; console, which has no stream, is written from the
+    results the workers send back: the same text as from a gathered scan, same files too."""
+    from scanner.reporters import console
+
+    host = load_plugins()
+    targets = load_inventory(str(fleet / "inventory.yaml"), host)
+    policies = load_policies([str(POLICIES)], host)
+    waivers = load_waivers(str(fleet / "waivers.yaml"))
+    skeleton = _skeleton(policies, targets, waivers)
+    run = RunContext(now=NOW, jobs=jobs)
+
+    gathered = apply_waivers(Engine(policies, host.check_types, run).scan(targets), waivers, NOW)
+    expected_console = io.StringIO()
+    console.write(replace(skeleton, results=gathered), expected_console, ReportOptions())
+
+    stdout = io.StringIO()
+    specs = [("json", str(tmp_path / "r.json")), ("console", None)]
+    engine = Engine(policies, host.check_types, run)
+    finished, counts = scan_streamed(engine, targets, skeleton, specs, host.reporters, stdout, waivers)
+    assert stdout.getvalue() == expected_console.getvalue()
+    assert list(finished.results) == gathered
+    assert json.loads((tmp_path / "r.json").read_text())["results"] == [r.to_json() for r in gathered]
+    assert gate_counts(counts) == gate(gathered)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
 def test_cli_streamed_and_gathered_runs_agree(fleet: Path, tmp_path: Path) -> None:
-    """``--report console`` makes the CLI gather results; json+junit alone stream them. Same files."""
+    """json+junit alone never gather results; with ``--report console`` the workers send them back
+    for the console too. The files are the same either way."""
     common = ["scan", "--policy", str(POLICIES), "--inventory", str(fleet / "inventory.yaml"),
               "--waivers", str(fleet / "waivers.yaml"), "--now", "2026-11-26T10:00:00Z"]
     a = run_cli(*common, "--report", f"json={tmp_path / 'a.json'}", "--report", f"junit={tmp_path / 'a.xml'}")
