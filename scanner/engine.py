@@ -172,7 +172,9 @@ class Engine:
         _WORKER = (self, finish)  # inherited by the forked workers, scan-wide facts included
         ctx = multiprocessing.get_context("fork")
         try:
-            with ctx.Pool(min(self.run.jobs, len(batches))) as pool:
+            # Ctrl-C is the parent's to handle: it stops the scan, and leaving the pool
+            # terminates the workers, which would otherwise each print a traceback
+            with ctx.Pool(min(self.run.jobs, len(batches)), initializer=_ignore_sigint) as pool:
                 yield from pool.imap(_scan_in_worker, enumerate(batches))
         finally:
             _WORKER = None
@@ -415,6 +417,12 @@ def _scan_in_worker(job: tuple[int, Sequence[Target]]) -> Any:
     engine, finish = _WORKER
     index, batch = job
     return finish(index, engine._batch_results(batch))
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _keep(_index: int, results: list[Result]) -> list[Result]:

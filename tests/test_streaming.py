@@ -245,3 +245,74 @@ def test_parts_are_appended_whole_by_the_kernel_or_by_hand(tmp_path: Path, monke
             streaming._copy_to_fd(src, out.fileno())
         out.write(b"tail")
     assert dest.read_bytes() == b"head" + data + b"tail"
+
+
+SLOW_SCAN = '''
+import dataclasses, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scanner.api import CheckType, Outcome, RunContext, Status, Target, hookimpl
+from scanner.engine import Engine
+from scanner.loader import load_policies
+from scanner.plugin_host import load_plugins
+from scanner.report import Report
+from scanner.streaming import scan_streamed
+
+class Slow:
+    def collect(self, requests, ctx):
+        print("collecting", flush=True)
+        time.sleep(30)  # long enough to be interrupted in the middle of a batch
+        for r in requests:
+            yield r.target.name, {}
+
+    def evaluate(self, params, facts, ctx):
+        return Outcome(Status.PASS, "fine")
+
+class Plugin:
+    @staticmethod
+    @hookimpl
+    def register_check_types():
+        return [CheckType(name="slow", schema={"type": "object"}, collector=Slow(), source="slow",
+                          process_parallel=True)]
+
+out = Path(sys.argv[1])
+host = load_plugins({"slow": Plugin})
+(out / "p.yaml").write_text("apiVersion: policyscan/v1\\nkind: Policy\\nmetadata: {id: p, title: t, version: '1'}\\n"
+                            "rules:\\n  - {id: R, title: t, severity: low, check: {slow: {}}}\\n")
+policies = load_policies([str(out / "p.yaml")], host)
+targets = [Target(f"t{i:04d}", sources={"slow": "x"}) for i in range(600)]
+now = datetime(2026, 11, 26, tzinfo=UTC)
+report = Report.begin("0", now, now, policies, targets)
+try:
+    scan_streamed(Engine(policies, host.check_types, RunContext(now=now, jobs=2)), targets, report,
+                  [("json", str(out / "r.json")), ("junit", str(out / "r.xml"))], host.reporters, sys.stdout)
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
+'''
+
+
+def test_ctrl_c_stops_the_workers_quietly_and_leaves_no_parts(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group: the parent stops the scan; the workers ignore it
+    and are terminated with the pool, so no traceback per worker, and no part folder is left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "slow_scan.py").write_text(SLOW_SCAN)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "slow_scan.py"), str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "collecting\n"  # a worker is inside its batch
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert err == "interrupted\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml", "slow_scan.py"]
