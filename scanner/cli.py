@@ -9,9 +9,10 @@ so ``policyscan --version`` starts in a few tens of milliseconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -150,8 +151,29 @@ def cmd_scan(args: argparse.Namespace, stdout: IO[str]) -> int:
 
     # A scan builds hundreds of thousands of long-lived objects and no garbage worth
     # collecting until it ends: the cyclic collector only walks them (a third of the time).
-    with paused_gc():
+    with paused_gc(), _terminated_cleanly():
         return _scan(args, stdout)
+
+
+@contextlib.contextmanager
+def _terminated_cleanly() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) unwinds the scan like Ctrl-C: report part files and
+    temporary reports are removed, workers are stopped, the exit status is 143."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:

@@ -7,6 +7,7 @@ import json
 import random
 import re
 import shutil
+import signal
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,9 +278,19 @@ class Plugin:
                           process_parallel=True)]
 
 out = Path(sys.argv[1])
-host = load_plugins({"slow": Plugin})
 (out / "p.yaml").write_text("apiVersion: policyscan/v1\\nkind: Policy\\nmetadata: {id: p, title: t, version: '1'}\\n"
                             "rules:\\n  - {id: R, title: t, severity: low, check: {slow: {}}}\\n")
+if sys.argv[2] == "cli":  # the real command, with the slow check type added to the built-ins
+    import scanner.plugin_host
+    from scanner import cli
+
+    builtin = scanner.plugin_host.load_plugins
+    scanner.plugin_host.load_plugins = lambda extra=None: builtin({"slow": Plugin})
+    (out / "inv.yaml").write_text("apiVersion: policyscan/v1\\nkind: Inventory\\ntargets:\\n"
+                                  + "".join(f"  - {{name: t{i:04d}, slow: x}}\\n" for i in range(600)))
+    sys.exit(cli.main(["scan", "--policy", str(out / "p.yaml"), "--inventory", str(out / "inv.yaml"),
+                       "--report", f"json={out / 'r.json'}", "--report", f"junit={out / 'r.xml'}"]))
+host = load_plugins({"slow": Plugin})
 policies = load_policies([str(out / "p.yaml")], host)
 targets = [Target(f"t{i:04d}", sources={"slow": "x"}) for i in range(600)]
 now = datetime(2026, 11, 26, tzinfo=UTC)
@@ -293,26 +304,43 @@ except KeyboardInterrupt:
 '''
 
 
-def test_ctrl_c_stops_the_workers_quietly_and_leaves_no_parts(tmp_path: Path) -> None:
-    """Ctrl-C reaches the whole process group: the parent stops the scan; the workers ignore it
-    and are terminated with the pool, so no traceback per worker, and no part folder is left."""
+def _interrupt(tmp_path: Path, mode: str, signum: int, group: bool) -> tuple[int, str]:
+    """Run SLOW_SCAN, wait until a worker is inside its batch, send ``signum``; return exit status and stderr."""
     import os
-    import signal
     import subprocess
     import sys
 
     (tmp_path / "slow_scan.py").write_text(SLOW_SCAN)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "slow_scan.py"), str(tmp_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "slow_scan.py"), str(tmp_path), mode],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "collecting\n"  # a worker is inside its batch
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+        if group:
+            os.killpg(proc.pid, signum)  # as a terminal's Ctrl-C does: every process of the group
+        else:
+            os.kill(proc.pid, signum)  # as a CI runner cancelling the job does
         _, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
+    return proc.returncode, err
+
+
+def test_ctrl_c_stops_the_workers_quietly_and_leaves_no_parts(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group: the parent stops the scan; the workers ignore it
+    and are terminated with the pool, so no traceback per worker, and no part folder is left."""
+    code, err = _interrupt(tmp_path, "streamed", signal.SIGINT, group=True)
+    assert code == 130, err
     assert err == "interrupted\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml", "slow_scan.py"]
+
+
+def test_sigterm_to_policyscan_cleans_up_and_exits_143(tmp_path: Path) -> None:
+    """A cancelled CI job: SIGTERM to the policyscan process alone unwinds the scan like Ctrl-C,
+    so no hidden part folder (hundreds of MB on a fleet) stays in the workspace."""
+    code, err = _interrupt(tmp_path, "cli", signal.SIGTERM, group=False)
+    assert code == 143, err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inv.yaml", "p.yaml", "slow_scan.py"]
