@@ -100,7 +100,8 @@ class Report:
     waivers: Mapping[str, JSON] | None = None
     lang: str = "en"
     counts: Mapping[str, int] | None = None
-    """Results per status, when ``results`` is not held here (a streamed scan); see :meth:`summary`."""
+    """Results per status, set by a streamed scan (whose report may hold no results);
+    :meth:`summary` uses it when set."""
 
     @classmethod
     def begin(
