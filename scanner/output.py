@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -23,10 +25,10 @@ import secrets
 import sys
 import tempfile
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from scanner.api import Reporter, ReportOptions
 from scanner.report import Report
@@ -162,9 +164,11 @@ def reader_went_away() -> None:
         os.close(devnull)
 
 
-def write_atomic(path: str | os.PathLike[str], reporter: Reporter, report: Report, options: ReportOptions) -> None:
-    """Render ``report`` into ``path`` through a temporary sibling file and ``os.replace``.
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` only when the ``with`` block ends without an exception.
 
+    It is a temporary sibling file, renamed over ``path`` with :func:`os.replace`.
     Missing parent directories are created. On any exception the temporary
     file is removed and an existing ``path`` is left untouched. The rename is
     what makes readers safe; there is no ``fsync`` (it costs about 15% of the
@@ -181,12 +185,18 @@ def write_atomic(path: str | os.PathLike[str], reporter: Reporter, report: Repor
         except FileExistsError:  # pragma: no cover - 32 random bits collided
             continue
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as stream:
-            reporter.write(report, stream, options)
+        with open(fd, "wb") as f:
+            yield f
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | os.PathLike[str], reporter: Reporter, report: Report, options: ReportOptions) -> None:
+    """Render ``report`` as UTF-8 into ``path`` through :func:`atomic_file`."""
+    with atomic_file(path) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as stream:
+        reporter.write(report, stream, options)
 
 
 def write_reports(

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import operator
 import os
-import secrets
 import shutil
 import tempfile
 from collections import Counter
@@ -41,7 +40,7 @@ from typing import IO, Any
 
 from scanner.api import Reporter, ResultStream, Severity, Status, Target
 from scanner.engine import Engine, pack_results, unpack_results
-from scanner.output import reader_went_away, write_reports
+from scanner.output import atomic_file, reader_went_away, write_reports
 from scanner.policy import WaiverSet
 from scanner.report import Report, Result
 
@@ -198,16 +197,8 @@ def _assemble(out: _Output, report: Report, stdout: IO[str]) -> None:
         except BrokenPipeError:  # the reader left (| head): the verdict still decides the exit code
             reader_went_away()
         return
-    target = Path(out.path)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        with open(os.open(tmp, flags, 0o666), "wb") as f:
-            _write_document(out, report, f.fileno(), f)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(out.path) as f:
+        _write_document(out, report, f.fileno(), f)
 
 
 def _has_fileno(stream: object) -> bool:
