@@ -11,6 +11,7 @@ import signal
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,17 +73,23 @@ def _skeleton(policies, targets, waivers) -> Report:
     return Report.begin("9.9.9", STARTED, NOW, policies, targets, waivers)
 
 
+def _loaded(fleet: Path, count: int | None = None) -> tuple[Any, list[Target], list[Any], Any, Report]:
+    """The built-in plugins, the fleet's first ``count`` targets, the shipped policies, the
+    waivers and the report skeleton of a run over them."""
+    host = load_plugins()
+    targets = load_inventory(str(fleet / "inventory.yaml"), host)[:count]
+    policies = load_policies([str(POLICIES)], host)
+    waivers = load_waivers(str(fleet / "waivers.yaml"))
+    return host, targets, policies, waivers, _skeleton(policies, targets, waivers)
+
+
 def _without_finished_at(data: bytes) -> bytes:
     return re.sub(rb'"finished_at": "[^"]*"', b'"finished_at": ""', data, count=1)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_streamed_reports_are_byte_identical_to_gathered_ones(fleet: Path, tmp_path: Path, jobs: int) -> None:
-    host = load_plugins()
-    targets = load_inventory(str(fleet / "inventory.yaml"), host)
-    policies = load_policies([str(POLICIES)], host)
-    waivers = load_waivers(str(fleet / "waivers.yaml"))
-    skeleton = _skeleton(policies, targets, waivers)
+    host, targets, policies, waivers, skeleton = _loaded(fleet)
     run = RunContext(now=NOW, jobs=jobs)
     assert len(targets) > 2 * BATCH
 
@@ -110,11 +117,7 @@ def test_streamed_reports_are_byte_identical_to_gathered_ones(fleet: Path, tmp_p
 
 
 def test_streamed_json_to_stdout_with_and_without_a_byte_buffer(fleet: Path, tmp_path: Path) -> None:
-    host = load_plugins()
-    targets = load_inventory(str(fleet / "inventory.yaml"), host)[:300]
-    policies = load_policies([str(POLICIES)], host)
-    waivers = load_waivers(str(fleet / "waivers.yaml"))
-    skeleton = _skeleton(policies, targets, waivers)
+    host, targets, policies, waivers, skeleton = _loaded(fleet, 300)
     binary = io.BytesIO()
     text_with_buffer = io.TextIOWrapper(binary, encoding="utf-8")
     engine = Engine(policies, host.check_types, RunContext(now=NOW, jobs=2))
@@ -128,9 +131,7 @@ def test_streamed_json_to_stdout_with_and_without_a_byte_buffer(fleet: Path, tmp
 
 
 def test_a_reporter_failing_in_a_worker_replaces_no_report_and_leaves_no_parts(fleet: Path, tmp_path: Path) -> None:
-    host = load_plugins()
-    targets = load_inventory(str(fleet / "inventory.yaml"), host)
-    policies = load_policies([str(POLICIES)], host)
+    host, targets, policies, _, skeleton = _loaded(fleet)
     calls = []
 
     def write_results(report, rs, out):
@@ -146,8 +147,7 @@ def test_a_reporter_failing_in_a_worker_replaces_no_report_and_leaves_no_parts(f
     specs = [("json", str(out_dir / "r.json")), ("boom", str(out_dir / "r.xml"))]
     engine = Engine(policies, host.check_types, RunContext(now=NOW, jobs=2))
     with pytest.raises(RuntimeError, match="disk full, say"):
-        scan_streamed(engine, targets, _skeleton(policies, targets, load_waivers(str(fleet / "waivers.yaml"))),
-                      specs, {**host.reporters, "boom": boom}, io.StringIO())
+        scan_streamed(engine, targets, skeleton, specs, {**host.reporters, "boom": boom}, io.StringIO())
     assert sorted(p.name for p in out_dir.iterdir()) == ["r.json"]
     assert (out_dir / "r.json").read_text() == "the previous report"
 
@@ -168,11 +168,7 @@ def test_console_beside_streamed_reports_gets_every_result(fleet: Path, tmp_path
     results the workers send back: the same text as from a gathered scan, same files too."""
     from scanner.reporters import console
 
-    host = load_plugins()
-    targets = load_inventory(str(fleet / "inventory.yaml"), host)
-    policies = load_policies([str(POLICIES)], host)
-    waivers = load_waivers(str(fleet / "waivers.yaml"))
-    skeleton = _skeleton(policies, targets, waivers)
+    host, targets, policies, waivers, skeleton = _loaded(fleet)
     run = RunContext(now=NOW, jobs=jobs)
 
     gathered = apply_waivers(Engine(policies, host.check_types, run).scan(targets), waivers, NOW)
