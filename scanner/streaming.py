@@ -163,17 +163,16 @@ def _assemble_all(outputs: Sequence[_Output], report: Report, stdout: IO[str]) -
     freeing of a replaced report's blocks happen in the kernel, without the GIL).
     Every report is attempted; the first failure is raised afterwards."""
     files = [out for out in outputs if out.path is not None]
+    in_threads = files if len(files) > 1 else []
     errors: list[BaseException] = []
-    if len(files) > 1:
+    if in_threads:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(len(files)) as pool:
-            futures = [pool.submit(_assemble, out, report, stdout) for out in files]
+        with ThreadPoolExecutor(len(in_threads)) as pool:
+            futures = [pool.submit(_assemble, out, report, stdout) for out in in_threads]
         errors.extend(e for e in (f.exception() for f in futures) if e is not None)
-    else:
-        files = []
     for out in outputs:
-        if out not in files:
+        if out.path is None or not in_threads:
             try:
                 _assemble(out, report, stdout)
             except Exception as exc:
