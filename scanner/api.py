@@ -30,6 +30,21 @@ How a scan uses a check type
 A collector that raises makes every result it touches ``error``; it never
 stops the scan. Facts that say "could not collect" must make ``evaluate``
 return ``error``: a check that could not be carried out is never ``pass``.
+
+Proof of a verdict
+------------------
+A ``pass`` needs proof: something was really read, seen or negotiated. So
+every ``pass`` or ``fail`` :class:`Outcome` must say in ``examined`` what the
+check looked at, as a mapping with at least one non-empty value, e.g.
+``{"files": 3, "bytes": 81920}`` (logs), ``{"source": "x.reg:14"}`` or
+``{"branch": "HKLM\\...\\TLS 1.2"}`` (a registry value seen, or its absence
+seen inside an exported branch), ``{"negotiated": {"mx:25": "TLSv1.2"}}``
+(smtp). The engine enforces it where results are made, for built-in and
+third-party check types alike: a ``pass`` or ``fail`` whose ``examined`` is
+empty, or holds only empty values (``0``, ``""``, ``[]``, ``None``), becomes
+``error`` ("... gave a verdict without proof"). ``fail`` needs proof too,
+because ``not:`` turns it into ``pass``. ``error`` and ``skip`` need none.
+:mod:`scanner.testing` checks a check type against this contract.
 """
 
 from __future__ import annotations
@@ -146,6 +161,10 @@ class Outcome(NamedTuple):
     ``fields`` are the check type's own values for ``${...}`` placeholders in
     remediation text (``key``, ``value``, ``endpoint``, ``signature`` ...);
     ``actual`` and ``expected`` are always available as placeholders too.
+
+    ``examined`` is the proof behind a ``pass`` or ``fail``: what was really
+    read, seen or negotiated (see "Proof of a verdict" above). Without it the
+    engine turns the verdict into ``error``.
     """
 
     status: Status
@@ -154,6 +173,12 @@ class Outcome(NamedTuple):
     actual: JSON = None
     evidence: Sequence[Mapping[str, JSON]] = ()
     fields: Mapping[str, JSON] = MappingProxyType({})
+    examined: Mapping[str, JSON] | None = None
+
+
+def has_proof(examined: object) -> bool:
+    """True when ``examined`` is a mapping with at least one non-empty value (see above)."""
+    return isinstance(examined, Mapping) and any(map(bool, examined.values()))
 
 
 class Collector(Protocol):
@@ -269,5 +294,6 @@ __all__ = [
     "Severity",
     "Status",
     "Target",
+    "has_proof",
     "hookimpl",
 ]

@@ -34,7 +34,17 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from scanner import placeholders
-from scanner.api import CheckType, CollectRequest, EvalContext, Outcome, RunContext, Severity, Status, Target
+from scanner.api import (
+    CheckType,
+    CollectRequest,
+    EvalContext,
+    Outcome,
+    RunContext,
+    Severity,
+    Status,
+    Target,
+    has_proof,
+)
 from scanner.combine import combine_all, combine_any, combine_not
 from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
@@ -308,6 +318,8 @@ class Engine:
             return Outcome(Status.ERROR, f"check type {node.type_name!r} raised {type(exc).__name__}: {exc}")
         if not isinstance(out, Outcome):
             return Outcome(Status.ERROR, f"check type {node.type_name!r} returned {type(out).__name__}, not an Outcome")
+        if (out.status is Status.PASS or out.status is Status.FAIL) and not has_proof(out.examined):
+            return _unproven(node.type_name, out)
         return out
 
     @staticmethod
@@ -376,6 +388,18 @@ class Engine:
 
     def _pick(self, texts: Mapping[str, str]) -> str:
         return texts.get(self.lang) or texts.get("en") or next(iter(texts.values()))
+
+
+def _unproven(type_name: str, out: Outcome) -> Outcome:
+    """A verdict that does not say what it examined is not a verdict (see scanner.api)."""
+    return Outcome(
+        Status.ERROR,
+        f"check type {type_name!r} gave {out.status.value!r} without proof of what it examined: {out.message}",
+        out.expected,
+        out.actual,
+        out.evidence,
+        out.fields,
+    )
 
 
 _WORKER: tuple[Engine, Callable[[int, list[Result]], Any]] | None = None

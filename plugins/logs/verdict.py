@@ -115,12 +115,12 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
         parts = [f"{_name(sig_ids[i], patterns[i])} ×{per_sig[i]['count']}" for i in hit]
         und = f", {undated_total} of them undated" if undated_total and start is not None else ""
         msg = f"{total} matching line(s){window}, at most {max_count} allowed{und}: " + "; ".join(parts)
-        return Outcome(Status.FAIL, msg, max_count, total, evidence, fields)
+        return Outcome(Status.FAIL, msg, max_count, total, evidence, fields, {"files": read_files})
     if errors:
         msg = "; ".join(dict.fromkeys(errors))
         return Outcome(Status.ERROR, msg, max_count, total, evidence, fields)
     msg = f"{total} matching line(s){window} in {read_files} file(s), at most {max_count} allowed"
-    return Outcome(Status.PASS, msg, max_count, total, evidence, fields)
+    return Outcome(Status.PASS, msg, max_count, total, evidence, fields, {"files": read_files})
 
 
 class _NoTimes(Exception):

@@ -49,7 +49,7 @@ def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome
         fields = c.fields[found] = {
             "key": c.long_key, "value": c.value, "type": c.required_type or found, "operator": c.operator,
         }
-    return Outcome(status, message, c.operand, actual, (evidence,), fields)
+    return Outcome(status, message, c.operand, actual, (evidence,), fields, {"source": source})
 
 
 #: What :func:`_judge` decides: status, message, actual, evidence source, type found.

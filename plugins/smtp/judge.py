@@ -172,4 +172,4 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
               "observed": first["observed"],
               "version": item_name if item_name.startswith(("SSL", "TLS")) else ""}
     return Outcome(status=status, message=message, expected=expected, actual=actual,
-                   evidence=evidence, fields=fields)
+                   evidence=evidence, fields=fields, examined={"endpoints": sorted(actual)})

@@ -43,6 +43,7 @@ class LineCounter:
             actual=lines,
             evidence=[{"source": facts["file"], "lines": lines}],
             fields={"file": facts["file"]},
+            examined={"file": facts["file"], "lines": lines},
         )
 
 
