@@ -318,9 +318,12 @@ class Engine:
             return Outcome(Status.ERROR, f"check type {node.type_name!r} raised {type(exc).__name__}: {exc}")
         if not isinstance(out, Outcome):
             return Outcome(Status.ERROR, f"check type {node.type_name!r} returned {type(out).__name__}, not an Outcome")
-        if (out.status is Status.PASS or out.status is Status.FAIL) and not has_proof(out.examined):
-            return _unproven(node.type_name, out)
-        return out
+        status = out.status
+        if status is Status.PASS or status is Status.FAIL:
+            return out if has_proof(out.examined) else _unproven(node.type_name, out)
+        if status is Status.ERROR or status is Status.SKIP:
+            return out
+        return _bad_status(node.type_name, out)
 
     @staticmethod
     def _not_collected(ct: CheckType, node: CheckNode, target: Target) -> Outcome:
@@ -400,6 +403,21 @@ def _unproven(type_name: str, out: Outcome) -> Outcome:
         out.evidence,
         out.fields,
     )
+
+
+def _bad_status(type_name: str, out: Outcome) -> Outcome:
+    """A status that is not one of pass/fail/error/skip as a :class:`Status` (a plain string, or
+    ``waived``, which only the waiver step sets) is judged again as a Status, or is an error."""
+    try:
+        status = Status(out.status)
+    except ValueError:
+        status = Status.WAIVED
+    if status is Status.WAIVED:
+        return Outcome(Status.ERROR, f"check type {type_name!r} returned status {out.status!r}: {out.message}")
+    out = out._replace(status=status)
+    if (status is Status.PASS or status is Status.FAIL) and not has_proof(out.examined):
+        return _unproven(type_name, out)
+    return out
 
 
 _WORKER: tuple[Engine, Callable[[int, list[Result]], Any]] | None = None

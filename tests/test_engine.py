@@ -256,3 +256,51 @@ def test_gate_from_counts_agrees_with_gate_on_results():
             assert gate_counts(counts, fail_on) is gate(results, fail_on), (picked, fail_on)
     assert gate_counts({}) is ExitCode.INCOMPLETE
     assert gate_counts({(Status.FAIL, Severity.HIGH): 0, (Status.PASS, Severity.LOW): 2}) is ExitCode.OK
+
+
+# ---------------------------------------------------------------- proof of a verdict
+
+
+class _Canned:
+    """A check type that returns the Outcome its parameters name (status, and whether it has proof)."""
+
+    def collect(self, requests, ctx):
+        for req in requests:
+            yield req.target.name, {"seen": True}
+
+    def evaluate(self, params, facts, ctx):
+        from scanner.api import Outcome
+
+        examined = {"file": "x.txt"} if params.get("proof") else params.get("examined")
+        return Outcome(params["status"], f"said {params['status']}", examined=examined)
+
+
+def _judge_canned(check: dict, combinator: str | None = None) -> Status:
+    from scanner.api import CheckType
+    from scanner.policy import CheckNode, Policy, Rule
+
+    node = CheckNode("check", "check", "canned", check)
+    if combinator:
+        node = CheckNode(combinator, "check", children=(CheckNode("check", f"check.{combinator}", "canned", check),))
+    policy = Policy("p", "P", "1", "", "p.yaml", (Rule("R1", "R", Severity.HIGH, node),))
+    ct = CheckType(name="canned", schema={}, collector=_Canned(), source="canned")
+    [result] = Engine([policy], {"canned": ct}, RunContext(now=NOW)).scan([Target("t", sources={"canned": "x"})])
+    return result.status
+
+
+@pytest.mark.parametrize("status", [Status.PASS, Status.FAIL, "pass", "fail"])
+def test_a_verdict_without_proof_is_an_error(status) -> None:
+    assert _judge_canned({"status": status, "proof": True}) == Status(status)
+    assert _judge_canned({"status": status, "proof": False}) is Status.ERROR
+    # empty values are no proof either
+    assert _judge_canned({"status": status, "examined": {"files": 0, "bytes": 0, "read": []}}) is Status.ERROR
+
+
+def test_not_of_an_unproven_fail_is_an_error_not_a_pass() -> None:
+    assert _judge_canned({"status": Status.FAIL, "proof": True}, "not") is Status.PASS
+    assert _judge_canned({"status": Status.FAIL, "proof": False}, "not") is Status.ERROR
+
+
+@pytest.mark.parametrize("status", [Status.WAIVED, "waived", "ok", None])
+def test_a_status_a_check_type_may_not_give_is_an_error(status) -> None:
+    assert _judge_canned({"status": status, "proof": True}) is Status.ERROR
