@@ -4,11 +4,17 @@ Verdict semantics (the server's own answer, never this machine's TLS library):
 
 - ``accepted``: the ServerHello (or a TLS 1.3 HelloRetryRequest) selected the probed
   version and one of the offered suites;
-- ``refused``: a ``protocol_version`` alert, a ServerHello selecting another version,
-  the connection closed or reset after our ClientHello with nothing else said, or a
-  ``handshake_failure`` alert (we offered every suite defined for the version);
-- ``error``: anything else (another alert, garbage, a malformed answer, no answer
-  before the deadline): the version's support could not be decided.
+- ``refused``: a ``protocol_version`` alert, a well-formed ServerHello selecting an
+  *older* version with a suite we offered (TLS 1.2 and older: the server's best is
+  below ours), the connection closed or reset after our ClientHello with nothing
+  else said, or a ``handshake_failure`` alert (we offered every suite defined for
+  the version);
+- ``error``: anything else: another alert, garbage, a malformed answer, no answer
+  before the deadline, and every ServerHello that breaks the protocol - a version
+  newer than offered, a ``supported_versions`` naming a version we did not offer
+  (or sent to a hello that did not carry the extension), a HelloRetryRequest to a
+  hello that cannot get one, a cipher suite or compression we did not offer. A
+  server that breaks the protocol has not told us what it supports.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from plugins.smtp.suites import cipher_name
+from plugins.smtp.suites import OFFERED, cipher_name
 
 Verdict = Literal["accepted", "refused", "error"]
 
@@ -109,6 +115,9 @@ class ServerHello:
     version: int          # the negotiated version (supported_versions wins over legacy_version)
     cipher: int
     retry_request: bool   # a TLS 1.3 HelloRetryRequest
+    legacy_version: int = 0
+    supported_versions: int | None = None  # the extension's value, None when absent
+    compression: int = 0
 
 
 def parse_server_hello(body: bytes) -> ServerHello:
@@ -122,8 +131,10 @@ def parse_server_hello(body: bytes) -> ServerHello:
     if sid_len > 32 or len(body) < pos + 3:
         raise MalformedAnswer("ServerHello session id overruns the message")
     cipher = int.from_bytes(body[pos:pos + 2], "big")
+    compression = body[pos + 2]
     pos += 3  # cipher suite + compression method
     version = legacy
+    supported: int | None = None
     if len(body) > pos:
         if len(body) < pos + 2:
             raise MalformedAnswer("ServerHello extensions length truncated")
@@ -142,21 +153,65 @@ def parse_server_hello(body: bytes) -> ServerHello:
             if ext_type == _EXT_SUPPORTED_VERSIONS:
                 if ext_len != 2:
                     raise MalformedAnswer("ServerHello supported_versions is not 2 bytes")
-                version = int.from_bytes(data, "big")
+                if supported is not None:
+                    raise MalformedAnswer("ServerHello carries supported_versions twice")
+                version = supported = int.from_bytes(data, "big")
             pos += 4 + ext_len
-    return ServerHello(version=version, cipher=cipher, retry_request=random == HRR_RANDOM)
+    return ServerHello(version=version, cipher=cipher, retry_request=random == HRR_RANDOM,
+                       legacy_version=legacy, supported_versions=supported, compression=compression)
+
+
+def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...]) -> str | None:
+    """Why ``hello`` cannot be an answer to our ClientHello for ``probed``; None when it can."""
+    wire = WIRE_VERSIONS[probed]
+    what = "HelloRetryRequest" if hello.retry_request else "ServerHello"
+    if probed == "TLSv1.3":
+        if hello.supported_versions is not None:
+            if hello.supported_versions != wire:
+                return f"{what} supported_versions names {version_name(hello.supported_versions)}, " \
+                       "which was not offered (only TLSv1.3 was)"
+            if hello.legacy_version != 0x0303:
+                return f"TLS 1.3 {what} with legacy_version {version_name(hello.legacy_version)}, not TLSv1.2"
+        elif hello.retry_request:
+            return "HelloRetryRequest without supported_versions"
+        elif hello.version > 0x0303:
+            return f"ServerHello selected {version_name(hello.version)} in legacy_version, which was not offered"
+    else:
+        if hello.supported_versions is not None:
+            return (f"{what} carries supported_versions ({version_name(hello.supported_versions)}), "
+                    f"which a {probed} ClientHello does not offer")
+        if hello.retry_request:
+            return f"HelloRetryRequest in answer to a {probed} ClientHello"
+        if hello.version > wire:
+            return f"ServerHello selected {version_name(hello.version)}, newer than the offered {probed}"
+    if hello.version < 0x0300:
+        return f"{what} selected {version_name(hello.version)}, which is not an SSL/TLS version"
+    if hello.cipher not in offered:
+        return f"{what} selected cipher {cipher_name(hello.cipher)}, which was not offered"
+    usable = OFFERED.get(version_name(hello.version), ())
+    if hello.version != WIRE_VERSIONS[probed] and hello.cipher not in usable:
+        return f"{what} selected {version_name(hello.version)} with {cipher_name(hello.cipher)}, " \
+               "a cipher suite that version does not have"
+    if hello.compression != 0:
+        return f"{what} selected compression method {hello.compression}, which was not offered"
+    return None
 
 
 def judge_server_hello(probed: str, hello: ServerHello, offered: tuple[int, ...]) -> VersionProbe:
-    """The verdict a parsed ServerHello gives for the probed version (certificate not yet read)."""
+    """The verdict a parsed ServerHello gives for the probed version (certificate not yet read).
+
+    ``offered`` is the cipher suites the ClientHello offered. Only a ServerHello that
+    could be a lawful answer decides: the probed version is accepted, an older one
+    refused; anything that breaks the protocol is ``error``.
+    """
     selected = version_name(hello.version)
     name = cipher_name(hello.cipher)
     what = "HelloRetryRequest" if hello.retry_request else "ServerHello"
+    breach = _protocol_breach(probed, hello, offered)
+    if breach is not None:
+        return VersionProbe(probed, "error", f"protocol violation: {breach}", selected, name)
     if hello.version != WIRE_VERSIONS[probed]:
         return VersionProbe(probed, "refused", f"{what} selected {selected}", selected, name)
-    if hello.cipher not in offered:
-        return VersionProbe(probed, "error", f"{what} selected cipher {name}, which was not offered",
-                            selected, name)
     return VersionProbe(probed, "accepted", f"{what} selected {selected} with {name}", selected, name)
 
 

@@ -194,6 +194,8 @@ class _HandshakeReader:
             elif content_type == _ALERT:
                 if self._messages or len(fragment) < 2:
                     raise MalformedAnswer("malformed alert record")
+                if fragment[0] not in (1, 2):
+                    raise MalformedAnswer(f"alert with unknown level {fragment[0]} (neither warning nor fatal)")
                 if fragment[0] == 1 and fragment[1] == ALERT_UNRECOGNIZED_NAME:
                     continue  # a warning some servers send before their ServerHello
                 raise _AlertReceived(fragment[1])

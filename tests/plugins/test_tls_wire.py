@@ -217,9 +217,46 @@ def test_tls13_hello_retry_request_is_accepted() -> None:
     assert r.reason.startswith("HelloRetryRequest selected TLSv1.3")
 
 
-def test_tls12_server_hello_to_tls13_probe_is_refused() -> None:
-    r = run_scripted("TLSv1.3", reply=record(22, server_hello(0x0303, 0xC02F, extensions=b"")))
-    assert (r.verdict, r.reason) == ("refused", "ServerHello selected TLSv1.2")
+HRR = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
+SV13, SV12 = b"\x00\x2b\x00\x02\x03\x04", b"\x00\x2b\x00\x02\x03\x03"
+
+
+BREACHES = [
+    ("SSLv3", server_hello(0x0303, 0x000A), "TLSv1.2, newer than the offered SSLv3"),
+    ("TLSv1.0", server_hello(0x0303, 0x002F, extensions=b""), "TLSv1.2, newer than the offered TLSv1.0"),
+    ("TLSv1.2", server_hello(0x0304, 0x1301, extensions=b""), "TLSv1.3, newer than the offered TLSv1.2"),
+    ("TLSv1.2", server_hello(0x0303, 0xC02F, extensions=SV13), "carries supported_versions (TLSv1.3)"),
+    ("TLSv1.3", server_hello(0x0303, 0x1301, extensions=SV12), "supported_versions names TLSv1.2"),
+    ("TLSv1.3", server_hello(0x0303, 0x1301, extensions=b"\x00\x2b\x00\x02\x03\x05"),
+     "supported_versions names 0x0305"),
+    ("TLSv1.3", server_hello(0x0301, 0x1301, extensions=SV13), "legacy_version TLSv1.0"),
+    ("TLSv1.3", server_hello(0x0304, 0x1301, extensions=b""), "TLSv1.3 in legacy_version"),
+    ("TLSv1.3", server_hello(0x0303, 0xC02F, extensions=b""), "cipher TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    ("TLSv1.3", server_hello(0x0303, 0x1301, extensions=b""), "TLSv1.2 with TLS_AES_128_GCM_SHA256"),
+    ("TLSv1.3", server_hello(0x0303, 0x1301, random=HRR, extensions=b""), "HelloRetryRequest without"),
+    ("TLSv1.2", server_hello(0x0303, 0xC02F, random=HRR, extensions=b""), "HelloRetryRequest in answer"),
+    ("TLSv1.2", server_hello(0x0301, 0xC02F, extensions=b""), "TLSv1.0 with TLS_ECDHE_RSA_WITH_AES_128_GCM"),
+    ("TLSv1.0", server_hello(0x0002, 0x000A), "0x0002, which is not an SSL/TLS version"),
+    ("TLSv1.0", server_hello(0x0301, 0x00FF), "cipher TLS_EMPTY_RENEGOTIATION_INFO_SCSV, which was not offered"),
+    ("TLSv1.0", server_hello(0x0301, 0x000A)[:-1] + b"\x01", "compression method 1"),
+]
+
+
+@pytest.mark.parametrize(("probed", "hello", "why"), BREACHES, ids=[f"{p}: {w}" for p, _, w in BREACHES])
+def test_server_hello_that_breaks_the_protocol_is_an_error(probed: str, hello: bytes, why: str) -> None:
+    r = run_scripted(probed, reply=record(22, hello))
+    assert r.verdict == "error" and r.reason.startswith("protocol violation: ") and why in r.reason, r
+
+
+def test_older_version_with_an_offered_suite_is_refused() -> None:
+    r = run_scripted("TLSv1.1", reply=record(22, server_hello(0x0301, 0x002F)))
+    assert (r.verdict, r.reason) == ("refused", "ServerHello selected TLSv1.0")
+
+
+@pytest.mark.parametrize("level", [0, 3, 255])
+def test_alert_of_no_known_level_is_an_error(level: int) -> None:
+    r = run_scripted(reply=record(21, bytes([level, 70])))
+    assert r.verdict == "error" and "alert" in r.reason, r
 
 
 # --- the ClientHello itself, read by an independent parser ------------------------------------------
