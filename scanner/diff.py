@@ -1,0 +1,213 @@
+"""Comparing two JSON reports: what a change made worse, what it fixed (``policyscan diff``, ``scan --baseline``).
+
+Results are matched by (target, policy, rule). A result is *bad* when its
+status is ``fail`` or ``error``. Between BEFORE and AFTER a key is:
+
+- **new failure** (worse): bad after, and not bad before, or absent before;
+- **fixed**: bad before, and ``pass`` (or ``waived``) after;
+- **still failing**: bad before and after (also ``fail`` → ``error``: known, not new);
+- **changed**: any other change of status (``pass`` → ``skip``, ``fail`` → ``skip``...);
+- **gone**: in BEFORE only (a rule or target removed; listed, never worse).
+
+``diff`` exits 1 when anything got worse (SPEC §3). Reports made by another
+tool version, or with another version or hash of a policy, are still compared,
+with a warning naming what differs: never silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scanner.errors import UsageError
+
+REPORT_SCHEMA_ID = "policyscan/report/v1"
+BAD = frozenset({"fail", "error"})
+Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedReport:
+    """A JSON report read from a file, with its results indexed by (target, policy, rule)."""
+
+    path: str
+    sha256: str
+    doc: Mapping[str, Any]
+    results: Mapping[Key, Mapping[str, Any]]
+
+    @property
+    def tool_version(self) -> str:
+        return str((self.doc.get("tool") or {}).get("version", "?"))
+
+    def policy_versions(self) -> dict[str, tuple[str, str]]:
+        return {str(p.get("id")): (str(p.get("version")), str(p.get("sha256"))) for p in self.doc.get("policies", [])}
+
+    def bad_keys(self) -> frozenset[Key]:
+        """The (target, policy, rule) keys that are ``fail`` or ``error`` (a baseline's known failures)."""
+        return frozenset(k for k, r in self.results.items() if r.get("status") in BAD)
+
+
+def read_report(path: str, what: str = "report") -> LoadedReport:
+    """Read a policyscan JSON report; a file that is not one is a :class:`UsageError` naming it."""
+    import orjson
+
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{what} {path}: {exc.strerror or exc}") from None
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{what} {path}: not JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != REPORT_SCHEMA_ID or not isinstance(doc.get("results"), list):
+        raise UsageError(f"{what} {path}: not a policyscan JSON report (expected \"schema\": \"{REPORT_SCHEMA_ID}\")")
+    results: dict[Key, Mapping[str, Any]] = {}
+    for i, r in enumerate(doc["results"]):
+        try:
+            key = (str(r["target"]), str(r["policy"]), str(r["rule"]))
+            str(r["status"])
+        except (KeyError, TypeError):
+            raise UsageError(f"{what} {path}: results[{i}] lacks target, policy, rule or status") from None
+        results[key] = r
+    return LoadedReport(path, hashlib.sha256(raw).hexdigest(), doc, results)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    key: Key
+    before: str | None
+    """Status before; None when the key was not in BEFORE."""
+    after: str | None
+    """Status after; None when the key is not in AFTER."""
+    title: str = ""
+    severity: str = ""
+    message: str = ""
+
+
+@dataclass(slots=True)
+class Diff:
+    new_failures: list[Change] = field(default_factory=list)
+    fixed: list[Change] = field(default_factory=list)
+    still_failing: list[Change] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
+    gone: list[Change] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def worse(self) -> bool:
+        return bool(self.new_failures)
+
+    def to_json(self, before: LoadedReport, after: LoadedReport) -> dict[str, Any]:
+        def items(changes: Sequence[Change]) -> list[dict[str, Any]]:
+            return [{"target": c.key[0], "policy": c.key[1], "rule": c.key[2], "before": c.before,
+                     "after": c.after, "title": c.title, "severity": c.severity, "message": c.message}
+                    for c in changes]
+
+        return {
+            "schema": "policyscan/diff/v1",
+            "before": {"file": before.path, "sha256": before.sha256, "tool_version": before.tool_version},
+            "after": {"file": after.path, "sha256": after.sha256, "tool_version": after.tool_version},
+            "worse": self.worse,
+            "warnings": list(self.warnings),
+            "summary": {"new_failures": len(self.new_failures), "fixed": len(self.fixed),
+                        "still_failing": len(self.still_failing), "changed": len(self.changed),
+                        "gone": len(self.gone), "unchanged": self.unchanged},
+            "new_failures": items(self.new_failures),
+            "fixed": items(self.fixed),
+            "still_failing": items(self.still_failing),
+            "changed": items(self.changed),
+            "gone": items(self.gone),
+        }
+
+
+def version_warnings(before: LoadedReport, after: LoadedReport) -> list[str]:
+    """What differs between the runs that could explain a difference other than the change itself."""
+    out: list[str] = []
+    if before.tool_version != after.tool_version:
+        out.append(f"the reports were made by different policyscan versions "
+                   f"({before.tool_version} and {after.tool_version})")
+    b, a = before.policy_versions(), after.policy_versions()
+    for pid in sorted(set(b) | set(a)):
+        if pid not in b or pid not in a:
+            out.append(f"policy {pid} is only in the {'after' if pid in a else 'before'} report")
+        elif b[pid][0] != a[pid][0]:
+            out.append(f"policy {pid} changed version ({b[pid][0]} -> {a[pid][0]})")
+        elif b[pid][1] != a[pid][1]:
+            out.append(f"policy {pid} changed content under the same version {a[pid][0]} (SHA-256 differs)")
+    return out
+
+
+def compare(before: LoadedReport, after: LoadedReport) -> Diff:
+    diff = Diff(warnings=version_warnings(before, after))
+    for key in sorted(set(before.results) | set(after.results)):
+        b, a = before.results.get(key), after.results.get(key)
+        bs = str(b["status"]) if b is not None else None
+        as_ = str(a["status"]) if a is not None else None
+        shown = a if a is not None else b
+        assert shown is not None
+        change = Change(key, bs, as_, str(shown.get("title", "")), str(shown.get("severity", "")),
+                        str(shown.get("message", "")))
+        if as_ is None:
+            diff.gone.append(change)
+        elif as_ in BAD and bs not in BAD:
+            diff.new_failures.append(change)
+        elif as_ in BAD:
+            diff.still_failing.append(change)
+        elif bs in BAD and as_ in ("pass", "waived"):
+            diff.fixed.append(change)
+        elif bs != as_:
+            diff.changed.append(change)
+        else:
+            diff.unchanged += 1
+    return diff
+
+
+def _line(c: Change) -> str:
+    target, policy, rule = c.key
+    arrow = f"{c.before or 'absent'} -> {c.after or 'absent'}"
+    sev = f" [{c.severity}]" if c.severity else ""
+    return f"{target}  {policy}/{rule}{sev}: {arrow}" + (f"  {c.title}" if c.title else "")
+
+
+def render_text(diff: Diff) -> str:
+    parts = [f"warning: {w}" for w in diff.warnings]
+    for title, changes in (("New failures", diff.new_failures), ("Fixed", diff.fixed),
+                           ("Still failing", diff.still_failing), ("Changed", diff.changed),
+                           ("Gone", diff.gone)):
+        if changes:
+            parts.append(f"{title} ({len(changes)}):")
+            parts.extend(f"  {_line(c)}" for c in changes)
+    parts.append(
+        f"{len(diff.new_failures)} new failure(s), {len(diff.fixed)} fixed, {len(diff.still_failing)} still failing, "
+        f"{len(diff.changed)} changed, {len(diff.gone)} gone, {diff.unchanged} unchanged"
+        + (": WORSE" if diff.worse else "")
+    )
+    return "\n".join(parts) + "\n"
+
+
+def _md_rows(changes: Iterable[Change]) -> list[str]:
+    rows = ["| target | policy/rule | severity | before | after | title |", "|---|---|---|---|---|---|"]
+    for c in changes:
+        cells = [c.key[0], f"{c.key[1]}/{c.key[2]}", c.severity, c.before or "absent", c.after or "absent", c.title]
+        rows.append("| " + " | ".join(x.replace("|", "\\|").replace("\n", " ") for x in cells) + " |")
+    return rows
+
+
+def render_markdown(diff: Diff) -> str:
+    head = "## policyscan diff: " + ("worse" if diff.worse else "not worse")
+    out = [head, ""]
+    out += [f"> warning: {w}" for w in diff.warnings]
+    if diff.warnings:
+        out.append("")
+    out.append(f"**{len(diff.new_failures)}** new failure(s), **{len(diff.fixed)}** fixed, "
+               f"{len(diff.still_failing)} still failing, {len(diff.changed)} changed, {len(diff.gone)} gone.")
+    for title, changes in (("New failures", diff.new_failures), ("Fixed", diff.fixed),
+                           ("Still failing", diff.still_failing), ("Changed", diff.changed),
+                           ("Gone", diff.gone)):
+        if changes:
+            out += ["", f"### {title}", "", *_md_rows(changes)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,101 @@
+"""Comparing two JSON reports (scanner.diff): reports made by real scans of the example exports."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scanner.diff import compare, read_report, render_markdown, render_text
+from scanner.errors import UsageError
+from tests.conftest import POLICIES, ROOT, run_cli
+
+EXPORTS = ROOT / "examples" / "exports"
+NOW = "2026-11-26T10:00:00Z"
+
+
+def scan_report(tmp_path: Path, name: str, *regs: str) -> Path:
+    out = tmp_path / f"{name}.json"
+    args = ["scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "--target", "exch", "--now", NOW]
+    for reg in regs:
+        args += ["--reg", str(EXPORTS / reg)]
+    proc = run_cli(*args, "--report", f"json={out}")
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("reports")
+    return {"bad": scan_report(d, "bad", "exch02-schannel.reg"), "good": scan_report(d, "good", "exch01-schannel.reg")}
+
+
+def test_a_fix_shows_as_fixed_and_not_worse(reports: dict[str, Path]) -> None:
+    diff = compare(read_report(str(reports["bad"])), read_report(str(reports["good"])))
+    assert not diff.worse and diff.fixed
+    assert all(c.before in ("fail", "error") and c.after == "pass" for c in diff.fixed)
+    assert {c.key[2] for c in diff.fixed} >= {"EXO-TLS12-001"}
+    assert not diff.warnings
+
+
+def test_the_reverse_is_worse_and_names_every_new_failure(reports: dict[str, Path]) -> None:
+    before, after = read_report(str(reports["good"])), read_report(str(reports["bad"]))
+    diff = compare(before, after)
+    assert diff.worse
+    bad_after = {k for k, r in after.results.items() if r["status"] in ("fail", "error")}
+    bad_before = {k for k, r in before.results.items() if r["status"] in ("fail", "error")}
+    assert {c.key for c in diff.new_failures} == bad_after - bad_before
+    assert "WORSE" in render_text(diff)
+    assert render_markdown(diff).startswith("## policyscan diff: worse")
+
+
+def test_a_result_that_did_not_exist_before_and_fails_is_worse(reports: dict[str, Path], tmp_path: Path) -> None:
+    doc = json.loads(reports["bad"].read_text())
+    doc["results"] = [r for r in doc["results"] if r["rule"] != "EXO-TLS12-001"]
+    trimmed = tmp_path / "trimmed.json"
+    trimmed.write_text(json.dumps(doc))
+    diff = compare(read_report(str(trimmed)), read_report(str(reports["bad"])))
+    assert [c.key[2] for c in diff.new_failures] == ["EXO-TLS12-001"]
+    assert diff.new_failures[0].before is None
+    back = compare(read_report(str(reports["bad"])), read_report(str(trimmed)))
+    assert not back.worse and [c.key[2] for c in back.gone] == ["EXO-TLS12-001"]
+
+
+def test_fail_to_error_is_known_not_new(reports: dict[str, Path], tmp_path: Path) -> None:
+    doc = json.loads(reports["bad"].read_text())
+    for r in doc["results"]:
+        if r["status"] == "fail":
+            r["status"] = "error"
+    errors = tmp_path / "errors.json"
+    errors.write_text(json.dumps(doc))
+    diff = compare(read_report(str(reports["bad"])), read_report(str(errors)))
+    assert not diff.worse and diff.still_failing
+
+
+def test_other_versions_are_compared_with_a_warning(reports: dict[str, Path], tmp_path: Path) -> None:
+    doc = json.loads(reports["bad"].read_text())
+    doc["tool"]["version"] = "0.0.1"
+    doc["policies"][0]["version"] = "0.9.0"
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    diff = compare(read_report(str(old)), read_report(str(reports["good"])))
+    assert any("different policyscan versions (0.0.1 and" in w for w in diff.warnings)
+    assert any("changed version (0.9.0 ->" in w for w in diff.warnings)
+    assert render_text(diff).startswith("warning: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"{not json", "not JSON"), (b'{"schema": "other"}', "not a policyscan JSON report"),
+     (b'{"schema": "policyscan/report/v1", "results": [{"target": "t"}]}', "results[0] lacks")],
+)
+def test_a_file_that_is_not_a_report_is_a_usage_error_naming_it(tmp_path: Path, content: bytes, message: str) -> None:
+    f = tmp_path / "x.json"
+    f.write_bytes(content)
+    with pytest.raises(UsageError, match=re.escape(message)) as info:
+        read_report(str(f))
+    assert str(f) in str(info.value)
+    with pytest.raises(UsageError, match="No such file"):
+        read_report(str(tmp_path / "missing.json"))
