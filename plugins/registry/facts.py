@@ -13,9 +13,16 @@ target ask about are kept; the parsed tree is dropped right after. Shape::
         "hkey_local_machine\\system\\...\\client": {   # normalised key (see keys.py)
           "covered": true,                 # inside a branch some loaded file exported
           "exists": true,
-          "source": "exports/exch01.reg:12",   # its last key line; when missing: the line of the
-                                               #   covering branch (or its [-KEY] line); when not
-                                               #   covered: the file list; live: "live:HKEY_...\\Key"
+          "source": "exports/exch01.reg:12",   # its last key line (or, for a key that exists only
+                                               #   because a subkey was written, that subkey's line);
+                                               #   when missing: the line of the covering branch (or
+                                               #   its [-KEY] line); when not covered: the file list;
+                                               #   live: "live:HKEY_...\\Key"
+          "branch": {"key": "HKEY_...\\Protocols",   # for a key without a key line of its own: the
+                     "source": "exports/exch01.reg:3"},  # last loaded branch covering it, as written,
+                                                         #   and its line; null when none covers it, for
+                                                         #   a key written by a key line (that line is
+                                                         #   the proof) and for live facts
           "values": {                      # only the values asked about that exist
             "enabled": {"name": "Enabled", "type": "REG_DWORD", "data": 1,
                         "source": "exports/exch01.reg:14"}
@@ -95,21 +102,21 @@ def from_tree(tree: Tree, needs: Needs, files: list[str]) -> dict[str, Any]:
     """Facts for ``needs`` from a loaded tree."""
     out: dict[str, Any] = {}
     for norm, (_, vids) in needs.items():
-        key = tree.keys.get(norm)
-        if key is not None:
+        key = tree.find(norm)
+        if key is not None and key.norm is not None:  # written by a key line: covered by that line's file
             values = {}
             for vid in vids:
                 value = key.values.get(vid)
                 if value is not None:
                     name, type_, data = tree.convert(value)
                     values[vid] = {"name": name, "type": type_, "data": data, "source": tree.where(*value[1:])}
-            out[norm] = {"covered": True, "exists": True, "source": tree.where(key.file, key.line), "values": values}
+            out[norm] = {"covered": True, "exists": True, "source": tree.where(key.file, key.line),
+                         "branch": None, "values": values}
             continue
-        branch = tree.branch_of(norm)
-        out[norm] = {
-            "covered": branch is not None,
-            "exists": tree.has_descendant(norm),
-            "source": branch or ", ".join(files),
-            "values": {},
-        }
+        cover = tree.covering(norm)
+        branch = None if cover is None else {"key": cover[2], "source": f"{cover[0]}:{cover[1]}"}
+        # a key that exists because a key below it was written: that line; else the branch, else the files
+        source = tree.where(key.file, key.line) if key else branch["source"] if branch else ", ".join(files)
+        out[norm] = {"covered": branch is not None, "exists": key is not None, "source": source,
+                     "branch": branch, "values": {}}
     return {"source": "files", "files": files, "error": None, "error_source": None, "keys": out}

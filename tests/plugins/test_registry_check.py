@@ -361,13 +361,14 @@ def test_facts_are_small_plain_json_and_judge_the_same_after_a_round_trip(tmp_pa
     text = json.dumps(facts, sort_keys=True)
     assert json.loads(text) == facts
     assert facts["keys"] == {
-        APP.lower(): {"covered": True, "exists": True, "source": "app.reg:3", "values": {
+        APP.lower(): {"covered": True, "exists": True, "source": "app.reg:3", "branch": None, "values": {
             "enabled": {"name": "Enabled", "type": "REG_DWORD", "data": 1, "source": "app.reg:4"},
             "multi": {"name": "Multi", "type": "REG_MULTI_SZ", "data": ["a", "b"], "source": "app.reg:7"},
         }},
-        APP.lower() + r"\nope": {"covered": True, "exists": False, "source": "app.reg:3", "values": {}},
+        APP.lower() + r"\nope": {"covered": True, "exists": False, "source": "app.reg:3", "values": {},
+                                 "branch": {"key": APP, "source": "app.reg:3"}},
         r"hkey_local_machine\software\other": {"covered": False, "exists": False, "source": "app.reg",
-                                               "values": {}},
+                                               "branch": None, "values": {}},
     }
     ctx = EvalContext(run=RUN, target=target)
     for params in checks:

@@ -197,7 +197,7 @@ def test_files_merge_in_order_with_deletions_across_files() -> None:
     assert tree.branch_of(f"{norm}\\tls 1.0\\client") == "b.reg:3"
     assert tree.branch_of(f"{norm}\\tls 1.3") == "a.reg:3"
     assert tree.branch_of(r"hkey_local_machine\software") is None
-    assert tree.has_descendant(f"{norm}\\tls 1.2") and not tree.has_descendant(f"{norm}\\tls 1.0")
+    assert tree.implied(f"{norm}\\tls 1.2") and not tree.implied(f"{norm}\\tls 1.0")
 
 
 def test_hive_abbreviations_and_case_normalise_to_one_key() -> None:

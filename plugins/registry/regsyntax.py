@@ -1,0 +1,148 @@
+r"""The line grammar of ``.reg`` exports: decoding a file, and parsing one line on its own.
+
+A line's meaning never depends on the lines around it (a hex continuation is
+recognised by the loader, which knows a run is open), so each distinct line is
+parsed once per process and remembered in a bounded memo (:func:`parse_line`):
+exports of similar hosts share most of their lines.
+
+Accepted: ``[KEY]`` / ``[-KEY]`` (hive long or short, at most :data:`MAX_DEPTH`
+levels below it, as Windows allows), ``"name"="text"`` (escapes ``\\``,
+``\"``), ``@=`` default values, ``dword:``, ``hex:`` and ``hex(0)``..``hex(b)``
+(continued with ``\``), ``"name"=-`` deletions, ``;`` comments.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from plugins.registry import keys as regkeys
+from plugins.registry.values import unescape
+
+# Possessive quantifiers (*+) everywhere a run is followed by a different token: a
+# malformed line fails in linear time instead of backtracking through its spaces.
+_STR = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
+_BYTES = r"[ \t]*+(?:[0-9a-fA-F]{1,2}+[ \t]*+,[ \t]*+)*+(?:[0-9a-fA-F]{1,2}+[ \t]*+)?+"
+_COMMENT = r"(?:;.*)?"
+_VALUE_LINE = re.compile(
+    rf'(?:"({_STR})"|(@))[ \t]*+=[ \t]*+'
+    rf'(?:"({_STR})"[ \t]*+|dword:([0-9a-fA-F]{{1,8}}+)[ \t]*+'
+    rf"|hex(?:\(([0-9a-fA-F]{{1,8}}+)\))?+:({_BYTES})(\\)?+[ \t]*+|(-)[ \t]*+){_COMMENT}"
+)
+MORE_HEX = re.compile(rf"({_BYTES})(\\)?+[ \t]*+{_COMMENT}")
+"""A continuation line of a hex value (stripped): ``(bytes, '\\' when it continues)``."""
+HEADERS = {"Windows Registry Editor Version 5.00": True, "REGEDIT4": False}
+"""Accepted first lines: True when hex strings are UTF-16LE (5.00), False for ANSI (REGEDIT4)."""
+
+MAX_DEPTH = 512
+"""Levels below the hive a key may have: Windows' own limit (Registry Element Size Limits)."""
+
+# Parsed line kinds (first item of a parsed line).
+BLANK, KEY, VALUE, DELETE, HEX_START, BAD = range(6)
+# Value data kinds.
+SZ, DWORD, HEX = range(3)
+
+_memo: dict[str, tuple[Any, ...]] = {}
+_MEMO_LIMIT = 100_000
+_MEMO_LINE = 300
+
+
+def decode(data: bytes) -> str:
+    """The text of a ``.reg`` file: UTF-16 with BOM, UTF-8, else the ANSI code page; LF line ends."""
+    if data[:2] == b"\xff\xfe":
+        text = data[2:].decode("utf-16-le", "replace")
+    elif data[:2] == b"\xfe\xff":
+        text = data[2:].decode("utf-16-be", "replace")
+    elif data[:3] == b"\xef\xbb\xbf":
+        text = data[3:].decode("utf-8", "replace")
+    elif len(data) > 1 and data[1] == 0 and data[0] != 0:
+        text = data.decode("utf-16-le", "replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def parse_line(line: str) -> tuple[Any, ...]:
+    """:func:`parse` through the memo (short lines only: long ones rarely repeat)."""
+    parsed = _memo.get(line)
+    if parsed is None:
+        parsed = parse(line)
+        if len(line) <= _MEMO_LINE:
+            if len(_memo) >= _MEMO_LIMIT:
+                _memo.clear()
+            _memo[line] = parsed
+    return parsed
+
+
+def parse(line: str) -> tuple[Any, ...]:
+    """One line on its own, as a tuple whose first item is its kind:
+
+    ``(BLANK,)``; ``(KEY, deletes, normalised key, key as written)``;
+    ``(VALUE, value id, name, data kind, raw data, hex type or None)``;
+    ``(HEX_START, ...)`` the same for a hex value continued on the next line;
+    ``(DELETE, value id)``; ``(BAD, what is wrong)``.
+    """
+    text = line.strip()
+    if not text or text[0] == ";":
+        return (BLANK,)
+    if text[0] == "[":
+        close = text.rfind("]")  # as regedit: the last ']' ends the path; a comment may follow
+        rest = text[close + 1 :].lstrip(" \t")
+        if close < 0 or (rest and rest[0] != ";"):
+            return (BAD, _diagnose(text))
+        deletes = text[1:2] == "-"
+        path = text[2 if deletes else 1 : close]
+        norm = regkeys.normalise(path)
+        if norm is None or not path.strip("\\"):
+            return (BAD, f"unknown hive in key [{path if len(path) <= 70 else path[:67] + '...'}]")
+        if norm.count("\\") > MAX_DEPTH:
+            return (BAD, f"key more than {MAX_DEPTH} levels deep (Windows' limit): {short(text)}")
+        return (KEY, deletes, norm, path.rstrip("\\"))
+    m = _VALUE_LINE.fullmatch(text) if text[0] in "\"@" else None
+    if m is None:
+        return (BAD, _diagnose(text))
+    name, default, sz, dword, htype, hexdata, more, delete = m.groups()
+    if default:
+        name, vid = "@", ""
+    else:
+        if "\\" in name:
+            name = unescape(name)
+        vid = name.lower()  # a value literally named "@" stays "@"; only @= is the default value
+    if delete:
+        return (DELETE, vid)
+    if sz is not None:
+        return (VALUE, vid, name, SZ, sz, None)
+    if dword is not None:
+        return (VALUE, vid, name, DWORD, dword, None)
+    return (HEX_START if more else VALUE, vid, name, HEX, hexdata, htype)
+
+
+def hex_bytes(raw: str) -> bytes:
+    """The bytes of ``hex:`` data as written (``de,ad, be``)."""
+    return bytes(int(p, 16) for p in raw.replace(" ", "").replace("\t", "").split(",") if p)
+
+
+def short(text: str) -> str:
+    """``text`` quoted for a message, cut at 70 characters."""
+    return repr(text if len(text) <= 70 else text[:67] + "...")
+
+
+def _diagnose(text: str) -> str:
+    """Say what is wrong with a line the grammar did not accept."""
+    if text.startswith("["):
+        return f"key line without closing ']': {short(text)}" if "]" not in text else f"text after ']': {short(text)}"
+    if text.startswith(('"', "@")):
+        rest = text.partition("=")[2].strip()
+        if not rest:
+            return f"value line without '=' and data: {short(text)}"
+        if rest.startswith("dword:"):
+            return f"bad dword (1 to 8 hex digits expected): {short(text)}"
+        if rest.startswith("hex"):
+            return f"bad hex data (comma-separated bytes, '\\' to continue): {short(text)}"
+        return f"unparsable value line: {short(text)}"
+    return f"unexpected line (not a key, a value or a comment): {short(text)}"
