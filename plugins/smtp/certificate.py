@@ -132,7 +132,15 @@ def hostname_matches(facts: dict[str, Any], name: str) -> bool:
     return any(_match_label_pattern(str(p).rstrip(".").lower(), target) for p in patterns)
 
 
+def _instant(text: object) -> datetime:
+    return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
 def days_left(facts: dict[str, Any], now: datetime) -> float:
-    """Days from ``now`` until ``not_after`` (negative once expired)."""
-    not_after = datetime.strptime(str(facts["not_after"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return (not_after - now).total_seconds() / 86400
+    """Days from ``now`` until ``not_after`` (negative once expired); ValueError/KeyError when unreadable."""
+    return (_instant(facts["not_after"]) - now).total_seconds() / 86400
+
+
+def not_yet_valid(facts: dict[str, Any], now: datetime) -> bool:
+    """Whether ``now`` is before ``not_before``: the certificate is not valid yet."""
+    return _instant(facts["not_before"]) > now

@@ -72,6 +72,7 @@ class SmtpClient:
     transcript: list[list[object]] = field(default_factory=list)
     extensions: dict[str, str] = field(default_factory=dict)
     hello: str = ""
+    ehlo_reply: Reply | None = None
     _read: int = 0
     _t0: float = 0.0
 
@@ -157,7 +158,7 @@ class SmtpClient:
 
     async def say_hello(self, name: str) -> Reply:
         """EHLO, falling back to HELO when EHLO is refused; fills :attr:`extensions`."""
-        reply = await self.send("EHLO", f"EHLO {name}")
+        reply = self.ehlo_reply = await self.send("EHLO", f"EHLO {name}")
         if reply.code == 250:
             self.hello = "EHLO"
             for line in reply.lines[1:]:
@@ -174,6 +175,13 @@ class SmtpClient:
     @property
     def starttls_offered(self) -> bool:
         return "STARTTLS" in self.extensions
+
+    @property
+    def extensions_known(self) -> bool:
+        """Whether the server said what it offers: EHLO answered ``250``, or refused for good (``5xx``:
+        no ESMTP, so no STARTTLS). After a temporary (``4xx``) or odd EHLO reply nothing is known."""
+        code = self.ehlo_reply.code if self.ehlo_reply is not None else 0
+        return code == 250 or 500 <= code < 600
 
     async def starttls(self) -> Reply:
         """Send STARTTLS; return the reply (``220`` means the TLS handshake comes next)."""

@@ -6,6 +6,14 @@ item ``pass``, ``fail`` or ``error``. The check is ``fail`` if any item fails,
 else ``error`` if any errors, else ``pass`` (SPEC §4.1). A version whose answer
 was not decided is ``error``, never "refused"; STARTTLS required but not
 offered or refused fails whatever ``accept``/``reject`` say.
+
+No pass without proof: every item names the observation it rests on (the
+server's reply, the ServerHello or alert, the certificate's fingerprint), and
+an item that would pass or fail without one is ``error``. Replies are
+re-read here by the rules of :mod:`plugins.smtp.replies` (not taken from a
+stored label), so a temporary ``4xx`` to STARTTLS never stands for "no
+STARTTLS", and a ``501`` to MAIL never for "plaintext refused". The outcome's
+``examined`` is, per endpoint, each item's proof.
 """
 
 from __future__ import annotations
@@ -13,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plugins.smtp.certificate import days_left, hostname_matches, rsa_equivalent_bits
+from plugins.smtp.certificate import days_left, hostname_matches, not_yet_valid, rsa_equivalent_bits
+from plugins.smtp.dialogue import Reply
 from plugins.smtp.endpoint import EndpointError, parse_endpoint
+from plugins.smtp.replies import plaintext_answer, starttls_answer
 from scanner.api import JSON, EvalContext, Outcome, Status
 from scanner.combine import combine_parts
 
 _NO_STARTTLS = ("not_offered", "refused")
+"""STARTTLS answers that decide "no TLS version can be negotiated": not in EHLO, or a permanent 5xx."""
 
 
 def probe_key(label: str, servername: str | None) -> str:
@@ -32,28 +43,58 @@ def endpoints_of(params: Mapping[str, JSON], sources: Mapping[str, JSON]) -> lis
     return [raw] if isinstance(raw, str) else [str(e) for e in raw]
 
 
-def _item(name: str, expected: JSON, observed: JSON, status: Status, detail: str = "") -> dict[str, JSON]:
-    return {"item": name, "expected": expected, "observed": observed, "status": str(status), "detail": detail}
+def _item(name: str, expected: JSON, observed: JSON, status: Status, detail: str = "",
+          proof: JSON = None) -> dict[str, JSON]:
+    """One judged item; a pass or fail without ``proof`` (what was really seen) becomes ``error``."""
+    if status in (Status.PASS, Status.FAIL) and not proof:
+        status, detail = Status.ERROR, f"{status.value} without an observation to rest on" + (
+            f": {detail}" if detail else "")
+    return {"item": name, "expected": expected, "observed": observed, "status": str(status), "detail": detail,
+            "proof": proof}
+
+
+def _reply(data: Mapping[str, Any]) -> Reply | None:
+    """The SMTP reply stored in a fact (``code`` and ``text``), if there is one."""
+    code = data.get("code", (data.get("reply") or {}).get("code"))
+    if not isinstance(code, int):
+        return None
+    text = data.get("text", (data.get("reply") or {}).get("text")) or ""
+    return Reply(code, tuple(str(text).split("\n")))
+
+
+def starttls_result(probe: Mapping[str, Any]) -> str:
+    """What STARTTLS came to: accepted, refused (5xx), temporary (4xx), not_offered, not_tried or error."""
+    st = probe.get("starttls") or {}
+    reply = _reply(st)
+    if reply is not None:
+        return starttls_answer(reply)
+    result = str(st.get("result", "error" if probe.get("error") else "not_tried"))
+    return result if result in ("not_offered", "not_tried") else "error"
 
 
 def _starttls_items(mode: str, probe: Mapping[str, Any]) -> list[dict[str, JSON]]:
     st = probe.get("starttls") or {}
-    result = st.get("result", "error" if probe.get("error") else "not_tried")
+    result = starttls_result(probe)
     detail = st.get("quoted") or st.get("reason") or probe.get("error") or ""
+    proof = st.get("quoted") if result in ("accepted", "refused", "temporary", "not_offered") else None
     if mode == "required":
-        status = (Status.PASS if result == "accepted" else Status.FAIL if result in _NO_STARTTLS
+        status = (Status.PASS if result == "accepted" else Status.FAIL if result in (*_NO_STARTTLS, "temporary")
                   else Status.ERROR)
-        return [_item("starttls", "required", result, status, detail)]
+        return [_item("starttls", "required", result, status, detail, proof)]
     if mode == "forbidden":
         offered = st.get("offered")
+        if offered is False and result != "not_offered":
+            offered = None  # "not offered" must come from an EHLO that said what it offers
         status = Status.ERROR if offered is None else Status.FAIL if offered else Status.PASS
-        return [_item("starttls", "forbidden", "offered" if offered else result, status, detail)]
+        return [_item("starttls", "forbidden", "offered" if offered else result, status, detail,
+                      st.get("quoted") or ("STARTTLS in the EHLO reply" if offered else None))]
     return []
 
 
 def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list[dict[str, JSON]]:
     items = []
-    no_tls = (probe.get("starttls") or {}).get("result") in _NO_STARTTLS
+    st = probe.get("starttls") or {}
+    no_tls = starttls_result(probe) in _NO_STARTTLS
     versions = probe.get("versions") or {}
     for want, wanted in (("accepted", params.get("accept") or []), ("refused", params.get("reject") or [])):
         for version in wanted:
@@ -62,15 +103,16 @@ def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list
                 items.append(_item(version, want, None, Status.ERROR, f"{version} was not probed"))
                 continue
             verdict, reason = v.get("verdict"), v.get("reason") or ""
+            proof = f"{verdict}: {reason}" if verdict in ("accepted", "refused") and reason else None
             if verdict == "error" and no_tls:
                 # Without STARTTLS no version can be negotiated: a decided answer, not an unknown one.
-                verdict = "no STARTTLS"
+                verdict, proof = "no STARTTLS", st.get("quoted")
                 status = Status.FAIL if want == "accepted" else Status.PASS
-            elif verdict == "error":
-                status = Status.ERROR
-            else:
+            elif verdict in ("accepted", "refused"):
                 status = Status.PASS if verdict == want else Status.FAIL
-            items.append(_item(version, want, verdict, status, reason))
+            else:
+                status = Status.ERROR
+            items.append(_item(version, want, verdict, status, reason, proof))
     return items
 
 
@@ -78,10 +120,27 @@ def _plaintext_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> li
     if not params.get("plaintext_mail"):
         return []
     pm = probe.get("plaintext_mail") or {"result": "error", "reason": probe.get("error") or "not probed"}
-    result = pm.get("result")
+    reply = _reply(pm)
+    result, why = plaintext_answer(reply) if reply is not None else ("error", str(pm.get("reason") or ""))
     status = Status.PASS if result == "refused" else Status.FAIL if result == "accepted" else Status.ERROR
-    return [_item("plaintext_mail", params["plaintext_mail"], result, status,
-                  pm.get("quoted") or pm.get("reason") or "")]
+    detail = why if reply is None else reply.quoted if result != "error" else f"{reply.quoted}: {why}"
+    return [_item("plaintext_mail", params["plaintext_mail"], result, status, detail,
+                  reply.quoted if reply is not None else None)]
+
+
+def _validity_item(want: JSON, cert: Mapping[str, Any], ctx: EvalContext, proof: JSON) -> dict[str, JSON]:
+    """``min_days_valid``: the whole validity period against ``--now`` (not yet valid fails too)."""
+    try:
+        days, early = days_left(dict(cert), ctx.run.now), not_yet_valid(dict(cert), ctx.run.now)
+    except (KeyError, ValueError) as exc:
+        return _item("certificate.min_days_valid", want, None, Status.ERROR, f"validity unreadable: {exc}")
+    if early:
+        return _item("certificate.min_days_valid", want, "not yet valid", Status.FAIL,
+                     f"not valid before {cert['not_before']} (now is {ctx.run.now:%Y-%m-%dT%H:%M:%SZ}); "
+                     f"not_after {cert['not_after']}", proof)
+    ok = days >= float(want)
+    return _item("certificate.min_days_valid", want, round(days, 1), Status.PASS if ok else Status.FAIL,
+                 f"not_after {cert['not_after']}" + ("" if days >= 0 else " (expired)"), proof)
 
 
 def _certificate_items(
@@ -91,25 +150,22 @@ def _certificate_items(
     checks = [(k, req[k]) for k in ("min_days_valid", "min_key_bits", "match_hostname") if k in req]
     if "error" in cert:
         return [_item(f"certificate.{k}", v, None, Status.ERROR, str(cert["error"])) for k, v in checks]
+    proof = f"certificate sha256 {cert['sha256']}" if cert.get("sha256") else None
     items = []
     for key, want in checks:
         if key == "min_days_valid":
-            days = days_left(cert, ctx.run.now)
-            ok = days >= float(want)
-            items.append(_item("certificate.min_days_valid", want, round(days, 1),
-                               Status.PASS if ok else Status.FAIL,
-                               f"not_after {cert['not_after']}" + ("" if days >= 0 else " (expired)")))
+            items.append(_validity_item(want, cert, ctx, proof))
         elif key == "min_key_bits":
             bits = rsa_equivalent_bits(cert)
             items.append(_item("certificate.min_key_bits", want, bits,
                                Status.PASS if bits >= int(want) else Status.FAIL,
                                f"{cert['key_type']} {cert['key_bits']} bits"
-                               + (f" ({cert['curve']})" if cert.get("curve") else "")))
+                               + (f" ({cert['curve']})" if cert.get("curve") else ""), proof))
         elif want:
             ok = hostname_matches(cert, name)
             names = cert.get("san_dns") or cert.get("san_ip") or cert.get("common_names")
             items.append(_item("certificate.match_hostname", name, "match" if ok else "mismatch",
-                               Status.PASS if ok else Status.FAIL, f"certificate names {names}"))
+                               Status.PASS if ok else Status.FAIL, f"certificate names {names}", proof))
     return items
 
 
@@ -123,8 +179,9 @@ def judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: 
         servername = params.get("servername")
         name = str(servername) if servername else parse_endpoint(label).host
         items += _certificate_items(params["certificate"], probe, name, ctx)
-    if not items and probe.get("error"):
-        items.append(_item("endpoint", "answer", "error", Status.ERROR, str(probe["error"])))
+    if not items:  # e.g. ``starttls: optional`` and nothing else: nothing was asked, nothing can pass
+        items.append(_item("endpoint", "answer", "error", Status.ERROR,
+                           str(probe.get("error") or "the check asks nothing of this endpoint")))
     return items
 
 
@@ -137,6 +194,7 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
     actual: dict[str, JSON] = {}
     evidence: list[dict[str, JSON]] = []
     judged: list[tuple[str, dict[str, JSON]]] = []
+    examined: dict[str, JSON] = {}
     for raw in endpoints_of(params, ctx.target.sources):
         try:
             label = parse_endpoint(raw).label
@@ -148,6 +206,9 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
             judged.append((label, _item("endpoint", "probed", None, Status.ERROR, "endpoint was not probed")))
             continue
         items = judge_endpoint(params, probe, label, ctx)
+        examined[label] = {str(it["item"]): it.pop("proof") for it in items if it.get("proof")}
+        for it in items:
+            it.pop("proof", None)
         judged += [(label, it) for it in items]
         actual[label] = {str(it["item"]): it["observed"] for it in items}
         evidence.append({
@@ -172,4 +233,4 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
               "observed": first["observed"],
               "version": item_name if item_name.startswith(("SSL", "TLS")) else ""}
     return Outcome(status=status, message=message, expected=expected, actual=actual,
-                   evidence=evidence, fields=fields, examined={"endpoints": sorted(actual)})
+                   evidence=evidence, fields=fields, examined=examined)

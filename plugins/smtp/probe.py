@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugins.smtp.certificate import certificate_facts
-from plugins.smtp.dialogue import STREAM_LIMIT, DialogueError, SmtpClient, hello_name
+from plugins.smtp.dialogue import STREAM_LIMIT, DialogueError, Reply, SmtpClient, hello_name
 from plugins.smtp.endpoint import Endpoint, resolve
+from plugins.smtp.replies import plaintext_answer, starttls_answer
 
 VERSIONS = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 #: Order versions are probed in: the likely-accepted ones first, so the first connection yields a certificate.
@@ -120,25 +121,38 @@ async def _session(st: _State, purpose: str) -> tuple[SmtpClient, dict[str, Any]
     raise _Stop(detail, last.stage)
 
 
-def _starttls_fact(client: SmtpClient, reply: Any) -> dict[str, Any]:
+def _starttls_fact(client: SmtpClient, reply: Reply | None) -> dict[str, Any]:
+    """What one connection showed about STARTTLS (classes: :mod:`plugins.smtp.replies`)."""
     if reply is None:
-        return {"offered": client.starttls_offered, "result": "not_offered" if not client.starttls_offered
-                else "not_tried"}
-    return {"offered": client.starttls_offered, "result": "accepted" if reply.code == 220 else "refused",
-            "reply": reply.to_json(), "quoted": reply.quoted}
+        if client.starttls_offered:
+            return {"offered": True, "result": "not_tried"}
+        if client.extensions_known and client.ehlo_reply is not None:
+            return {"offered": False, "result": "not_offered", "quoted": client.ehlo_reply.quoted}
+        ehlo = client.ehlo_reply.quoted if client.ehlo_reply is not None else "no EHLO reply"
+        return {"offered": None, "result": "error",
+                "reason": f"EHLO answered {ehlo!r} (not 250, not a permanent 5xx): whether STARTTLS is "
+                          "offered is unknown"}
+    return {"offered": True, "result": starttls_answer(reply), "reply": reply.to_json(), "quoted": reply.quoted}
+
+
+#: How much one STARTTLS observation tells: a later one replaces an earlier one only when it tells more.
+_WEIGHT = {"not_tried": 1, "error": 2, "temporary": 2, "accepted": 3, "refused": 3, "not_offered": 3}
 
 
 def _observe_starttls(facts: dict[str, Any], fact: dict[str, Any]) -> None:
-    """Keep the first decided STARTTLS observation (a later 454 from a rate limit does not rewrite it)."""
-    if facts.get("starttls", {}).get("result") in (None, "not_tried"):
+    """Keep the first decided STARTTLS observation: a later 454 from a rate limit does not rewrite it,
+    but a decided answer replaces an undecided one (a temporary 4xx, an unknown EHLO)."""
+    seen = facts.get("starttls")
+    if seen is None or _WEIGHT.get(fact["result"], 0) > _WEIGHT.get(seen.get("result"), 0):
         facts["starttls"] = fact
 
 
 async def _starttls(client: SmtpClient, record: dict[str, Any], facts: dict[str, Any]) -> None:
     """Send STARTTLS; record the outcome in facts; raise _Stop unless the server said 220."""
     if not client.starttls_offered:
-        _observe_starttls(facts, _starttls_fact(client, None))
-        raise _Stop("STARTTLS is not offered in the EHLO reply", "STARTTLS")
+        fact = _starttls_fact(client, None)
+        _observe_starttls(facts, fact)
+        raise _Stop(fact.get("reason") or "STARTTLS is not offered in the EHLO reply", "STARTTLS")
     try:
         reply = await client.starttls()
     except DialogueError as exc:
@@ -147,7 +161,9 @@ async def _starttls(client: SmtpClient, record: dict[str, Any], facts: dict[str,
     _observe_starttls(facts, _starttls_fact(client, reply))
     record["starttls"] = reply.code
     if reply.code != 220:
-        raise _Stop(f"STARTTLS refused: {reply.quoted}", "STARTTLS")
+        what = {"temporary": "temporarily refused", "refused": "refused"}.get(starttls_answer(reply),
+                                                                              "answered oddly")
+        raise _Stop(f"STARTTLS {what}: {reply.quoted}", "STARTTLS")
 
 
 async def _version(st: _State, facts: dict[str, Any], version: str) -> dict[str, Any]:
@@ -175,14 +191,14 @@ async def _plaintext(st: _State, facts: dict[str, Any]) -> None:
     """MAIL FROM:<> before STARTTLS, then RSET and QUIT. Never RCPT or DATA."""
     client, _record = await _session(st, "plaintext_mail")
     try:
-        facts["starttls"] = _starttls_fact(client, None)
+        _observe_starttls(facts, _starttls_fact(client, None))
         try:
             reply = await client.send("MAIL", "MAIL FROM:<>")
         except DialogueError as exc:
             facts["plaintext_mail"] = {"result": "error", "reason": str(exc)}
             return
-        verdict = "accepted" if reply.code == 250 else "refused" if 400 <= reply.code < 600 else "error"
-        facts["plaintext_mail"] = {"result": verdict, **reply.to_json(), "quoted": reply.quoted}
+        verdict, why = plaintext_answer(reply)
+        facts["plaintext_mail"] = {"result": verdict, "reason": why, **reply.to_json(), "quoted": reply.quoted}
         await client.send("RSET", "RSET")
     except DialogueError:
         pass
@@ -251,7 +267,7 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolve
         elif order:
             versions[order[0]] = await _guard(st, facts, _version, order[0])
             order = order[1:]
-        if order and facts.get("starttls", {}).get("result") in ("not_offered", "refused"):
+        if order and facts.get("starttls", {}).get("result") in ("not_offered", "refused", "temporary"):
             raise _Stop(facts["starttls"].get("quoted") or "STARTTLS is not offered", "STARTTLS")
         results = await asyncio.gather(*(_guard(st, facts, _version, v) for v in order), return_exceptions=True)
         for version, res in zip(order, results, strict=True):

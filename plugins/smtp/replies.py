@@ -1,0 +1,72 @@
+"""What an SMTP reply decides: STARTTLS accepted or refused, plaintext MAIL accepted or refused.
+
+A check passes only on an answer that was really given, so each reply is read
+into one of a few classes, and whatever cannot be read as a decided answer is
+``error`` (never counted for or against the server).
+
+Answer to ``STARTTLS`` (:func:`starttls_answer`):
+
+* ``220``: ``accepted`` - the TLS handshake comes next;
+* ``4xx``: ``temporary`` - the server may do STARTTLS another time; whatever it
+  kept the probe from seeing (the TLS versions, the certificate) is ``error``;
+* ``5xx``: ``refused`` - a permanent no;
+* anything else (``250``, ``354``...): ``error``, not an answer to STARTTLS.
+
+Answer to ``MAIL FROM:<>`` before STARTTLS (:func:`plaintext_answer`):
+
+* ``250``: ``accepted`` - the server takes mail in plaintext;
+* ``refused`` only for a refusal about TLS or policy: reply code ``530``, an
+  enhanced status code of class 4 or 5 and subject 7 (``x.7.y``: security or
+  policy, e.g. ``451 5.7.3``, ``530 5.7.0``, ``550 5.7.1``), or a ``4xx``/``5xx``
+  whose text names STARTTLS;
+* ``error`` for every other reply: busy (``421``, ``450``, ``452``), syntax
+  (``500``, ``501``), a sender refused for its address (``550 5.1.x``)... - a
+  refusal, but not of plaintext mail, so it proves nothing about TLS.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from plugins.smtp.dialogue import Reply
+
+StartTlsAnswer = Literal["accepted", "temporary", "refused", "error"]
+PlaintextAnswer = Literal["accepted", "refused", "error"]
+
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)")
+_STARTTLS = re.compile(r"\bSTARTTLS\b", re.IGNORECASE)
+
+
+def enhanced_status(reply: Reply) -> tuple[int, int, int] | None:
+    """The RFC 3463 enhanced status code at the start of the reply's first line, e.g. ``(5, 7, 0)``."""
+    match = _ENHANCED.match(reply.lines[0].lstrip()) if reply.lines else None
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def starttls_answer(reply: Reply) -> StartTlsAnswer:
+    """The class of a reply to ``STARTTLS`` (see the module docstring)."""
+    if reply.code == 220:
+        return "accepted"
+    if 400 <= reply.code < 500:
+        return "temporary"
+    if 500 <= reply.code < 600:
+        return "refused"
+    return "error"
+
+
+def plaintext_answer(reply: Reply) -> tuple[PlaintextAnswer, str]:
+    """The class of a reply to ``MAIL FROM:<>`` before STARTTLS, and why (see the module docstring)."""
+    if reply.code == 250:
+        return "accepted", "250: plaintext mail is accepted"
+    if not 400 <= reply.code < 600:
+        return "error", f"{reply.code} is neither acceptance (250) nor a refusal (4xx/5xx)"
+    if reply.code == 530:
+        return "refused", "530: authentication or TLS required"
+    status = enhanced_status(reply)
+    if status is not None and status[0] in (4, 5) and status[1] == 7:
+        return "refused", f"enhanced status {'.'.join(map(str, status))}: a security or policy refusal"
+    if any(_STARTTLS.search(line) for line in reply.lines):
+        return "refused", "the refusal names STARTTLS"
+    return "error", (f"{reply.code} refuses MAIL, but not for TLS or policy (expected 530, an enhanced "
+                     "status x.7.y or text naming STARTTLS)")
