@@ -17,6 +17,13 @@ Placeholders for remediation text: ``${endpoint}`` (the endpoint that decided),
 ``${item}`` (``starttls``, ``TLSv1.0``, ``plaintext_mail``, ``certificate.min_key_bits``...)
 and ``${observed}`` (what that endpoint did for that item), plus ``${actual}``/``${expected}``.
 
+No pass without proof: a version counts as refused only on a lawful refusal
+(``plugins.smtp.tls_verdict``), a reply counts only by the rules of
+``plugins.smtp.replies`` (a ``4xx`` to STARTTLS hides the versions, it does
+not refuse them; plaintext MAIL is refused only by ``530``, ``x.7.y`` or text
+naming STARTTLS), and every judged item names the observation it rests on
+(``plugins.smtp.judge``).
+
 The modules doing the work (asyncio, cryptography) are imported only when a
 scan collects or evaluates, so loading the plugin stays cheap.
 """
