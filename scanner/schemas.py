@@ -231,7 +231,8 @@ def waivers_schema() -> dict[str, Any]:
                     "properties": {
                         "rule": {"type": "string", "minLength": 1},
                         "policy": {"type": "string", "minLength": 1},
-                        "targets": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                        # an empty list would waive for no target, or (read as "not given") for all
+                        "targets": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
                         "reason": {"type": "string", "minLength": 1},
                         "expires": {"type": "string", "format": "date"},
                         "owner": {"type": "string"},

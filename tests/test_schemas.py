@@ -84,5 +84,6 @@ def test_inventory_and_waivers_schemas():
             "waivers": [{"rule": "EXO-*", "reason": "r", "expires": "2026-12-31"}]}
     assert not list(w.iter_errors(good))
     for bad_waiver in ({"rule": "x", "reason": "r"}, {"rule": "x", "expires": "2026-01-01"},
-                       {"rule": "x", "reason": "r", "expires": "2026-01-01", "extra": 1}):
+                       {"rule": "x", "reason": "r", "expires": "2026-01-01", "extra": 1},
+                       {"rule": "x", "reason": "r", "expires": "2026-01-01", "targets": []}):
         assert list(w.iter_errors({**good, "waivers": [bad_waiver]}))
