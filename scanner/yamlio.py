@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from scanner.errors import Problem
+from scanner.yamlerrors import explain
 
 MAX_NODES = 200_000
 """How many nodes one document may expand to, aliases included."""
@@ -59,6 +60,8 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
 _NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
+# '.nan', '.inf', and numbers too large for a float (1e400, 400 digits) that become inf
+_MAYBE_NON_FINITE = re.compile(r"\.(?:inf|Inf|INF|nan|NaN|NAN)|[eE][-+]?[0-9]{3}|[0-9.]{300}")
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -84,6 +87,9 @@ class Marks:
 
     file: str
     root: yaml.Node | None = None
+    non_finite: bool = True
+    """The text may hold ``.nan``, ``.inf`` or a number too large for a float:
+    validation then looks for them (False only when the loader saw that it cannot)."""
 
     def _walk(self, path: Path_) -> tuple[yaml.Node | None, bool]:
         """The deepest node along ``path`` and whether the whole path was found."""
@@ -180,6 +186,11 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return value
 
 
+def plain_scalar(text: str) -> Any:
+    """What ``text`` means written as a plain YAML scalar (``true``, ``25``, ``1.5``, ``on``...)."""
+    return _scalar(yaml.ScalarNode(_PLAIN, text))
+
+
 def _expanded_size(root: yaml.Node, limit: int) -> int:
     """How many nodes ``root`` expands to with every alias copied out, stopping past ``limit``.
 
@@ -259,10 +270,11 @@ def load_yaml_text(text: str, file: str) -> list[tuple[Any, Marks]]:
     """Parse every document of ``text``; raise :class:`YamlError` on the first problem."""
     loader = _Loader(text)
     docs: list[tuple[Any, Marks]] = []
+    non_finite = _MAYBE_NON_FINITE.search(text) is not None
     try:
         while loader.check_node():
             node = loader.get_node()
-            marks = Marks(file, node)
+            marks = Marks(file, node, non_finite=non_finite)
             # Without a '*' in the text there is no alias, so nothing can multiply.
             if node is not None and "*" in text and _expanded_size(node, MAX_NODES) > MAX_NODES:
                 mark = node.start_mark
@@ -278,10 +290,7 @@ def load_yaml_text(text: str, file: str) -> list[tuple[Any, Marks]]:
             data = _build(node, file) if node is not None else None
             docs.append((data, marks))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise YamlError(Problem(file, line, col, f"invalid YAML: {what}")) from None
+        raise YamlError(explain(exc, text, file)) from None
     except yaml.YAMLError as exc:
         raise YamlError(Problem(file, 1, 1, f"invalid YAML: {exc}")) from None
     finally:
@@ -289,8 +298,8 @@ def load_yaml_text(text: str, file: str) -> list[tuple[Any, Marks]]:
     return docs
 
 
-def load_yaml(path: Path, display: str | None = None) -> list[tuple[Any, Marks]]:
-    """Read a YAML file; raise :class:`YamlError` naming the file on any problem."""
+def read_bytes(path: Path, display: str | None = None) -> bytes:
+    """The bytes of a YAML file; :class:`YamlError` naming the file if it cannot be read or is too large."""
     name = display or str(path)
     try:
         raw = path.read_bytes()
@@ -298,9 +307,19 @@ def load_yaml(path: Path, display: str | None = None) -> list[tuple[Any, Marks]]
         raise YamlError(Problem(name, 1, 1, f"cannot read file: {exc.strerror or exc}")) from None
     if len(raw) > MAX_BYTES:
         raise YamlError(Problem(name, 1, 1, f"file is larger than {MAX_BYTES} bytes"))
+    return raw
+
+
+def load_yaml_bytes(raw: bytes, name: str) -> list[tuple[Any, Marks]]:
+    """Parse the bytes of a YAML file (UTF-8, with or without a BOM) read from ``name``."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlError(Problem(name, line, 1, "file is not valid UTF-8")) from None
     return load_yaml_text(text, name)
+
+
+def load_yaml(path: Path, display: str | None = None) -> list[tuple[Any, Marks]]:
+    """Read a YAML file; raise :class:`YamlError` naming the file on any problem."""
+    return load_yaml_bytes(read_bytes(path, display), display or str(path))

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from scanner.yamlio import MAX_NODES, YamlError, load_yaml_text
+from scanner.yamlio import MAX_NODES, YamlError, load_yaml_text, plain_scalar
 
 
 def load(text: str):
@@ -64,6 +64,17 @@ def test_positions_point_at_values_and_keys():
         ("x: [1, 2\n", "f.yaml:2:1", "invalid YAML"),
         ("base: &b {a: 1}\nx:\n  <<: *b\n", "f.yaml:3:3", "merge keys"),
         ("? [a, b]\n: 1\n", "f.yaml:1:3", "mapping keys must be scalars"),
+        # the line to fix, in words that name the mistake
+        ("a:\n  b: 1\n\tc: 2\n", "f.yaml:3:1", "a tab character indents this line; YAML allows only spaces"),
+        ("a:\n  b: 1\n  \tc: 2\n", "f.yaml:3:3", "a tab character indents this line"),
+        ("a: 1\nb: 'x\nc: 2\n", "f.yaml:2:4", "invalid YAML: the ' opened here is never closed"),
+        (
+            "a: 'x\nb: 1\nc: 'y'\n",
+            "f.yaml:1:4",
+            "the ' opened here is not closed on its line; the text runs on to line 3",
+        ),
+        ("a: 1\nb 2\nc: 3\n", "f.yaml:2:1", "this line is not 'key: value' (is the ':' after the key missing?)"),
+        ("r:\n  - id R\n    t: x\n", "f.yaml:2:5", "(is the ':' after the key missing?); its text runs on into line 3"),
     ],
 )
 def test_bad_yaml_is_one_located_problem(text, where, words):
@@ -89,3 +100,21 @@ def test_alias_bomb_is_refused_quickly():
 def test_small_aliases_are_fine():
     data, _ = load("x: &x {a: 1}\ny: *x\n")
     assert data == {"x": {"a": 1}, "y": {"a": 1}}
+
+
+def test_a_legitimate_multi_line_quote_is_not_blamed():
+    with pytest.raises(YamlError) as info:
+        load_yaml_text("a: 'x\n  y'\nb: c: d\n", "f.yaml")
+    assert str(info.value) == "f.yaml:3:5: invalid YAML: mapping values are not allowed in this context"
+
+
+def test_marks_know_whether_the_text_can_hold_a_non_finite_number():
+    assert not load("a: 1.5\nb: 1e30\nc: x.n\n")[1].non_finite
+    for text in ("a: .nan\n", "a: -.Inf\n", "a: 1e400\n", "a: " + "9" * 400 + ".0\n"):
+        assert load(text)[1].non_finite, text
+
+
+def test_plain_scalar_reads_text_as_yaml_12_would():
+    assert plain_scalar("true") is True and plain_scalar("yes") == "yes"
+    assert plain_scalar("0x10") == 16 and plain_scalar("1_000") == "1_000"
+    assert math.isnan(plain_scalar(".nan")) and plain_scalar("nan") == "nan"
