@@ -119,7 +119,9 @@ class SmtpClient:
             line = (await self._line(stage)).rstrip(b"\r\n").decode("utf-8", "replace")
             raw.append(line)
             head, sep, rest = line[:3], line[3:4], line[4:]
-            if len(line) < 3 or not head.isdigit() or sep not in ("", " ", "-"):
+            # RFC 5321 §4.2: three ASCII digits, the first 2-5 (str.isdigit alone takes '５３０' for 530)
+            if len(line) < 3 or not (head.isascii() and head.isdigit()) or head[0] not in "2345" \
+                    or sep not in ("", " ", "-"):
                 self.note("<", "\n".join(raw))
                 raise DialogueError(stage, f"not an SMTP reply: {line[:120]!r}")
             if code is not None and int(head) != code:

@@ -41,7 +41,7 @@ class Endpoint:
 
 
 def _port(text: str, original: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise EndpointError(f"endpoint {original!r}: port {text!r} is not a number from 1 to 65535")
     return int(text)
 

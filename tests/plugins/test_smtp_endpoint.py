@@ -29,6 +29,7 @@ def test_parse(text: str, host: str, port: int, label: str) -> None:
     ("mail:0", "port '0'"),
     ("mail:99999", "port '99999'"),
     ("mail:smtp", "port 'smtp'"),
+    ("mail:２５", "port '２５'"),  # str.isdigit takes fullwidth digits
     ("[2001:db8::1", "without ']'"),
     ("[mail.test]:25", "not an IPv6 address"),
     ("[::1]25", "expected ':PORT'"),

@@ -129,7 +129,7 @@ CATALOGUE = [
         b"553 5.1.8 Domain of sender does not exist\r\n", b"421 4.3.2 Service shutting down\r\n",
         b"450 4.2.0 Mailbox busy\r\n", b"452 4.3.1 Insufficient system storage\r\n",
         b"500 5.5.1 Command unrecognized\r\n", b"552 5.3.4 Message too big\r\n", b"354 go ahead\r\n",
-        b"250-first\r\nnot a reply\r\n")),
+        b"250-first\r\nnot a reply\r\n", "５３０ 5.7.0 STARTTLS first\r\n".encode(), b"630 5.7.0 STARTTLS\r\n")),
     Case("MAIL then silence", PLAINTEXT, "error", Peer(mail=b"")),
     Case("MAIL answered then closed", PLAINTEXT, "error",
          Peer(mail=b"421 4.4.2 Connection dropped\r\n", after_mail="close")),
