@@ -22,16 +22,18 @@ import json
 import os
 import re
 import secrets
+import shutil
+import stat
 import sys
 import tempfile
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
-from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from scanner.api import Reporter, ReportOptions
 from scanner.report import Report
+from scanner.report_dest import check_writable, destination, open_through
 
 STDOUT = "-"
 
@@ -95,9 +97,12 @@ def check_report_specs(specs: Sequence[tuple[str, str | None]], reporters: Mappi
 
     :func:`write_reports` calls it first; the CLI may call it before scanning,
     so a bad ``--report`` is a usage error (exit 2) rather than a late failure.
+    A path naming our stdout (``/dev/stdout``, ``/dev/fd/1``) counts as stdout,
+    and a symlink and the file it points to are one file.
     """
     known = ", ".join(sorted(reporters)) or "(none)"
-    to_stdout = [fmt for fmt, path in specs if path is None]
+    keys = {path: _same_file_key(path) for _, path in specs if path is not None}
+    to_stdout = [fmt for fmt, path in specs if path is None or keys[path] == "fd:1"]
     for fmt, _ in specs:
         if fmt not in reporters:
             raise ReportSpecError(f"unknown report format {fmt!r}; known formats: {known}")
@@ -110,34 +115,48 @@ def check_report_specs(specs: Sequence[tuple[str, str | None]], reporters: Mappi
     for fmt, path in specs:
         if path is None:
             continue
-        key = os.path.normcase(os.path.abspath(path))
+        key = keys[path]
+        if key is None:
+            continue
         if key in seen:
             raise ReportSpecError(f"two reports ({seen[key]} and {fmt}) would write the same file {path}")
         seen[key] = fmt
 
 
+def _same_file_key(path: str) -> str | None:
+    """What two report paths share when they write the same file; None for a character
+    device (two reports into ``/dev/null`` or a terminal harm nothing)."""
+    try:
+        dest = destination(path)
+        if dest.fd is not None:
+            return f"fd:{dest.fd}"
+        if dest.target is None:
+            if stat.S_ISCHR(os.stat(path).st_mode):
+                return None
+            return os.path.normcase(os.path.realpath(path))
+        return os.path.normcase(str(dest.target))
+    except OSError:  # a symlink loop...: check_report_paths says what is wrong with it
+        return os.path.normcase(os.path.abspath(path))
+
+
 def check_report_paths(specs: Sequence[tuple[str, str | None]]) -> None:
     """Make sure every report file can be written, before anything is scanned.
 
-    The report's folder is created if missing, and a file is created in it and
-    removed again; a folder that cannot be written is a :class:`ReportSpecError`
-    naming the report, rather than a traceback once the scan is over.
+    A regular (or new) file's folder is created if missing, and a file is
+    created in it and removed again; a device, FIFO or descriptor must be
+    writable (see :func:`scanner.report_dest.check_writable`). A report that
+    cannot be written is a :class:`ReportSpecError` naming it, rather than a
+    traceback once the scan is over.
     """
     for fmt, path in specs:
         if path is None:
             continue
-        folder = Path(path).parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".probe", dir=folder)
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as exc:
-            raise ReportSpecError(
-                f"--report {fmt}={path}: cannot write in {folder}: {exc.strerror or exc}"
-            ) from None
-        if Path(path).is_dir():
-            raise ReportSpecError(f"--report {fmt}={path}: is a directory")
+            why = check_writable(destination(path))
+        except OSError as exc:  # a symlink loop, a folder we may not look into
+            why = exc.strerror or str(exc)
+        if why is not None:
+            raise ReportSpecError(f"--report {fmt}={path}: {why}")
 
 
 def color_wanted(stream: IO[str], environ: Mapping[str, str] | None = None) -> bool:
@@ -168,13 +187,28 @@ def reader_went_away() -> None:
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary file that becomes ``path`` only when the ``with`` block ends without an exception.
 
-    It is a temporary sibling file, renamed over ``path`` with :func:`os.replace`.
-    Missing parent directories are created. On any exception the temporary
-    file is removed and an existing ``path`` is left untouched. The rename is
-    what makes readers safe; there is no ``fsync`` (it costs about 15% of the
-    time of a 170 MB report and only matters if the machine loses power).
+    A regular (or new) file is replaced: a temporary file beside it (beside
+    the file a symlink points to, so the link stays a link) is renamed over it
+    with :func:`os.replace`; missing parent directories are created. A device,
+    FIFO, socket or descriptor (``/dev/null``, ``/dev/stdout``) is never
+    renamed over: what the block wrote is kept in a private temporary file and
+    written straight through once the block succeeds
+    (:mod:`scanner.report_dest`). On any exception nothing is written and an
+    existing ``path`` is left untouched. The rename is what makes readers
+    safe; there is no ``fsync`` (it costs about 15% of the time of a 170 MB
+    report and only matters if the machine loses power).
     """
-    target = Path(path)
+    dest = destination(path)
+    if dest.target is None:
+        with tempfile.TemporaryFile() as spool:
+            # the caller may close what it is given (a TextIOWrapper does): give it its own descriptor
+            with open(os.dup(spool.fileno()), "wb") as f:
+                yield f
+            spool.seek(0)
+            with open_through(dest) as out:
+                shutil.copyfileobj(spool, out, 1 << 20)
+        return
+    target = dest.target
     target.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:

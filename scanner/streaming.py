@@ -20,9 +20,13 @@ names a reporter with a :class:`~scanner.api.ResultStream` (the built-in
 
 The bytes are the same as :func:`scanner.output.write_reports` writes for the
 same results (tested). Part files live in a hidden folder next to each report
-(so assembling them is a copy inside one file system) and are removed however
-the scan ends. A streamed reporter that raises stops the scan (exit 4) and no
-report is written or replaced.
+(next to the file a symlink points to; so assembling them is a copy inside
+one file system) and are removed however the scan ends. A report into a
+device, FIFO or descriptor (``/dev/null``, ``/dev/stdout``) keeps its parts in
+a private temporary folder and its assembled bytes are written straight
+through, never renamed over it (:mod:`scanner.report_dest`). A streamed
+reporter that raises stops the scan (exit 4) and no report is written or
+replaced.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from scanner.engine import Engine, pack_results, unpack_results
 from scanner.output import atomic_file, reader_went_away, write_reports
 from scanner.policy import WaiverSet
 from scanner.report import Report, Result
+from scanner.report_dest import destination, open_through
 
 StatusCounts = Counter[tuple[Status, Severity]]
 _STATUS_AND_SEVERITY = operator.itemgetter(5, 4)  # Result is a NamedTuple: (..., severity, status, ...)
@@ -151,11 +156,13 @@ class _BatchRenderer:
 
 
 def _parts_folder(fmt: str, path: str | None) -> Path:
-    if path is None:
+    """Beside the file a report replaces (beside a symlink's target); a private temporary
+    folder for stdout and for what is written straight through (a device, FIFO or descriptor)."""
+    target = destination(path).target if path is not None else None
+    if target is None:
         return Path(tempfile.mkdtemp(prefix=f"policyscan-{fmt}-"))
-    parent = Path(path).parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{Path(path).name}.", suffix=".parts", dir=parent))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".parts", dir=target.parent))
 
 
 def _assemble_all(outputs: Sequence[_Output], report: Report, stdout: IO[str]) -> None:
@@ -196,8 +203,13 @@ def _assemble(out: _Output, report: Report, stdout: IO[str]) -> None:
         except BrokenPipeError:  # the reader left (| head): the verdict still decides the exit code
             reader_went_away()
         return
-    with atomic_file(out.path) as f:
-        _write_document(out, report, f.fileno(), f)
+    dest = destination(out.path)
+    if dest.replaced:
+        with atomic_file(out.path) as f:
+            _write_document(out, report, f.fileno(), f)
+        return
+    with open_through(dest) as through:  # a device, FIFO or descriptor: never renamed over
+        _write_document(out, report, through.fileno(), through)
 
 
 def _has_fileno(stream: object) -> bool:
