@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import IO, Any
 
-from plugins.smtp.certificate import days_left
+from plugins.smtp.certificate import days_left, not_yet_valid
 from plugins.smtp.endpoint import EndpointError, parse_endpoint
 from plugins.smtp.probe import VERSIONS, Plan, connection_limit, run_plans
 from scanner.api import Reporter, ReportOptions
@@ -41,6 +41,13 @@ def probe_document(facts: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
+def _validity(cert: dict[str, Any], days: float, now: datetime) -> str:
+    if not_yet_valid(cert, now):
+        starts = (datetime.strptime(cert["not_before"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo) - now)
+        return f"(NOT YET VALID: starts in {starts.total_seconds() / 86400:.0f} days)"
+    return f"({days:.0f} days left)" if days >= 0 else f"(EXPIRED {-days:.0f} days ago)"
+
+
 def _certificate_lines(cert: dict[str, Any], now: datetime) -> list[str]:
     if "error" in cert:
         return [f"  not available: {cert['error']}"]
@@ -53,7 +60,7 @@ def _certificate_lines(cert: dict[str, Any], now: datetime) -> list[str]:
         f"  names        {names}",
         f"  issuer       {cert['issuer']}" + ("  (self-signed)" if cert.get("self_signed") else ""),
         f"  valid        {cert['not_before']} .. {cert['not_after']}  "
-        + (f"({days:.0f} days left)" if days >= 0 else f"(EXPIRED {-days:.0f} days ago)"),
+        + _validity(cert, days, now),
         f"  key          {cert['key_type']}{curve} {cert['key_bits']} bits"
         f" (RSA-equivalent {cert['rsa_equivalent_bits']})",
         f"  signature    {cert['signature_algorithm']}",

@@ -82,3 +82,15 @@ def test_servername_is_sent_as_sni_and_picks_the_certificate(tmp_path: Path) -> 
     assert seen.count("other.test") >= 2 and None in seen  # every handshake of the first probe named it
     with pytest.raises(UsageError, match="--servername: an empty name"):
         run_probe_command(server.endpoint, [], 1.0, NOW, io.StringIO(), servername=" ")
+
+
+def test_console_says_when_a_certificate_is_not_valid_yet(tmp_path: Path) -> None:
+    cert = make_cert(tmp_path, "future", ["mail.test"], days=(20, 400))
+    server = aiosmtpd_server(tls_context(cert, ["TLSv1.2"]))
+    out = io.StringIO()
+    try:
+        assert run_probe_command(server.endpoint, ["console"], 2.0, NOW, out) == 0
+    finally:
+        server.stop()
+    assert "(NOT YET VALID: starts in 20 days)" in out.getvalue()
+    assert "days left" not in out.getvalue()
