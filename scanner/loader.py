@@ -2,11 +2,18 @@
 
 Each file is read with the one safe YAML loader (:mod:`scanner.yamlio`),
 then validated in two steps: the envelope (:mod:`scanner.schemas`), then each
-check's parameters against the schema its check type registered. On top of
-the schemas the loader checks what a schema cannot: duplicate rule ids and
-target names, unknown ``${placeholders}``, unknown inputs, regexes that do not
-compile, unknown check types. Problems from every file are gathered and raised
-together as one :class:`~scanner.errors.LoadError`; nothing is scanned then.
+check's parameters against the schema its check type registered
+(:mod:`scanner.policy_build`). On top of the schemas the loader checks what a
+schema cannot: duplicate rule ids and target names, unknown
+``${placeholders}``, unknown inputs, regexes that do not compile, unknown
+check types, numbers that are not finite. Problems from every file are
+gathered and raised together as one :class:`~scanner.errors.LoadError`;
+nothing is scanned then.
+
+Nothing given is passed over in silence: a path that holds no file to check is
+a problem, and in a directory only YAML that is plainly not ours (another
+tool's) is skipped — a policyscan file with a wrong ``apiVersion`` or ``kind``
+is reported, since its rules would otherwise just not run.
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from scanner import placeholders, schemas
-from scanner.api import Severity, Target
+from scanner import schemas
+from scanner.api import Target
 from scanner.errors import LoadError, Problem
 from scanner.plugin_host import PluginHost
-from scanner.policy import CheckNode, Policy, Rule, Waiver, WaiverSet
+from scanner.policy import Policy, Waiver, WaiverSet
+from scanner.policy_build import load_policy_docs
 from scanner.validation import validate
-from scanner.yamlio import Marks, Path_, YamlError, load_yaml
+from scanner.yamlio import Marks, YamlError, load_yaml_bytes, read_bytes
 
 KINDS = ("Policy", "Inventory", "Waivers")
 
@@ -40,14 +48,51 @@ class _Doc:
     def kind(self) -> str | None:
         if isinstance(self.data, dict) and self.data.get("apiVersion") == schemas.API_VERSION:
             kind = self.data.get("kind")
-            return kind if isinstance(kind, str) else None
+            return kind if isinstance(kind, str) and kind in KINDS else None
         return None
+
+    @property
+    def ours(self) -> bool:
+        """Whether the file means to be a policyscan file, even a broken one.
+
+        A directory holds other YAML too, which is passed over; but a file that
+        says ``apiVersion: policyscan/...`` (or has no ``apiVersion`` and says
+        ``kind: Policy``) and gets either wrong must be reported, never passed
+        over: its rules would silently not run.
+        """
+        if not isinstance(self.data, dict):
+            return False
+        api = self.data.get("apiVersion")
+        if isinstance(api, str):
+            return api.lower().startswith("policyscan")
+        kind = self.data.get("kind")
+        return isinstance(kind, str) and kind.lower() in {k.lower() for k in KINDS}
+
+    def kind_problem(self, want: Sequence[str]) -> Problem | None:
+        """Why this is not a document of one of the kinds ``want``, or None."""
+        what = _WHAT.get(want[0], "policyscan document") if len(want) == 1 else "policyscan document"
+        expected = f"expected apiVersion {schemas.API_VERSION} and kind {' or '.join(want)}"
+        if not isinstance(self.data, dict):
+            return self.marks.problem((), f"not a {what}: {expected}")
+        if self.data.get("apiVersion") != schemas.API_VERSION:
+            where = ("apiVersion",) if "apiVersion" in self.data else ()
+            written = f"apiVersion {self.data['apiVersion']!r}" if "apiVersion" in self.data else "no apiVersion"
+            return self.marks.problem(where, f"not a {what} ({written}): {expected}")
+        kind = self.data.get("kind")
+        if kind not in want:
+            where = ("kind",) if "kind" in self.data else ()
+            return self.marks.problem(where, f"not a {what} (kind {kind!r}): {expected}")
+        return None
+
+
+_WHAT = {"Policy": "policy", "Inventory": "inventory", "Waivers": "waiver file"}
 
 
 def _read(path: Path, problems: list[Problem]) -> _Doc | None:
     display = str(path)
     try:
-        docs = load_yaml(path, display)
+        raw = read_bytes(path, display)  # read once: the sha256 is of the text that was checked
+        docs = load_yaml_bytes(raw, display)
     except YamlError as exc:
         problems.append(exc.problem)
         return None
@@ -55,7 +100,7 @@ def _read(path: Path, problems: list[Problem]) -> _Doc | None:
         problems.append(Problem(display, 1, 1, f"expected exactly one YAML document, found {len(docs)}"))
         return None
     data, marks = docs[0]
-    return _Doc(path, display, data, marks, path.read_bytes())
+    return _Doc(path, display, data, marks, raw)
 
 
 def policy_files(path: Path) -> list[Path]:
@@ -69,179 +114,11 @@ def policy_files(path: Path) -> list[Path]:
 # --------------------------------------------------------------------------- policies
 
 
-def _lang_map(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        return {"en": value}
-    return dict(value)
-
-
-class _PolicyBuilder:
-    def __init__(self, host: PluginHost, doc: _Doc, overrides: Mapping[str, str]) -> None:
-        self.host = host
-        self.doc = doc
-        self.marks = doc.marks
-        self.problems: list[Problem] = []
-        raw_inputs = dict(doc.data.get("inputs") or {})
-        self.inputs = {k: _override(v, overrides[k]) if k in overrides else v for k, v in raw_inputs.items()}
-
-    def problem(self, path: Path_, message: str) -> None:
-        self.problems.append(self.marks.problem(path, message))
-
-    def build(self) -> Policy | None:
-        data = self.doc.data
-        rules: list[Rule] = []
-        seen: dict[str, int] = {}
-        for i, raw in enumerate(data["rules"]):
-            rid = raw["id"]
-            if rid in seen:
-                self.problem(("rules", i, "id"), f"duplicate rule id {rid!r} (first at rules[{seen[rid]}])")
-            seen.setdefault(rid, i)
-            rule = self._rule(raw, ("rules", i))
-            if rule is not None:
-                rules.append(rule)
-        if self.problems:
-            return None
-        meta = data["metadata"]
-        return Policy(
-            id=meta["id"],
-            title=meta["title"],
-            version=str(meta["version"]),
-            sha256=self.doc.sha256,
-            path=self.doc.display,
-            rules=tuple(sorted(rules, key=lambda r: r.id)),
-            inputs=self.inputs,
-            description=meta.get("description", ""),
-            references=tuple(meta.get("references", ())),
-        )
-
-    def _rule(self, raw: Mapping[str, Any], path: Path_) -> Rule | None:
-        before = len(self.problems)
-        check = self._check(raw["check"], (*path, "check"), "check", None)
-        if check is None:
-            return None
-        allowed = set(placeholders.COMMON)
-        for leaf in check.leaves():
-            allowed.update(self.host.check_types[leaf.type_name].placeholders)
-        allowed.update(f"inputs.{name}" for name in self.inputs)
-        for field in ("remediation", "message"):
-            texts = _lang_map(raw.get(field))
-            for lang, text in texts.items():
-                where = (*path, field) if isinstance(raw.get(field), str) else (*path, field, lang)
-                used, syntax = placeholders.names(text)
-                for s in syntax:
-                    self.problem(where, f"{field}: {s}")
-                for name in used:
-                    if name not in allowed:
-                        known = ", ".join(sorted(allowed))
-                        self.problem(where, f"{field}: unknown placeholder ${{{name}}} (known: {known})")
-        if len(self.problems) > before:
-            return None
-        applies = raw.get("applies_to") or {}
-        return Rule(
-            id=raw["id"],
-            title=raw["title"],
-            severity=Severity(raw["severity"]),
-            check=check,
-            remediation=_lang_map(raw.get("remediation")),
-            message=_lang_map(raw.get("message")),
-            labels=dict(applies.get("labels") or {}),
-            description=raw.get("description", ""),
-            references=tuple(raw.get("references", ())),
-            tags=tuple(raw.get("tags", ())),
-        )
-
-    def _check(self, raw: Any, path: Path_, where: str, parent: str | None) -> CheckNode | None:
-        ((key, value),) = raw.items()
-        if key in ("all", "any"):
-            if not isinstance(value, list) or not value:
-                self.problem((*path, key), f"{where}.{key} must be a non-empty list of checks")
-                return None
-            children = []
-            for i, child in enumerate(value):
-                cpath = (*path, key, i)
-                if not isinstance(child, dict) or len(child) != 1:
-                    self.problem(cpath, f"{where}.{key}[{i}] must be a mapping with exactly one key")
-                    continue
-                node = self._check(child, cpath, f"{where}.{key}[{i}]", key)
-                if node is not None:
-                    children.append(node)
-            return CheckNode(key, where, children=tuple(children))
-        if key == "not":
-            if not isinstance(value, dict) or len(value) != 1:
-                self.problem((*path, key), f"{where}.not must be a mapping with exactly one key")
-                return None
-            node = self._check(value, (*path, key), f"{where}.not", key)
-            return CheckNode("not", where, children=(node,)) if node is not None else None
-        ct = self.host.check_types.get(key)
-        if ct is None:
-            known = ", ".join(sorted(self.host.check_types)) or "none loaded"
-            self.problem(
-                (*path, f"<key:{key}>"),
-                f"unknown check type {key!r} (known check types: {known}; combinators: all, any, not)",
-            )
-            return None
-        for name in placeholders.input_names(value):
-            if name not in self.inputs:
-                self.problem(
-                    (*path, key),
-                    f"unknown input ${{inputs.{name}}} (policy inputs: {', '.join(sorted(self.inputs)) or 'none'})",
-                )
-        params = placeholders.substitute_inputs(value, self.inputs)
-        if not isinstance(params, dict):
-            self.problem((*path, key), f"{where}.{key}: parameters must be a mapping")
-            return None
-        self.problems.extend(validate(params, ct.schema, self.marks, (*path, key)))
-        return CheckNode("check", where, type_name=key, params=params)
-
-
-def _override(default: Any, text: str) -> Any:
-    """An ``--input`` value takes the type of the policy's default."""
-    if isinstance(default, bool):
-        return text.lower() in ("true", "1", "yes")
-    if isinstance(default, int):
-        try:
-            return int(text, 0)
-        except ValueError:
-            return text
-    if isinstance(default, float):
-        try:
-            return float(text)
-        except ValueError:
-            return text
-    return text
-
-
-def load_policy_docs(
-    docs: Sequence[_Doc], host: PluginHost, overrides: Mapping[str, str], problems: list[Problem]
-) -> list[Policy]:
-    envelope = schemas.policy_envelope_schema(host.check_types)
-    policies: list[Policy] = []
-    seen: dict[str, str] = {}
-    for doc in docs:
-        found = validate(doc.data, envelope, doc.marks)
-        if found:
-            problems.extend(found)
-            continue
-        pid = doc.data["metadata"]["id"]
-        if pid in seen:
-            problems.append(doc.marks.problem(("metadata", "id"), f"duplicate policy id {pid!r} (also in {seen[pid]})"))
-            continue
-        seen[pid] = doc.display
-        builder = _PolicyBuilder(host, doc, overrides)
-        policy = builder.build()
-        problems.extend(builder.problems)
-        if policy is not None:
-            policies.append(policy)
-    return policies
-
-
-def _documents(paths: Sequence[str], problems: list[Problem]) -> Iterator[tuple[bool, _Doc | None]]:
+def _documents(paths: Sequence[str], problems: list[Problem]) -> Iterator[tuple[str, bool, _Doc | None]]:
     """Every YAML file named, or found under a named directory, read once.
 
-    Yields ``(found_in_a_directory, document)``; the document is None when the
-    file could not be read as YAML (the problem is already recorded).
+    Yields ``(path given, found_in_a_directory, document)``; the document is
+    None when the file could not be read as YAML (the problem is already recorded).
     """
     for given in paths:
         p = Path(given)
@@ -249,25 +126,34 @@ def _documents(paths: Sequence[str], problems: list[Problem]) -> Iterator[tuple[
             problems.append(Problem(given, 1, 1, "no such file or directory"))
             continue
         for f in policy_files(p):
-            yield p.is_dir(), _read(f, problems)
+            yield given, p.is_dir(), _read(f, problems)
+
+
+def _none_found(given: str, what: str) -> Problem:
+    """A path given on the command line that holds nothing to check: never a silent pass."""
+    return Problem(given, 1, 1, f"no {what} found here (apiVersion {schemas.API_VERSION}, *.yaml or *.yml)")
 
 
 def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str, str] | None = None) -> list[Policy]:
-    """Load ``--policy`` files and directories; raise :class:`LoadError` with every problem."""
+    """Load ``--policy`` files and directories; raise :class:`LoadError` with every problem.
+
+    Every path given must hold at least one policy: a directory of other files
+    would otherwise add no rules, and the scan would pass without them.
+    """
     problems: list[Problem] = []
     docs: list[_Doc] = []
-    for in_dir, doc in _documents(paths, problems):
-        if doc is None or (in_dir and doc.kind != "Policy"):
+    found = dict.fromkeys(paths, 0)
+    for given, in_dir, doc in _documents(paths, problems):
+        if doc is not None and in_dir and (not doc.ours or doc.kind in ("Inventory", "Waivers")):
             continue  # a directory holds other files too; only its policies count
-        if doc.kind != "Policy":
-            problems.append(
-                doc.marks.problem(("kind",), f"not a policy: expected apiVersion {schemas.API_VERSION} and kind Policy")
-            )
-            continue
-        docs.append(doc)
+        found[given] += 1
+        wrong = doc.kind_problem(("Policy",)) if doc is not None else None
+        if wrong is not None:
+            problems.append(wrong)
+        elif doc is not None:
+            docs.append(doc)
+    problems.extend(_none_found(g, "policy files") for g, n in found.items() if n == 0 and Path(g).exists())
     policies = load_policy_docs(docs, host, overrides or {}, problems)
-    if not docs and not problems:
-        problems.extend(Problem(g, 1, 1, "no policy files found") for g in paths)
     if problems:
         raise LoadError(problems)
     return sorted(policies, key=lambda p: p.id)
@@ -302,8 +188,9 @@ def load_inventory_doc(doc: _Doc, host: PluginHost, problems: list[Problem]) -> 
 def load_inventory(path: str, host: PluginHost) -> list[Target]:
     problems: list[Problem] = []
     doc = _read(Path(path), problems)
-    if doc is not None and doc.kind != "Inventory":
-        problems.append(doc.marks.problem(("kind",), "not an inventory: expected kind Inventory"))
+    wrong = doc.kind_problem(("Inventory",)) if doc is not None else None
+    if wrong is not None:
+        problems.append(wrong)
     targets = load_inventory_doc(doc, host, problems) if doc is not None and not problems else []
     if problems:
         raise LoadError(problems)
@@ -339,8 +226,9 @@ def load_waivers(path: str) -> WaiverSet:
     problems: list[Problem] = []
     doc = _read(Path(path), problems)
     ws = None
-    if doc is not None and doc.kind != "Waivers":
-        problems.append(doc.marks.problem(("kind",), "not a waiver file: expected kind Waivers"))
+    wrong = doc.kind_problem(("Waivers",)) if doc is not None else None
+    if wrong is not None:
+        problems.append(wrong)
     elif doc is not None:
         ws = load_waivers_doc(doc, problems)
     if problems or ws is None:
@@ -349,25 +237,29 @@ def load_waivers(path: str) -> WaiverSet:
 
 
 def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Problem]]:
-    """``policyscan validate``: check every file given or found; return (files checked, problems)."""
+    """``policyscan validate``: check every file given or found; return (files checked, problems).
+
+    A path that holds no policyscan file at all is a problem too: "0 files
+    valid" must not read as a pass.
+    """
     problems: list[Problem] = []
     policies: list[_Doc] = []
-    count = 0
-    for in_dir, doc in _documents(paths, problems):
-        kind = doc.kind if doc is not None else None
-        if doc is not None and kind is None and in_dir:
+    found = dict.fromkeys(paths, 0)
+    for given, in_dir, doc in _documents(paths, problems):
+        if doc is not None and in_dir and not doc.ours:
             continue  # not one of ours: directories hold other YAML too
-        count += 1
+        found[given] += 1
         if doc is None:
             continue
-        if kind == "Policy":
+        wrong = doc.kind_problem(KINDS)
+        if wrong is not None:
+            problems.append(wrong)
+        elif doc.kind == "Policy":
             policies.append(doc)
-        elif kind == "Inventory":
+        elif doc.kind == "Inventory":
             load_inventory_doc(doc, host, problems)
-        elif kind == "Waivers":
+        elif doc.kind == "Waivers":
             load_waivers_doc(doc, problems)
-        else:
-            expected = f"expected apiVersion {schemas.API_VERSION} and kind one of {', '.join(KINDS)}"
-            problems.append(doc.marks.problem(("kind",), f"unknown document: {expected}"))
+    problems.extend(_none_found(g, "policyscan files") for g, n in found.items() if n == 0 and Path(g).exists())
     load_policy_docs(policies, host, {}, problems)
-    return count, sorted(problems, key=lambda p: (p.file, p.line, p.col))
+    return sum(found.values()), sorted(problems, key=lambda p: (p.file, p.line, p.col))

@@ -3,8 +3,10 @@
 Wraps :mod:`jsonschema` so that every error points at the node it is about
 (an unexpected key points at the key, a missing one at its parent), numbers
 written where the schema wants a string are taken as the text that was
-written (``version: 1.0`` stays ``"1.0"``), and ``format: regex`` means an RE2
-regex that compiles.
+written (``version: 1.0`` stays ``"1.0"``), ``format: regex`` means an RE2
+regex that compiles, and a number must be finite wherever it stands: ``.nan``
+and ``.inf`` are refused whatever the schema says (``timeout: .nan`` would
+otherwise pass every bound, since NaN compares false with everything).
 
 jsonschema is imported only when a document is not certainly valid
 (:mod:`scanner.fastcheck` answers that for valid files), which keeps
@@ -13,6 +15,7 @@ jsonschema is imported only when a document is not certainly valid
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -55,7 +58,15 @@ _FAST_FORMATS = {"regex": _is_re2, "date": _fast_date}
 
 
 def regex_error(pattern: str) -> str | None:
-    """Why ``pattern`` is not a valid RE2 regex, or None."""
+    """Why ``pattern`` is not a valid RE2 regex (RE2's reason, as text), or None.
+
+    Nothing is printed: RE2 is told not to log, so its ``re2.cc`` lines never
+    reach the user's terminal.
+    """
+    try:
+        pattern.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the text is not valid Unicode (a lone surrogate?)"
     import re2
 
     options = re2.Options()
@@ -104,7 +115,7 @@ def dotted(path: Path_) -> str:
 _EXTRA = re.compile(r"\('([^']*)'")
 
 
-def _problem(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> Problem:
+def _located(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> tuple[Path_, Problem]:
     path: Path_ = (*base, *err.absolute_path)
     message = err.message
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
@@ -114,19 +125,20 @@ def _problem(err: jsonschema.ValidationError, marks: Marks, base: Path_) -> Prob
             key_path = (*path, f"<key:{extras[0]}>")
             line, col = marks.at(key_path) if marks.has(key_path) else marks.at(path)
             known = ", ".join(sorted(allowed)) or "none"
-            return Problem(marks.file, line, col, f"{dotted(path)}: unknown key {extras[0]!r} (allowed: {known})")
+            text = f"{dotted(path)}: unknown key {extras[0]!r} (allowed: {known})"
+            return (*path, extras[0]), Problem(marks.file, line, col, text)
     if err.validator == "not" and isinstance(err.validator_value, Mapping) and err.validator_value.get("description"):
         # a schema that forbids something says why in the forbidden schema's description
         message = str(err.validator_value["description"])
     elif err.validator == "format" and err.validator_value == "regex":
-        message = f"invalid regex {err.instance!r}: {regex_error(str(err.instance))}"
+        message = f"not a valid RE2 regex: {regex_error(str(err.instance))}"
     elif err.validator == "oneOf" and err.context:
         from jsonschema.exceptions import best_match
 
         best = best_match(err.context)
         message = best.message
     line, col = marks.at(path)
-    return Problem(marks.file, line, col, f"{dotted(path)}: {message}")
+    return path, Problem(marks.file, line, col, f"{dotted(path)}: {message}")
 
 
 def _set(doc: Any, path: Path_, value: Any) -> None:
@@ -136,10 +148,20 @@ def _set(doc: Any, path: Path_, value: Any) -> None:
     cur[path[-1]] = value
 
 
-def validate(
-    doc: Any, schema: Mapping[str, Any], marks: Marks, base: Path_ = (), *, coerce: bool = True
-) -> list[Problem]:
-    """Validate ``doc`` (found at ``base`` inside its file); fix up numbers-as-text in place."""
+def _non_finite(value: Any, path: Path_, out: list[Path_]) -> None:
+    """Append the path of every NaN or infinity inside ``value``."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            out.append(path)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _non_finite(v, (*path, k), out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _non_finite(v, (*path, i), out)
+
+
+def _schema_errors(doc: Any, schema: Mapping[str, Any], marks: Marks, base: Path_, coerce: bool) -> list[Any]:
     if fast_valid(schema, doc, _FAST_FORMATS) is True:
         return []  # the common case, without jsonschema's cost; anything else gets the full treatment
     v = validator(schema)
@@ -156,5 +178,50 @@ def validate(
                     _set(doc, tuple(err.absolute_path), text)
                     fixed = True
         if not fixed:
-            return sorted((_problem(e, marks, base) for e in errors), key=lambda p: (p.line, p.col, p.message))
+            return errors
     return []  # pragma: no cover
+
+
+def non_finite(doc: Any, marks: Marks, base: Path_ = ()) -> list[Problem]:
+    """A problem for every NaN or infinity in ``doc`` (found at ``base`` in its file).
+
+    Refused wherever they stand, whatever a schema says: NaN compares false with
+    every bound, so ``timeout: .nan`` would pass ``exclusiveMinimum: 0``.
+    """
+    if not marks.non_finite:
+        return []  # the loader saw no '.nan', '.inf' or overflowing number in the text
+    bad: list[Path_] = []
+    _non_finite(doc, base, bad)
+    return [
+        marks.problem(
+            path,
+            f"{dotted(path)}: {marks.raw(path) or 'this number'} is not a finite number "
+            "(write it in quotes if it is text)",
+        )
+        for path in bad
+    ]
+
+
+def schema_problems(
+    doc: Any, schema: Mapping[str, Any], marks: Marks, base: Path_ = (), *, coerce: bool = True
+) -> list[tuple[Path_, Problem]]:
+    """What in ``doc`` breaks ``schema``, each with its path inside the file.
+
+    Errors about a NaN or an infinity are left to :func:`non_finite`, which says
+    it better than "nan is not of type 'integer'"; a caller of this function
+    must run that too (:func:`validate` does both).
+    """
+    found = [
+        _located(e, marks, base)
+        for e in _schema_errors(doc, schema, marks, base, coerce)
+        if not (isinstance(e.instance, float) and not math.isfinite(e.instance))
+    ]
+    return sorted(found, key=lambda f: (f[1].line, f[1].col, f[1].message))
+
+
+def validate(
+    doc: Any, schema: Mapping[str, Any], marks: Marks, base: Path_ = (), *, coerce: bool = True
+) -> list[Problem]:
+    """Validate ``doc`` (found at ``base`` inside its file); fix up numbers-as-text in place."""
+    found = [problem for _, problem in schema_problems(doc, schema, marks, base, coerce=coerce)]
+    return sorted([*found, *non_finite(doc, marks, base)], key=lambda p: (p.line, p.col, p.message))

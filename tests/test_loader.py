@@ -86,29 +86,80 @@ rules:
 """
 
 
-def test_broken_policy_reports_every_problem_with_positions(write, host):
+def test_broken_policy_reports_every_problem_at_once_with_positions(write, host):
     path = write("broken.yaml", BROKEN)
     with pytest.raises(LoadError) as info:
         load_policies([str(path)], host)
     text = str(info.value)
     lines = text.splitlines()
     assert all(line.startswith(f"{path}:") for line in lines), text
+    # envelope problems do not hide the rest: one run shows them all
     assert f"{path}:10:15: rules[0].severity: 'hgih' is not one of" in text
     assert f"{path}:19:5: rules[2]: unknown key 'colour'" in text
-    # envelope problems stop the second step for that file; fix them and look again
-    fixed = BROKEN.replace("hgih", "high").replace("    colour: red\n", "")
-    path2 = write("broken2.yaml", fixed)
-    with pytest.raises(LoadError) as info:
-        load_policies([str(path2)], host)
-    text = str(info.value)
     assert "duplicate rule id 'R-1' (first at rules[0])" in text
     assert "unknown check type 'line_cuont' (known check types: " in text and "line_count" in text
     assert "rules[2].check.line_count.max: -1 is less than the minimum of 0" in text
-    assert "invalid regex 'a(b'" in text
+    assert "rules[2].check.line_count.matches: not a valid RE2 regex: missing ): a(b" in text
     assert "unknown input ${inputs.nope}" in text
+    assert "is not of type 'integer'" not in text  # the unknown input says it; no echo of it
     assert "unknown placeholder ${nonsense}" in text
+    assert len(lines) == 8
     for problem in info.value.problems:
         assert problem.line > 1 and problem.col >= 1
+
+
+def test_a_duplicate_policy_id_does_not_hide_the_files_other_problems(write, host, tmp_path):
+    write("d/a.yaml", GOOD)
+    write("d/b.yaml", GOOD.replace("severity: low", "severity: lo"))
+    with pytest.raises(LoadError) as info:
+        load_policies([str(tmp_path / "d")], host)
+    text = str(info.value)
+    assert "b.yaml:4:7: duplicate policy id 'demo' (also in " in text
+    assert "b.yaml:12:15: rules[0].severity: 'lo' is not one of" in text
+
+
+@pytest.mark.parametrize(
+    ("default", "given", "value"),
+    [("3", "0x10", 16), ("3", "7", 7), ("true", "false", False), ("1.5", "3", 3.0), ("'a'", "yes", "yes")],
+)
+def test_input_overrides_are_read_as_yaml_12_in_the_defaults_type(write, host, default, given, value):
+    path = write("p.yaml", GOOD.replace("limit: 3", f"limit: {default}").replace('max: "${inputs.limit}"', "max: 1"))
+    (policy,) = load_policies([str(path)], host, {"limit": given})
+    assert policy.inputs["limit"] == value and type(policy.inputs["limit"]) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("default", "given", "why"),
+    [
+        ("3", "1.5", "expected an integer"),
+        ("3", "", "expected an integer"),
+        ("True", "yes", "expected true or false"),
+        ("True", "1", "expected true or false"),
+        ("1.5", ".inf", "expected a finite number"),
+        ("1.5", "1e400", "expected a finite number"),
+    ],
+)
+def test_input_overrides_of_the_wrong_type_are_refused(write, host, default, given, why):
+    path = write("p.yaml", GOOD.replace("limit: 3", f"limit: {default}").replace('max: "${inputs.limit}"', "max: 1"))
+    with pytest.raises(LoadError) as info:
+        load_policies([str(path)], host, {"limit": given})
+    assert str(info.value) == f"{path}:8:10: --input limit={given!r}: {why}, like this input's default ({default})"
+
+
+def test_a_directory_passes_over_other_tools_yaml_but_reports_broken_policyscan_files(write, host, tmp_path):
+    write("d/good.yaml", GOOD)
+    write("d/kyverno.yaml", "apiVersion: kyverno.io/v1\nkind: Policy\nspec: {}\n")
+    write("d/inv.yaml", "apiVersion: policyscan/v1\nkind: Inventory\ntargets: [{name: a}]\n")
+    (policy,) = load_policies([str(tmp_path / "d")], host)
+    assert policy.id == "demo"
+    no_api = write("d/noapi.yaml", GOOD.replace("apiVersion: policyscan/v1\n", "").replace("id: demo", "id: d2"))
+    bad_kind = write("d/kind.yaml", GOOD.replace("kind: Policy", "kind: Polciy").replace("id: demo", "id: d3"))
+    with pytest.raises(LoadError) as info:
+        load_policies([str(tmp_path / "d")], host)
+    assert str(info.value).splitlines() == [
+        f"{bad_kind}:2:7: not a policy (kind 'Polciy'): expected apiVersion policyscan/v1 and kind Policy",
+        f"{no_api}:1:1: not a policy (no apiVersion): expected apiVersion policyscan/v1 and kind Policy",
+    ]
 
 
 def test_unknown_kind_and_missing_file(write, host, tmp_path):
