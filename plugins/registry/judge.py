@@ -1,15 +1,22 @@
 """Judging one ``registry`` check against a target's facts (see :mod:`plugins.registry.facts`).
 
 Order of judgement: facts that could not be collected -> ``error``; a key
-outside every exported branch -> ``error`` ("not covered by the export"); a
-missing key or value -> ``exists`` decides, else ``when_missing``
-(``fail``/``pass``/``skip``); a value of another type than ``type`` -> ``fail``;
-then the operator. Comparisons follow the data representation of
-:mod:`plugins.registry.values`: integers for DWORD/QWORD (an operand written
-as text such as ``"1"`` or ``"0x1"`` counts as that number), strings for
-SZ/EXPAND_SZ (compared exactly), lists for MULTI_SZ, lower-case hex for the
-rest (an operand may use upper case, commas or spaces). ``matches`` searches
-with RE2; for a MULTI_SZ it passes when any string matches.
+outside every exported branch -> ``error`` ("not covered by the export", with
+the ``reg export`` command that would cover it) — whatever ``when_missing`` or
+``exists: false`` say, since nothing was seen; a missing key or value ->
+``exists`` decides, else ``when_missing`` (``fail``/``pass``/``skip``); a value
+of another type than ``type`` -> ``fail``; then the operator, kinds first
+(:mod:`plugins.registry.compare`: a value of another kind than the operand
+fails every operator, ``not_equals`` and ``not_in`` included, and the message
+names both types, e.g. ``Enabled is "1" (REG_SZ), expected 1 (REG_DWORD)``).
+
+Proof (``Outcome.examined``): every ``pass`` and ``fail`` says what was seen.
+A value: ``{"source": "x.reg:14", "type": "REG_DWORD"}`` (its line and type).
+A key: ``{"source": "x.reg:12"}`` (its key line, or the line of the subkey that
+created it). An absence: ``{"source": "x.reg:3", "branch": "HKEY_..."}`` (the
+key line the value is missing from, or the exported branch -- or ``[-KEY]``
+line -- that covers the missing key). Live: ``{"source": "live:HKEY_..."}``.
+``error`` and ``skip`` carry none.
 
 Evidence is one object with exactly: ``source``, ``key`` (the rule's key with
 the hive spelled long), ``value``, ``type`` (found; null when missing),
@@ -18,28 +25,21 @@ the hive spelled long), ``value``, ``type`` (found; null when missing),
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from plugins.registry import keys as regkeys
 from plugins.registry.checkspec import CheckSpec, spec
+from plugins.registry.compare import compare, show
 from scanner.api import EvalContext, Outcome, Status
 
-_NO = object()
-_regexes: dict[str, Any] = {}
-
-
-def show(data: Any) -> str:
-    """How a value's data is written in messages: numbers bare, the rest as JSON."""
-    if isinstance(data, int) and not isinstance(data, bool):
-        return str(data)
-    return json.dumps(data, ensure_ascii=False)
+__all__ = ["evaluate", "reg_export_command", "show"]
 
 
 def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     """The outcome of one ``registry`` check on one target's facts."""
     c = spec(params)
-    status, message, actual, source, found = _judge(c, facts)
+    status, message, actual, source, found, examined = _judge(c, facts)
     evidence = {
         "source": source, "key": c.long_key, "value": c.value, "type": found, "operator": c.operator,
         "required_type": c.required_type, "expected": c.operand, "combinator": ctx.combinator,
@@ -49,53 +49,66 @@ def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome
         fields = c.fields[found] = {
             "key": c.long_key, "value": c.value, "type": c.required_type or found, "operator": c.operator,
         }
-    return Outcome(status, message, c.operand, actual, (evidence,), fields, {"source": source})
+    if status is not Status.PASS and status is not Status.FAIL:
+        examined = None
+    return Outcome(status, message, c.operand, actual, (evidence,), fields, examined)
 
 
-#: What :func:`_judge` decides: status, message, actual, evidence source, type found.
-_Verdict = tuple[Status, str, Any, "str | None", "str | None"]
+#: What :func:`_judge` decides: status, message, actual, evidence source, type found, proof.
+_Verdict = tuple[Status, str, Any, "str | None", "str | None", "dict[str, Any] | None"]
 
 
 def _judge(c: CheckSpec, facts: Any) -> _Verdict:
     key, value, operand = c.key, c.value, c.operand
-    if (type(facts) is not dict and not isinstance(facts, Mapping)) or facts.get("error"):
-        if not isinstance(facts, Mapping):
-            return Status.ERROR, "no registry facts", None, None, None
-        return Status.ERROR, str(facts["error"]), None, facts.get("error_source"), None
+    if not isinstance(facts, Mapping):
+        return Status.ERROR, "no registry facts", None, None, None, None
+    if facts.get("error"):
+        return Status.ERROR, str(facts["error"]), None, facts.get("error_source"), None, None
     if c.norm is None:
-        return Status.ERROR, f"unknown hive in key {key}", None, None, None
-    entry = facts["keys"].get(c.norm)
-    if entry is None:
-        return Status.ERROR, f"no facts were collected for {key} (collect again with this policy)", None, None, None
-    source = entry["source"]
+        return Status.ERROR, f"unknown hive in key {key}", None, None, None, None
+    keys = facts.get("keys")
+    entry = keys.get(c.norm) if isinstance(keys, Mapping) else None
+    if not isinstance(entry, Mapping):
+        return (Status.ERROR, f"no facts were collected for {key} (collect again with this policy)",
+                None, None, None, None)
+    source = entry.get("source")
     if entry.get("error"):
-        return Status.ERROR, entry["error"], None, source, None
-    if not entry["covered"] and (value is not None or not entry["exists"]):
+        return Status.ERROR, str(entry["error"]), None, source, None, None
+    exists = entry.get("exists") is True
+    if entry.get("covered") is not True and (value is not None or not exists):
         files = ", ".join(facts.get("files") or ()) or "the export"
-        return Status.ERROR, f"{key} is not covered by the export ({files})", None, source, None
+        return (Status.ERROR, f"{key} is not covered by the export ({files}); {_cover_hint(c.long_key)}",
+                None, source, None, None)
+    branch = entry.get("branch")
+    seen = _proof(source)
+    if seen and isinstance(branch, Mapping) and not exists:  # an absence inside a branch: say which branch
+        seen["branch"] = branch.get("key")
 
     if value is None:
-        exists = entry["exists"]
         if c.operator == "exists":
             state = "exists" if exists else "is missing"
             if exists is operand:
-                return Status.PASS, f"key {key} {state}", exists or None, source, None
+                return Status.PASS, f"key {key} {state}", exists or None, source, None, seen
             want = "exist" if operand else "be absent"
-            return Status.FAIL, f"key {key} {state}, expected it to {want}", exists or None, source, None
+            return Status.FAIL, f"key {key} {state}, expected it to {want}", exists or None, source, None, seen
         if exists:
-            return Status.PASS, f"key {key} exists", True, source, None
-        return (*_missing(c.when_missing, f"key {key} is missing"), None, source, None)
+            return Status.PASS, f"key {key} exists", True, source, None, seen
+        return (*_missing(c.when_missing, f"key {key} is missing"), None, source, None, seen)
 
-    item = entry["values"].get(c.vid)
+    values = entry.get("values")
+    item = values.get(c.vid) if isinstance(values, Mapping) else None
     if item is None:
-        what = f"value {value} is missing under {key}" if entry["exists"] else f"key {key} is missing"
+        what = f"value {value} is missing under {key}" if exists else f"key {key} is missing"
         if c.operator == "exists":
             if operand is False:
-                return Status.PASS, f"{what}, as required", None, source, None
-            return Status.FAIL, what, None, source, None
-        return (*_missing(c.when_missing, what), None, source, None)
+                return Status.PASS, f"{what}, as required", None, source, None, seen
+            return Status.FAIL, what, None, source, None, seen
+        return (*_missing(c.when_missing, what), None, source, None, seen)
 
-    source, found, actual = item["source"], item["type"], item["data"]
+    source, found, actual = item.get("source"), item.get("type"), item.get("data")
+    seen = _proof(source, found)
+    if not isinstance(found, str):
+        return Status.ERROR, f"{value}: no type in the facts", actual, source, None, None
     kind = type(actual)
     if kind is int or kind is str:  # a fleet has few distinct values per check: judge each once
         memo = (found, actual)
@@ -104,12 +117,19 @@ def _judge(c: CheckSpec, facts: Any) -> _Verdict:
             verdict = _judge_value(c, found, actual)
             if len(c.verdicts) < _MAX_VERDICTS:
                 c.verdicts[memo] = verdict
-        return verdict[0], verdict[1], actual, source, found
+        return verdict[0], verdict[1], actual, source, found, seen
     status, message = _judge_value(c, found, actual)
-    return status, message, actual, source, found
+    return status, message, actual, source, found, seen
 
 
 _MAX_VERDICTS = 4096
+
+
+def _proof(source: Any, type_: Any = None) -> dict[str, Any]:
+    """What was seen: a line (and the type found there). Nothing without a line: the engine makes that error."""
+    if not isinstance(source, str) or not source:
+        return {}
+    return {"source": source} if type_ is None else {"source": source, "type": type_}
 
 
 def _judge_value(c: CheckSpec, found: str, actual: Any) -> tuple[Status, str]:
@@ -124,12 +144,21 @@ def _judge_value(c: CheckSpec, found: str, actual: Any) -> tuple[Status, str]:
         return Status.PASS, f"{value} exists ({found} {shown})"
     if c.operator is None:
         return Status.PASS, f"{value} is {shown}"
-    verdict, wanted = _compare(c.operator, actual, operand, found)
+    verdict, wanted, other_type = compare(c.operator, found, actual, operand, c.required_type)
     if verdict is None:
         return Status.ERROR, f"{value}: {wanted}"
     if verdict:
         return Status.PASS, f"{value} is {shown} (required: {wanted})"
+    if other_type is not None:
+        return Status.FAIL, f"{value} is {shown} ({_found_type(found, actual)}), expected {wanted} ({other_type})"
     return Status.FAIL, f"{value} is {shown}, expected {wanted}"
+
+
+def _found_type(found: str, actual: Any) -> str:
+    if isinstance(actual, str) and found not in ("REG_SZ", "REG_EXPAND_SZ"):
+        size = len(actual) // 2  # binary data, or a DWORD/QWORD of the wrong size
+        return f"{found}, {size} byte{'' if size == 1 else 's'}"
+    return found
 
 
 def _missing(mode: str, what: str) -> tuple[Status, str]:
@@ -140,71 +169,15 @@ def _missing(mode: str, what: str) -> tuple[Status, str]:
     return Status.FAIL, what
 
 
-def _coerce(actual: Any, operand: Any, type_: str) -> Any:
-    """``operand`` in the domain of ``actual``, or ``_NO`` when it cannot be compared."""
-    if isinstance(operand, bool):
-        return _NO
-    if isinstance(actual, int):
-        if isinstance(operand, int):
-            return operand
-        if isinstance(operand, str):
-            text = operand.strip().lower()
-            try:
-                return int(text, 16) if text.startswith("0x") else int(text, 10)
-            except ValueError:
-                return _NO
-        return _NO
-    if isinstance(actual, list):
-        return operand if isinstance(operand, list) else _NO
-    if isinstance(operand, int):
-        return str(operand)
-    if not isinstance(operand, str):
-        return _NO
-    if type_ in ("REG_SZ", "REG_EXPAND_SZ"):
-        return operand
-    return operand.lower().replace(",", "").replace(" ", "")
+def reg_export_command(key: str) -> str:
+    """The ``reg export`` command that exports ``key`` (short hive name, as reg.exe wants it) to a file
+    named after its last two parts: ``reg export "HKLM\\...\\TLS 1.2\\Client" tls12-client.reg /y``."""
+    path = regkeys.short_form(key)
+    parts = [p for p in path.split("\\")[-2:] if p]
+    name = "-".join("".join(ch for ch in p.lower() if ch.isalnum()) or "key" for p in parts)
+    return f'reg export "{path.replace(chr(34), chr(92) + chr(34))}" {name}.reg /y'
 
 
-def _equals(actual: Any, operand: Any, type_: str) -> bool:
-    other = _coerce(actual, operand, type_)
-    return other is not _NO and actual == other
-
-
-def _compare(op: str, actual: Any, operand: Any, type_: str) -> tuple[bool | None, str]:
-    """``(verdict, what was required)``; verdict None when the check cannot be carried out."""
-    if op == "equals":
-        return _equals(actual, operand, type_), show(operand)
-    if op == "not_equals":
-        return not _equals(actual, operand, type_), f"anything but {show(operand)}"
-    if op in ("in", "not_in"):
-        hit = any(_equals(actual, o, type_) for o in operand)
-        return hit == (op == "in"), f"{'one' if op == 'in' else 'none'} of {show(operand)}"
-    if op in ("min", "max"):
-        bound = _coerce(0, operand, "REG_DWORD")
-        want = f"at {'least' if op == 'min' else 'most'} {show(operand)}"
-        if bound is _NO:
-            return None, f"{op} {show(operand)} is not a number"
-        if not isinstance(actual, int):
-            return False, f"a number {want}"
-        return (actual >= bound if op == "min" else actual <= bound), want
-    if op == "matches":
-        want = f"a match for {show(operand)}"
-        regex = _regex(operand)
-        if regex is None:
-            return None, f"invalid regex {show(operand)}"
-        texts = actual if isinstance(actual, list) else [show(actual) if isinstance(actual, int) else actual]
-        return any(regex.search(t) is not None for t in texts), want
-    return None, f"unknown operator {op}"
-
-
-def _regex(pattern: str) -> Any:
-    regex = _regexes.get(pattern)
-    if regex is None:
-        import re2
-
-        try:
-            regex = re2.compile(pattern)
-        except Exception:  # re2 raises its own error type; the policy loader reports it first
-            return None
-        _regexes[pattern] = regex
-    return regex
+def _cover_hint(key: str) -> str:
+    return (f"export it on the host with: {reg_export_command(key)} (or the same for its parent, if the key "
+            f"does not exist) and add that file to the target's registry files")

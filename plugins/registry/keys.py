@@ -49,3 +49,13 @@ def is_under(key: str, branch: str) -> bool:
 def value_id(name: str) -> str:
     """The normalised value name: lower-cased, the default value (``@``) as ``""``."""
     return "" if name == "@" else name.lower()
+
+
+_SHORT = {"HKEY_LOCAL_MACHINE": "HKLM", "HKEY_CURRENT_USER": "HKCU", "HKEY_CLASSES_ROOT": "HKCR",
+          "HKEY_USERS": "HKU", "HKEY_CURRENT_CONFIG": "HKCC"}
+
+
+def short_form(path: str) -> str:
+    """``path`` with its hive spelled short, as ``reg.exe`` accepts it (``HKEY_LOCAL_MACHINE\\X`` -> ``HKLM\\X``)."""
+    head, sep, rest = long_form(path).partition("\\")
+    return _SHORT.get(head, head) + sep + rest

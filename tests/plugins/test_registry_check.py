@@ -159,8 +159,8 @@ def test_seed_failure_export_fails_tls12_client_and_server(tmp_path: Path) -> No
     [
         ({"value": "Enabled", "equals": 1}, Status.PASS, "Enabled is 1 (required: 1)"),
         ({"value": "Enabled", "equals": 0}, Status.FAIL, "Enabled is 1, expected 0"),
-        ({"value": "Enabled", "equals": "0x1"}, Status.PASS, "Enabled is 1 (required: \"0x1\")"),
-        ({"value": "Enabled", "equals": "one"}, Status.FAIL, "Enabled is 1, expected \"one\""),
+        ({"value": "Enabled", "equals": "0x1"}, Status.FAIL, 'Enabled is 1 (REG_DWORD), expected "0x1" (REG_SZ)'),
+        ({"value": "Enabled", "equals": "one"}, Status.FAIL, 'Enabled is 1 (REG_DWORD), expected "one" (REG_SZ)'),
         ({"value": "Enabled", "not_equals": 0}, Status.PASS, "Enabled is 1 (required: anything but 0)"),
         ({"value": "Enabled", "not_equals": 1}, Status.FAIL, "Enabled is 1, expected anything but 1"),
         ({"value": "Enabled", "in": [0, 1]}, Status.PASS, "Enabled is 1 (required: one of [0, 1])"),
@@ -172,16 +172,18 @@ def test_seed_failure_export_fails_tls12_client_and_server(tmp_path: Path) -> No
         ({"value": "Enabled", "max": 1}, Status.PASS, "Enabled is 1 (required: at most 1)"),
         ({"value": "Enabled", "max": 0}, Status.FAIL, "Enabled is 1, expected at most 0"),
         ({"value": "Big", "min": 4294967296}, Status.PASS, "Big is 4294967296 (required: at least 4294967296)"),
-        ({"value": "Name", "min": 1}, Status.FAIL, 'Name is "Contoso", expected a number at least 1'),
+        ({"value": "Name", "min": 1}, Status.FAIL, 'Name is "Contoso" (REG_SZ), expected at least 1 (REG_DWORD)'),
         ({"value": "Name", "equals": "Contoso"}, Status.PASS, 'Name is "Contoso" (required: "Contoso")'),
         ({"value": "Name", "equals": "contoso"}, Status.FAIL, 'Name is "Contoso", expected "contoso"'),
-        ({"value": "Number", "equals": 1}, Status.PASS, 'Number is "1" (required: 1)'),
+        ({"value": "Number", "equals": 1}, Status.FAIL, 'Number is "1" (REG_SZ), expected 1 (REG_DWORD)'),
+        ({"value": "Number", "equals": "1"}, Status.PASS, 'Number is "1" (required: "1")'),
         ({"value": "Name", "matches": "^Cont"}, Status.PASS, 'Name is "Contoso" (required: a match for "^Cont")'),
         ({"value": "Name", "matches": "^ont"}, Status.FAIL, 'Name is "Contoso", expected a match for "^ont"'),
-        ({"value": "Enabled", "matches": "^[01]$"}, Status.PASS, 'Enabled is 1 (required: a match for "^[01]$")'),
+        ({"value": "Enabled", "type": "REG_DWORD", "matches": "^[01]$"}, Status.PASS,
+         'Enabled is 1 (required: a match for "^[01]$")'),
         ({"value": "Multi", "matches": "^b$"}, Status.PASS, 'Multi is ["a", "b"] (required: a match for "^b$")'),
         ({"value": "Multi", "equals": ["a", "b"]}, Status.PASS, 'Multi is ["a", "b"] (required: ["a", "b"])'),
-        ({"value": "Multi", "equals": "a"}, Status.FAIL, 'Multi is ["a", "b"], expected "a"'),
+        ({"value": "Multi", "equals": "a"}, Status.FAIL, 'Multi is ["a", "b"] (REG_MULTI_SZ), expected "a" (REG_SZ)'),
         ({"value": "Blob", "equals": "DE,AD,BE,EF"}, Status.PASS, 'Blob is "deadbeef" (required: "DE,AD,BE,EF")'),
         ({"value": "@", "equals": "default"}, Status.PASS, '@ is "default" (required: "default")'),
         ({"value": "Enabled", "exists": True}, Status.PASS, "Enabled exists (REG_DWORD 1)"),
@@ -197,7 +199,7 @@ def test_seed_failure_export_fails_tls12_client_and_server(tmp_path: Path) -> No
 def test_operators(tmp_path: Path, params: dict[str, Any], status: Status, message: str) -> None:
     outcome = one(tmp_path, {"key": APP, **params})
     assert (outcome.status, outcome.message) == (status, message)
-    op = next((k for k in params if k not in ("value", "when_missing")), None)
+    op = next((k for k in params if k not in ("value", "when_missing", "type")), None)
     assert outcome.expected == params.get(op) if op else outcome.expected is None
 
 
@@ -249,7 +251,9 @@ def test_keys_outside_the_exported_branch_are_errors_not_missing(tmp_path: Path)
         {"key": r"HKLM\SOFTWARE\Contoso", "value": "x", "exists": False},
         {"key": APP + r"\Empty", "value": "x", "when_missing": "skip"},
     ])
-    message = r"HKLM\SOFTWARE\Other is not covered by the export (exports/app.reg)"
+    message = (r'HKLM\SOFTWARE\Other is not covered by the export (exports/app.reg); export it on the host with: '
+               r'reg export "HKLM\SOFTWARE\Other" software-other.reg /y (or the same for its parent, if the key '
+               "does not exist) and add that file to the target's registry files")
     assert (value.status, value.message) == (Status.ERROR, message)
     assert (key.status, key.message) == (Status.ERROR, message)
     assert value.evidence[0]["source"] == "exports/app.reg"
