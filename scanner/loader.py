@@ -106,8 +106,9 @@ def _read(path: Path, problems: list[Problem]) -> _Doc | None:
 def policy_files(path: Path) -> list[Path]:
     """``path`` itself, or the policy files in a directory (``*.test.yaml`` never)."""
     if path.is_dir():
-        found = [p for p in sorted(path.rglob("*")) if p.suffix in (".yaml", ".yml") and p.is_file()]
-        return [p for p in found if not p.name.endswith((".test.yaml", ".test.yml"))]
+        # suffixes in any case: a POLICY.YAML copied from Windows must not be passed over
+        found = [p for p in sorted(path.rglob("*")) if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
+        return [p for p in found if not p.name.lower().endswith((".test.yaml", ".test.yml"))]
     return [path]
 
 
@@ -164,15 +165,16 @@ def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str
 
 def load_inventory_doc(doc: _Doc, host: PluginHost, problems: list[Problem]) -> list[Target]:
     found = validate(doc.data, schemas.inventory_schema(host.check_types), doc.marks)
-    if found:
-        problems.extend(found)
-        return []
+    problems.extend(found)
+    raw_targets = doc.data.get("targets") if isinstance(doc.data, dict) else None
     targets: list[Target] = []
     seen: dict[str, int] = {}
     base = doc.path.resolve().parent
-    for i, raw in enumerate(doc.data["targets"]):
-        name = raw["name"]
-        if name in seen:
+    for i, raw in enumerate(raw_targets if isinstance(raw_targets, list) else []):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if not isinstance(name, str):
+            continue  # the schema said so
+        if name in seen:  # reported with the schema's problems, not after they are fixed
             problems.append(
                 doc.marks.problem(
                     ("targets", i, "name"), f"duplicate target name {name!r} (first at targets[{seen[name]}])"
@@ -182,7 +184,7 @@ def load_inventory_doc(doc: _Doc, host: PluginHost, problems: list[Problem]) -> 
         seen[name] = i
         sources = {k: v for k, v in raw.items() if k not in ("name", "labels")}
         targets.append(Target(name=name, labels=dict(raw.get("labels") or {}), sources=sources, base_dir=base))
-    return targets
+    return [] if found else targets
 
 
 def load_inventory(path: str, host: PluginHost) -> list[Target]:

@@ -190,6 +190,27 @@ def test_inventory_duplicates_and_unknown_sources(write, host):
     assert "unknown key 'textfiel'" in text
 
 
+def test_inventory_duplicates_are_reported_with_schema_problems(write, host):
+    inv = write(
+        "inv.yaml",
+        "apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n"
+        "  - {name: a, textfiel: a.txt}\n  - {name: a, textfile: b.txt}\n",
+    )
+    with pytest.raises(LoadError) as info:
+        load_inventory(str(inv), host)
+    assert [p.message.split(" (")[0] for p in info.value.problems] == [
+        "targets[0]: unknown key 'textfiel'",
+        "duplicate target name 'a'",
+    ]
+
+
+def test_a_directory_reads_yaml_suffixes_in_any_case(write, host, tmp_path):
+    write("d/P.YAML", GOOD)
+    write("d/P.TEST.YML", "not: a policy\n")
+    (policy,) = load_policies([str(tmp_path / "d")], host)
+    assert policy.id == "demo"
+
+
 def test_inventory_targets_and_duplicate_names(write, host):
     inv = write(
         "inv.yaml",
