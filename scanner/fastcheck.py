@@ -156,8 +156,8 @@ class _Compiler:
 
     def k_dependentRequired(self, arg: Any, _: Any) -> _Check:
         deps = list(arg.items())
-        return lambda value: not isinstance(value, dict) or all(
-            all(d in value for d in needed) for k, needed in deps if k in value
+        return lambda value: (
+            not isinstance(value, dict) or all(all(d in value for d in needed) for k, needed in deps if k in value)
         )
 
     def k_dependentSchemas(self, arg: Any, _: Any) -> _Check:
@@ -189,8 +189,8 @@ class _Compiler:
     def k_uniqueItems(self, arg: Any, _: Any) -> _Check:
         if not arg:
             return _always
-        return lambda value: not isinstance(value, list) or all(
-            not _equal(a, b) for i, a in enumerate(value) for b in value[i + 1 :]
+        return lambda value: (
+            not isinstance(value, list) or all(not _equal(a, b) for i, a in enumerate(value) for b in value[i + 1 :])
         )
 
     def k_minLength(self, arg: Any, _: Any) -> _Check:
@@ -209,17 +209,19 @@ class _Compiler:
             raise _Unsupported(arg)
         return check
 
+    # Bounds are written as jsonschema writes them ("fails when below"), so NaN, which
+    # compares false with everything, is judged alike; validation refuses NaN on its own.
     def k_minimum(self, arg: Any, _: Any) -> _Check:
-        return lambda value: not _is_number(value) or value >= arg
+        return lambda value: not _is_number(value) or not value < arg
 
     def k_maximum(self, arg: Any, _: Any) -> _Check:
-        return lambda value: not _is_number(value) or value <= arg
+        return lambda value: not _is_number(value) or not value > arg
 
     def k_exclusiveMinimum(self, arg: Any, _: Any) -> _Check:
-        return lambda value: not _is_number(value) or value > arg
+        return lambda value: not _is_number(value) or not value <= arg
 
     def k_exclusiveMaximum(self, arg: Any, _: Any) -> _Check:
-        return lambda value: not _is_number(value) or value < arg
+        return lambda value: not _is_number(value) or not value >= arg
 
     def k_allOf(self, arg: Any, _: Any) -> _Check:
         return _every([self.compile(s) for s in arg])

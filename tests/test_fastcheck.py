@@ -16,7 +16,25 @@ from scanner.validation import _FAST_FORMATS, format_checker
 from scanner.yamlio import load_yaml
 from tests.conftest import POLICIES, ROOT
 
-MUTANTS: list[Any] = [None, True, 0, -1, 1.5, "", "x", "0x1", [], [1], {}, {"x": 1}, "2026-13-40", "a(b"]
+MUTANTS: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    1.5,
+    "",
+    "x",
+    "0x1",
+    [],
+    [1],
+    {},
+    {"x": 1},
+    "2026-13-40",
+    "a(b",
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+]
 
 
 def _paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
@@ -88,6 +106,15 @@ def test_unknown_keywords_are_unsure_never_valid():
     assert fast_valid({"type": "object", "if": {"required": ["a"]}, "then": {"required": ["b"]}}, {"a": 1}) is None
     assert fast_valid({"format": "email"}, "x") is None
     assert fast_valid({"prefixItems": [{"type": "string"}]}, [1]) is None
+
+
+@pytest.mark.parametrize("keyword", ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 0, 0.5])
+def test_bounds_judge_nan_and_infinities_as_jsonschema_does(keyword, value):
+    """NaN compares false with every bound: jsonschema lets it through (validation refuses
+    non-finite numbers on its own), and the fast check must not say otherwise."""
+    schema = {"type": "number", keyword: 0}
+    assert fast_valid(schema, value) == Draft202012Validator(schema).is_valid(value)
 
 
 def test_json_equality_rules():
