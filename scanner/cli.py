@@ -126,26 +126,6 @@ def _report_specs(items: Sequence[str], reporters: Any) -> list[tuple[str, str |
     return specs
 
 
-def _cli_target(args: argparse.Namespace) -> Any:
-    from pathlib import Path
-
-    from scanner.api import Target
-
-    for f in args.reg:
-        if not Path(f).is_file():
-            raise _usage(f"--reg {f}: no such file")
-    sources: dict[str, Any] = {}
-    if args.reg:
-        sources["registry"] = {"files": list(args.reg)}
-    if args.smtp:
-        sources["smtp"] = list(args.smtp)
-    if args.logs:
-        sources["logs"] = list(args.logs)
-    if not sources:
-        raise _usage("nothing to scan: give --inventory FILE, or at least one of --reg, --smtp, --logs")
-    return Target(name=args.target or "localhost", sources=sources, base_dir=Path.cwd())
-
-
 def cmd_scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.gcpause import paused_gc
 
@@ -182,12 +162,13 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.api import RunContext, Severity
     from scanner.engine import Engine, progress_printer
     from scanner.exitcodes import gate, gate_counts
-    from scanner.loader import load_inventory, load_policies, load_waivers
+    from scanner.loader import load_inventory, load_policies
     from scanner.output import ReportSpecError, check_report_paths, write_reports
     from scanner.plugin_host import load_plugins
     from scanner.progress import progress_wanted
     from scanner.report import Report
     from scanner.streaming import can_stream, scan_streamed
+    from scanner.waivers import apply_waivers, load_waiver_file, unused_waivers
 
     started = datetime.now(UTC)
     if args.inventory and (args.reg or args.smtp or args.logs or args.target):
@@ -198,7 +179,12 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     overrides = _parse_inputs(args.input)
     host = load_plugins()
     specs = _report_specs(args.report, host.reporters)
-    targets = load_inventory(args.inventory, host) if args.inventory else [_cli_target(args)]
+    if args.inventory:
+        targets = load_inventory(args.inventory, host)
+    else:
+        from scanner.cli_targets import cli_target
+
+        targets = [cli_target(args.target, args.reg, args.smtp, args.logs, host)]
     policies = load_policies(args.policy, host, overrides)
     declared = {name for p in policies for name in p.inputs}
     unknown = sorted(set(overrides) - declared)
@@ -207,7 +193,9 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
             f"--input {unknown[0]}: no loaded policy declares this input (declared: "
             f"{', '.join(sorted(declared)) or 'none'})"
         )
-    waivers = load_waivers(args.waivers) if args.waivers else None
+    waivers = load_waiver_file(args.waivers) if args.waivers else None
+    for line in unused_waivers(waivers, policies) if waivers is not None else ():
+        print(f"policyscan: warning: {line}", file=sys.stderr)
     try:  # last of the checks before scanning: it may create the reports' folders
         check_report_paths(specs)
     except ReportSpecError as exc:
@@ -223,8 +211,6 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
         return int(gate_counts(counts, Severity(args.fail_on)))
     results = engine.scan(targets, progress)
     if waivers is not None:
-        from scanner.waivers import apply_waivers
-
         results = apply_waivers(results, waivers, now)
     report = replace(report, finished_at=datetime.now(UTC), results=results)
     write_reports(report, specs, host.reporters, stdout)

@@ -150,6 +150,33 @@ def test_missing_reg_file_is_a_usage_error(tmp_path):
     assert f"--reg {tmp_path / 'nope.reg'}: no such file" in out.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--smtp", ""], "--smtp '': "),
+        (["--logs", ""], "--logs '': "),
+        (["--target", "two words", "--smtp", "mail.example:25"], "--target 'two words': "),
+        (["--target", "", "--smtp", "mail.example:25"], "--target '': "),
+    ],
+)
+def test_command_line_sources_are_checked_like_inventory_sources(tmp_path, args, words):
+    """The target built from --target/--reg/--smtp/--logs meets the inventory schema (every check type's
+    source_schema): a value it refuses is exit 2 with one line naming the option, before any scan."""
+    out = run_cli("scan", "--policy", "policies", *args, "--report", f"json={tmp_path / 'r.json'}")
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"policyscan: error: {words}"), out.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_log_kind_typo_on_the_command_line_is_a_usage_error(tmp_path):
+    """``smtpsend=`` is no kind: the logs plugin's source schema refuses it (listing the kinds)."""
+    out = run_cli("scan", "--policy", "policies", "--logs", f"smtpsend={tmp_path / 'x.log'}")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith(f"policyscan: error: --logs 'smtpsend={tmp_path / 'x.log'}': ")
+    assert "smtp_send" in out.stderr and len(out.stderr.splitlines()) == 1
+
+
 def test_invalid_policy_exits_2_and_writes_nothing(fleet):
     (fleet / "policy.yaml").write_text(POLICY.replace("severity: high", "severity: urgent"))
     out = scan(fleet, "--report", f"json={fleet / 'r.json'}")
