@@ -47,6 +47,7 @@ class Peer:
     mail: bytes = b"250 2.1.0 Ok\r\n"
     tls: bytes | str = "close"
     after_mail: str = ""  # "close": hang up right after answering MAIL
+    after_tls: str = ""  # "close": hang up right after the TLS bytes (else stay until the probe leaves)
 
 
 class _Scripted(asyncio.Protocol):
@@ -99,6 +100,8 @@ class _Scripted(asyncio.Protocol):
             self.t.abort()
         elif isinstance(answer, bytes):
             self.t.write(answer)  # and then stay: the probe must not wait past its deadline
+            if self.peer.after_tls == "close":
+                self.t.close()
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,13 @@ CATALOGUE = [
         b"500 5.5.1 Command unrecognized\r\n", b"552 5.3.4 Message too big\r\n", b"354 go ahead\r\n",
         b"250-first\r\nnot a reply\r\n", "５３０ 5.7.0 STARTTLS first\r\n".encode(), b"630 5.7.0 STARTTLS\r\n")),
     Case("MAIL then silence", PLAINTEXT, "error", Peer(mail=b"")),
-    Case("MAIL answered then closed", PLAINTEXT, "error",
-         Peer(mail=b"421 4.4.2 Connection dropped\r\n", after_mail="close")),
+    Case("MAIL unanswered, closed", PLAINTEXT, "error", Peer(mail=b"", after_mail="close")),
     # --- the TLS answer after 220 (finding 9): a broken ServerHello decides nothing ---
     Case("TLS1.2 hello to every version", REJECT_REQUIRED, "error", Peer(tls=_hello(0x0303, 0xC02F))),
+    Case("TLS1.2 hello with a TLS1.2 suite to TLS1.3", {"reject": ["TLSv1.3"]}, "error",
+         Peer(tls=_hello(0x0303, 0xC02F, extensions=b""))),
+    Case("TLS1.3 in legacy_version to TLS1.2", {"accept": ["TLSv1.2"]}, "error",
+         Peer(tls=_hello(0x0304, 0xC02F, extensions=b""))),
     Case("supported_versions 0x0305", REJECT_REQUIRED, "error",
          Peer(tls=_hello(0x0303, 0x1301, extensions=b"\x00\x2b\x00\x02\x03\x05"))),
     Case("HelloRetryRequest to legacy hellos", REJECT_REQUIRED, "error",
@@ -143,7 +149,10 @@ CATALOGUE = [
     Case("garbage after 220", REJECT_REQUIRED, "error", Peer(tls=b"THIS IS NOT TLS AT ALL\r\n" * 4)),
     Case("malformed record header", REJECT_REQUIRED, "error", Peer(tls=b"\x16\x03\x09\x00\x10" + bytes(16))),
     Case("empty handshake record", REJECT_REQUIRED, "error", Peer(tls=record(22, b""))),
-    Case("closed mid-handshake", REJECT_REQUIRED, "error", Peer(tls=_hello(0x0301, 0x000A)[:20])),
+    Case("closed mid-handshake", REJECT_REQUIRED, "error", Peer(tls=_hello(0x0301, 0x000A)[:20], after_tls="close")),
+    Case("half a ServerHello, then silent", REJECT_REQUIRED, "error", Peer(tls=_hello(0x0301, 0x000A)[:20])),
+    Case("HelloRetryRequest without versions", REJECT_REQUIRED, "error",
+         Peer(tls=_hello(0x0301, 0x000A, random=HRR))),
     Case("silent until the deadline", REJECT_REQUIRED, "error", Peer(tls="silent")),
     Case("alert internal_error", REJECT_REQUIRED, "error", Peer(tls=record(21, b"\x02\x50"))),
     Case("alert close_notify", REJECT_REQUIRED, "error", Peer(tls=record(21, b"\x01\x00"))),
