@@ -34,6 +34,10 @@ MAX_NODES = 200_000
 
 MAX_BYTES = 16 * 1024 * 1024
 
+MAX_DEPTH = 100
+"""How deeply collections may nest; our files need about 20 levels, and deeper
+input would exhaust Python's recursion limit on the way (an internal error)."""
+
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 
 Path_ = tuple[str | int, ...]
@@ -139,11 +143,12 @@ class Marks:
 
 
 def _key_text(node: yaml.ScalarNode) -> str:
+    """A mapping key as :func:`_build` makes it: a string, or the text of any other scalar."""
     try:
         key = _scalar(node)
     except ValueError:
         return str(node.value)
-    return key if isinstance(key, str) else str(key)
+    return key if isinstance(key, str) else str(node.value)
 
 
 class YamlError(Exception):
@@ -191,7 +196,7 @@ def plain_scalar(text: str) -> Any:
     return _scalar(yaml.ScalarNode(_PLAIN, text))
 
 
-def _expanded_size(root: yaml.Node, limit: int) -> int:
+def _expanded_size(root: yaml.Node, limit: int, file: str) -> int:
     """How many nodes ``root`` expands to with every alias copied out, stopping past ``limit``.
 
     Aliased nodes are shared objects in the composed graph, so sizes are
@@ -200,19 +205,21 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     """
     sizes: dict[int, int] = {}
 
-    def size(node: yaml.Node) -> int:
+    def size(node: yaml.Node, depth: int = 0) -> int:
         known = sizes.get(id(node))
         if known is not None:
             return known
+        if depth > MAX_DEPTH:
+            raise _problem(file, node, f"nested more than {MAX_DEPTH} levels deep; refused")
         total = 1
         if isinstance(node, yaml.SequenceNode):
             for child in node.value:
-                total += size(child)
+                total += size(child, depth + 1)
                 if total > limit:
                     break
         elif isinstance(node, yaml.MappingNode):
             for k, v in node.value:
-                total += size(k) + size(v)
+                total += size(k, depth + 1) + size(v, depth + 1)
                 if total > limit:
                     break
         sizes[id(node)] = total
@@ -234,8 +241,10 @@ def _problem(file: str, node: yaml.Node, message: str) -> YamlError:
 _MAYBE_NOT_STRING = frozenset("0123456789+-.~nNtTfF")
 
 
-def _build(node: yaml.Node, file: str) -> Any:
+def _build(node: yaml.Node, file: str, depth: int = 0) -> Any:
     """Turn composed nodes into plain data (aliases were bounded before this runs)."""
+    if depth > MAX_DEPTH:
+        raise _problem(file, node, f"nested more than {MAX_DEPTH} levels deep; refused")
     if isinstance(node, yaml.ScalarNode):
         value = node.value
         if node.tag == _PLAIN and value and value[0] not in _MAYBE_NOT_STRING:
@@ -247,7 +256,7 @@ def _build(node: yaml.Node, file: str) -> Any:
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _SEQ:
             raise _problem(file, node, f"unsupported tag {node.tag!r}")
-        return [_build(child, file) for child in node.value]
+        return [_build(child, file, depth + 1) for child in node.value]
     if isinstance(node, yaml.MappingNode):
         if node.tag != _MAP:
             raise _problem(file, node, f"unsupported tag {node.tag!r}")
@@ -258,10 +267,10 @@ def _build(node: yaml.Node, file: str) -> Any:
             if key_node.tag == _MERGE or (key_node.tag == _PLAIN and key_node.value == "<<"):
                 raise _problem(file, key_node, "merge keys ('<<') are not supported")
             key = _build(key_node, file)
-            key = key if isinstance(key, str) else str(key)
+            key = key if isinstance(key, str) else key_node.value  # as written: 0x10 is not 16
             if key in out:
                 raise _problem(file, key_node, f"duplicate key {key!r}")
-            out[key] = _build(value_node, file)
+            out[key] = _build(value_node, file, depth + 1)
         return out
     raise _problem(file, node, "unsupported YAML node")  # pragma: no cover
 
@@ -276,7 +285,7 @@ def load_yaml_text(text: str, file: str) -> list[tuple[Any, Marks]]:
             node = loader.get_node()
             marks = Marks(file, node, non_finite=non_finite)
             # Without a '*' in the text there is no alias, so nothing can multiply.
-            if node is not None and "*" in text and _expanded_size(node, MAX_NODES) > MAX_NODES:
+            if node is not None and "*" in text and _expanded_size(node, MAX_NODES, file) > MAX_NODES:
                 mark = node.start_mark
                 raise YamlError(
                     Problem(
@@ -311,12 +320,20 @@ def read_bytes(path: Path, display: str | None = None) -> bytes:
 
 
 def load_yaml_bytes(raw: bytes, name: str) -> list[tuple[Any, Marks]]:
-    """Parse the bytes of a YAML file (UTF-8, with or without a BOM) read from ``name``."""
+    """Parse the bytes of a YAML file read from ``name``: UTF-8 (with or without a BOM), or
+    UTF-16/UTF-32 with a BOM, as YAML allows (Windows PowerShell 5 writes UTF-16 by default)."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise YamlError(Problem(name, line, 1, "file is not valid UTF-8")) from None
+        line = raw[: exc.start].decode(encoding, "replace").count("\n") + 1
+        shown = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
+        raise YamlError(Problem(name, line, 1, f"file is not valid {shown}")) from None
     return load_yaml_text(text, name)
 
 

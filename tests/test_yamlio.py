@@ -118,3 +118,34 @@ def test_plain_scalar_reads_text_as_yaml_12_would():
     assert plain_scalar("true") is True and plain_scalar("yes") == "yes"
     assert plain_scalar("0x10") == 16 and plain_scalar("1_000") == "1_000"
     assert math.isnan(plain_scalar(".nan")) and plain_scalar("nan") == "nan"
+
+
+def test_deep_nesting_is_refused_with_a_position_not_a_crash():
+    deep = "".join(" " * i + "k:\n" for i in range(150)) + " " * 150 + "k: 1\n"
+    with pytest.raises(YamlError) as info:
+        load_yaml_text(deep, "f.yaml")
+    assert str(info.value) == "f.yaml:102:102: nested more than 100 levels deep; refused"
+    with pytest.raises(YamlError) as info:  # the alias-size walk meets it first
+        load_yaml_text("x: &x [1]\ny: *x\nz:\n" + "- " * 150 + "1\n", "f.yaml")
+    assert "nested more than 100 levels deep" in str(info.value)
+
+
+def test_keys_that_are_not_strings_stay_as_written():
+    data, marks = load("0x10: a\n16: b\ntrue: c\n~: d\n")
+    assert data == {"0x10": "a", "16": "b", "true": "c", "~": "d"}
+    assert marks.at(("true",)) == (3, 7)
+
+
+def test_utf16_and_utf32_files_with_a_bom_are_read(tmp_path):
+    from scanner.yamlio import load_yaml
+
+    for encoding in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-8"):
+        path = tmp_path / f"{encoding}.yaml"
+        path.write_bytes("\ufeffa: é\nb: 2\n".encode(encoding))
+        ((data, _),) = load_yaml(path)
+        assert data == {"a": "é", "b": 2}, encoding
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"a: 1\nb: \xff\n")
+    with pytest.raises(YamlError) as info:
+        load_yaml(bad)
+    assert str(info.value) == f"{bad}:2:1: file is not valid UTF-8"
