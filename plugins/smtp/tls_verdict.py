@@ -13,7 +13,8 @@ Verdict semantics (the server's own answer, never this machine's TLS library):
   before the deadline, and every ServerHello that breaks the protocol - a version
   newer than offered, a ``supported_versions`` naming a version we did not offer
   (or sent to a hello that did not carry the extension), a HelloRetryRequest to a
-  hello that cannot get one, a cipher suite or compression we did not offer. A
+  hello that cannot get one, a cipher suite or compression we did not offer, a
+  TLS 1.3 answer that does not echo our legacy_session_id. A
   server that breaks the protocol has not told us what it supports.
 """
 
@@ -118,6 +119,7 @@ class ServerHello:
     legacy_version: int = 0
     supported_versions: int | None = None  # the extension's value, None when absent
     compression: int = 0
+    session_id: bytes = b""
 
 
 def parse_server_hello(body: bytes) -> ServerHello:
@@ -158,10 +160,11 @@ def parse_server_hello(body: bytes) -> ServerHello:
                 version = supported = int.from_bytes(data, "big")
             pos += 4 + ext_len
     return ServerHello(version=version, cipher=cipher, retry_request=random == HRR_RANDOM,
-                       legacy_version=legacy, supported_versions=supported, compression=compression)
+                       legacy_version=legacy, supported_versions=supported, compression=compression,
+                       session_id=bytes(body[35:35 + sid_len]))
 
 
-def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...]) -> str | None:
+def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...], session_id: bytes) -> str | None:
     """Why ``hello`` cannot be an answer to our ClientHello for ``probed``; None when it can."""
     wire = WIRE_VERSIONS[probed]
     what = "HelloRetryRequest" if hello.retry_request else "ServerHello"
@@ -172,6 +175,8 @@ def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...]) 
                        "which was not offered (only TLSv1.3 was)"
             if hello.legacy_version != 0x0303:
                 return f"TLS 1.3 {what} with legacy_version {version_name(hello.legacy_version)}, not TLSv1.2"
+            if hello.session_id != session_id:
+                return f"TLS 1.3 {what} does not echo the ClientHello's legacy_session_id"
         elif hello.retry_request:
             return "HelloRetryRequest without supported_versions"
         elif hello.version > 0x0303:
@@ -197,17 +202,19 @@ def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...]) 
     return None
 
 
-def judge_server_hello(probed: str, hello: ServerHello, offered: tuple[int, ...]) -> VersionProbe:
+def judge_server_hello(probed: str, hello: ServerHello, offered: tuple[int, ...],
+                       session_id: bytes = b"") -> VersionProbe:
     """The verdict a parsed ServerHello gives for the probed version (certificate not yet read).
 
-    ``offered`` is the cipher suites the ClientHello offered. Only a ServerHello that
+    ``offered`` is the cipher suites the ClientHello offered, ``session_id`` its
+    legacy_session_id (a TLS 1.3 ServerHello must echo it). Only a ServerHello that
     could be a lawful answer decides: the probed version is accepted, an older one
     refused; anything that breaks the protocol is ``error``.
     """
     selected = version_name(hello.version)
     name = cipher_name(hello.cipher)
     what = "HelloRetryRequest" if hello.retry_request else "ServerHello"
-    breach = _protocol_breach(probed, hello, offered)
+    breach = _protocol_breach(probed, hello, offered, session_id)
     if breach is not None:
         return VersionProbe(probed, "error", f"protocol violation: {breach}", selected, name)
     if hello.version != WIRE_VERSIONS[probed]:

@@ -126,6 +126,12 @@ def build_client_hello(version: str, servername: str | None) -> bytes:
     return bytes([_HANDSHAKE]) + record_version.to_bytes(2, "big") + _u16(handshake)
 
 
+def _session_id(hello: bytes) -> bytes:
+    """The legacy_session_id of a ClientHello record built by `build_client_hello`."""
+    start = _RANDOM.stop + 1
+    return hello[start:start + hello[_RANDOM.stop]]
+
+
 class _Closed(Exception):
     """The peer closed the connection (EOF)."""
 
@@ -215,14 +221,14 @@ def _plausible_header(data: bytes) -> bool:
     return len(data) < 5 or int.from_bytes(data[3:5], "big") <= _MAX_RECORD
 
 
-async def _read_verdict(stream: _HandshakeReader, version: str) -> VersionProbe:
+async def _read_verdict(stream: _HandshakeReader, version: str, session_id: bytes) -> VersionProbe:
     while True:
         msg_type, body = await stream.message(max_length=VERDICT_READ_CAP)
         if msg_type == 0 and not body:
             continue  # HelloRequest: meaningless here, may be ignored
         if msg_type != 2:
             raise MalformedAnswer(f"expected a ServerHello, got handshake message type {msg_type}")
-        return judge_server_hello(version, parse_server_hello(body), OFFERED[version])
+        return judge_server_hello(version, parse_server_hello(body), OFFERED[version], session_id)
 
 
 async def _read_certificate(stream: _HandshakeReader) -> bytes | None:
@@ -254,7 +260,7 @@ async def probe_version(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
         return VersionProbe(version, "error", f"could not send the ClientHello: {exc or 'timed out'}")
     try:
         async with asyncio.timeout_at(deadline):
-            verdict = await _read_verdict(stream, version)
+            verdict = await _read_verdict(stream, version, _session_id(hello))
     except TimeoutError:
         reason = ("no answer before deadline" if stream.total == 0
                   else f"incomplete answer before deadline ({stream.total} bytes received)")

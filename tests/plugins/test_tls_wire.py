@@ -14,6 +14,7 @@ import pytest
 from tls_servers import (
     Cert,
     certificate_message,
+    client_session_id,
     handshake_message,
     make_cert,
     openssl_context,
@@ -211,10 +212,17 @@ def test_cipher_that_was_not_offered_is_an_error() -> None:
 def test_tls13_hello_retry_request_is_accepted() -> None:
     hrr_random = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
     exts = b"\x00\x2b\x00\x02\x03\x04" + b"\x00\x33\x00\x02\x00\x17"
-    r = run_scripted("TLSv1.3", reply=record(22, server_hello(0x0303, 0x1302, random=hrr_random,
-                                                                extensions=exts)))
+    r = run_scripted("TLSv1.3", reply=lambda hello: record(22, server_hello(
+        0x0303, 0x1302, random=hrr_random, extensions=exts, session_id=client_session_id(hello))))
     assert (r.verdict, r.selected_version, r.cipher) == ("accepted", "TLSv1.3", "TLS_AES_256_GCM_SHA384")
     assert r.reason.startswith("HelloRetryRequest selected TLSv1.3")
+
+
+@pytest.mark.parametrize("echo", [b"", b"\x42" * 32], ids=["empty", "another"])
+def test_tls13_server_hello_must_echo_our_session_id(echo: bytes) -> None:
+    r = run_scripted("TLSv1.3", reply=record(22, server_hello(0x0303, 0x1301, extensions=SV13, session_id=echo)))
+    assert (r.verdict, r.reason) == ("error", "protocol violation: TLS 1.3 ServerHello does not echo the "
+                                              "ClientHello's legacy_session_id"), r
 
 
 HRR = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")

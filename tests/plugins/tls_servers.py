@@ -153,10 +153,11 @@ def read_client_hello(conn: socket.socket) -> bytes:
     return data
 
 
-def scripted_handler(reply: bytes = b"", *, then: str = "close", drip_interval: float = 0.0,
-                     seen: list[bytes] | None = None) -> Handler:
+def scripted_handler(reply: bytes | Callable[[bytes], bytes] = b"", *, then: str = "close",
+                     drip_interval: float = 0.0, seen: list[bytes] | None = None) -> Handler:
     """Read the ClientHello (kept in `seen`), send `reply`, then `close`, `reset` or stay `silent`.
 
+    `reply` may be a function of the ClientHello record (to echo its session id).
     With `drip_interval`, `reply` is sent one byte at a time with that pause between bytes.
     """
 
@@ -164,12 +165,13 @@ def scripted_handler(reply: bytes = b"", *, then: str = "close", drip_interval: 
         hello = read_client_hello(conn)
         if seen is not None:
             seen.append(hello)
+        answer = reply(hello) if callable(reply) else reply
         if drip_interval:
-            for byte in reply:
+            for byte in answer:
                 conn.sendall(bytes([byte]))
                 time.sleep(drip_interval)
-        elif reply:
-            conn.sendall(reply)
+        elif answer:
+            conn.sendall(answer)
         if then == "reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif then == "silent":
@@ -178,6 +180,11 @@ def scripted_handler(reply: bytes = b"", *, then: str = "close", drip_interval: 
                 pass
 
     return handle
+
+
+def client_session_id(client_hello: bytes) -> bytes:
+    """The legacy_session_id of a ClientHello record (a TLS 1.3 ServerHello must echo it)."""
+    return client_hello[44:44 + client_hello[43]]
 
 
 def record(content_type: int, payload: bytes, version: int = 0x0303) -> bytes:
@@ -191,9 +198,10 @@ def handshake_message(msg_type: int, body: bytes) -> bytes:
 
 
 def server_hello(version: int, cipher: int, *, random: bytes = b"\x11" * 32,
-                 extensions: bytes | None = None) -> bytes:
+                 extensions: bytes | None = None, session_id: bytes = b"") -> bytes:
     """A ServerHello handshake message; `extensions` is the raw extension block content."""
-    body = struct.pack(">H", version) + random + b"\x00" + struct.pack(">HB", cipher, 0)
+    body = struct.pack(">H", version) + random + bytes([len(session_id)]) + session_id
+    body += struct.pack(">HB", cipher, 0)
     if extensions is not None:
         body += struct.pack(">H", len(extensions)) + extensions
     return handshake_message(2, body)
