@@ -171,7 +171,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.waivers import apply_waivers, load_waiver_file, unused_waivers
 
     started = datetime.now(UTC)
-    if args.inventory and (args.reg or args.smtp or args.logs or args.target):
+    if args.inventory and (args.reg or args.smtp or args.logs or args.target is not None):
         raise _usage("--inventory cannot be combined with --target, --reg, --smtp or --logs")
     if args.jobs < 1:
         raise _usage("--jobs must be at least 1")
@@ -292,6 +292,9 @@ def cmd_probe(args: argparse.Namespace, stdout: IO[str]) -> int:
     )
 
 
+VERDICT_COMMANDS = frozenset({"scan", "probe"})
+"""Commands whose exit code is a verdict: a broken pipe that reaches :func:`main` is not a pass."""
+
 COMMANDS = {
     "scan": cmd_scan,
     "validate": cmd_validate,
@@ -340,12 +343,20 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except KeyboardInterrupt:
         print("policyscan: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        if args.command in VERDICT_COMMANDS:
+            # not stdout (write_reports handles that, and the verdict stands): a report's
+            # reader went away (a FIFO, a socket) and the report is lost; never exit 0 then
+            return _internal_error(exc)
         # the reader went away (`policyscan schema report | head`): not our bug
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:
-        path = _crash_file(exc)
-        print(f"policyscan: internal error ({type(exc).__name__}: {exc}); traceback written to {path}", file=sys.stderr)
-        return 4
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    path = _crash_file(exc)
+    print(f"policyscan: internal error ({type(exc).__name__}: {exc}); traceback written to {path}", file=sys.stderr)
+    return 4

@@ -18,13 +18,23 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     """Usage error, or an invalid policy / inventory / waiver file: nothing was scanned."""
     INCOMPLETE = 3
-    """No qualifying fail, but an ``error`` at or above ``--fail-on``; or nothing was checked at all."""
+    """No qualifying fail, but an ``error`` at or above ``--fail-on``; or nothing was checked at all
+    (no result was a ``pass``, ``fail`` or ``waived``: only skips and errors, or no result)."""
     INTERNAL = 4
     """A bug: a traceback file was written and its path printed."""
 
 
+_JUDGED = frozenset({Status.PASS, Status.FAIL, Status.WAIVED})
+
+
 def gate(results: Iterable[Result], fail_on: Severity = Severity.LOW) -> ExitCode:
-    """The exit code of a scan. An ``error`` never passes; neither does a run of only skips."""
+    """The exit code of a scan. An ``error`` never passes; neither does a run of only skips.
+
+    "Checked" means judged: a ``pass``, ``fail`` or ``waived`` result of any
+    severity. A skip or an error is a check that was not carried out, so a run
+    whose results are all skips and errors exits 3 even when ``--fail-on``
+    sits above every error's severity: nothing was proven.
+    """
     return gate_counts(Counter((r.status, r.severity) for r in results), fail_on)
 
 
@@ -35,7 +45,7 @@ def gate_counts(counts: Mapping[tuple[Status, Severity], int], fail_on: Severity
     for (status, severity), n in counts.items():
         if n <= 0:
             continue
-        if status is not Status.SKIP:
+        if status in _JUDGED:
             checked = True
         if severity.rank < threshold:
             continue

@@ -116,6 +116,40 @@ def test_a_run_that_checks_nothing_exits_3(fleet):
     assert json.loads((fleet / "r.json").read_text())["summary"]["skip"] == 2
 
 
+def test_a_run_of_only_errors_exits_3_even_when_fail_on_is_above_them(fleet):
+    """--fail-on critical over high and low errors: nothing failed the gate, but nothing was proven."""
+    (fleet / "ok.txt").unlink()
+    (fleet / "long.txt").unlink()
+    out = scan(fleet, "--fail-on", "critical", "--report", f"json={fleet / 'r.json'}")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert json.loads((fleet / "r.json").read_text())["summary"]["error"] == 4
+
+
+def test_a_report_whose_reader_leaves_early_never_exits_0(fleet):
+    """A FIFO reader that closes after a few bytes loses the report: exit 4 (a broken pipe there
+    is not the harmless `| head` on stdout), never a green 0."""
+    import os
+    import threading
+
+    fifo = fleet / "report.fifo"
+    os.mkfifo(fifo)
+
+    def read_a_little() -> None:
+        with open(fifo, "rb") as f:
+            f.read(1)
+
+    reader = threading.Thread(target=read_a_little, daemon=True)
+    reader.start()
+    (fleet / "inventory.yaml").write_text(
+        "apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n"
+        + "".join(f"  - {{name: web{i:04d}, textfile: ok.txt}}\n" for i in range(3000))
+    )
+    out = scan(fleet, "--report", f"json={fifo}", "--jobs", "1")
+    reader.join(30)
+    assert out.returncode == 4, out.stderr
+    assert "BrokenPipeError" in out.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -124,6 +158,7 @@ def test_a_run_that_checks_nothing_exits_3(fleet):
         (["--input", "nope=1"], "--input nope: no loaded policy declares this input"),
         (["--now", "yesterday"], "--now 'yesterday' is not an ISO 8601 time"),
         (["--reg", "missing.reg"], "--inventory cannot be combined"),
+        (["--target", ""], "--inventory cannot be combined"),
     ],
 )
 def test_usage_errors_exit_2(fleet, args, words):
