@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugins.smtp.certificate import certificate_facts
-from plugins.smtp.dialogue import STREAM_LIMIT, DialogueError, Reply, SmtpClient, hello_name
+from plugins.smtp.dialogue import STREAM_LIMIT, DialogueError, SmtpClient, hello_name
 from plugins.smtp.endpoint import Endpoint, resolve
-from plugins.smtp.replies import plaintext_answer, starttls_answer
+from plugins.smtp.replies import observe_starttls, plaintext_answer, starttls_answer, starttls_fact
 
 VERSIONS = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 #: Order versions are probed in: the likely-accepted ones first, so the first connection yields a certificate.
@@ -121,44 +121,18 @@ async def _session(st: _State, purpose: str) -> tuple[SmtpClient, dict[str, Any]
     raise _Stop(detail, last.stage)
 
 
-def _starttls_fact(client: SmtpClient, reply: Reply | None) -> dict[str, Any]:
-    """What one connection showed about STARTTLS (classes: :mod:`plugins.smtp.replies`)."""
-    if reply is None:
-        if client.starttls_offered:
-            return {"offered": True, "result": "not_tried"}
-        if client.extensions_known and client.ehlo_reply is not None:
-            return {"offered": False, "result": "not_offered", "quoted": client.ehlo_reply.quoted}
-        ehlo = client.ehlo_reply.quoted if client.ehlo_reply is not None else "no EHLO reply"
-        return {"offered": None, "result": "error",
-                "reason": f"EHLO answered {ehlo!r} (not 250, not a permanent 5xx): whether STARTTLS is "
-                          "offered is unknown"}
-    return {"offered": True, "result": starttls_answer(reply), "reply": reply.to_json(), "quoted": reply.quoted}
-
-
-#: How much one STARTTLS observation tells: a later one replaces an earlier one only when it tells more.
-_WEIGHT = {"not_tried": 1, "error": 2, "temporary": 2, "accepted": 3, "refused": 3, "not_offered": 3}
-
-
-def _observe_starttls(facts: dict[str, Any], fact: dict[str, Any]) -> None:
-    """Keep the first decided STARTTLS observation: a later 454 from a rate limit does not rewrite it,
-    but a decided answer replaces an undecided one (a temporary 4xx, an unknown EHLO)."""
-    seen = facts.get("starttls")
-    if seen is None or _WEIGHT.get(fact["result"], 0) > _WEIGHT.get(seen.get("result"), 0):
-        facts["starttls"] = fact
-
-
 async def _starttls(client: SmtpClient, record: dict[str, Any], facts: dict[str, Any]) -> None:
     """Send STARTTLS; record the outcome in facts; raise _Stop unless the server said 220."""
     if not client.starttls_offered:
-        fact = _starttls_fact(client, None)
-        _observe_starttls(facts, fact)
+        fact = starttls_fact(client, None)
+        observe_starttls(facts, fact)
         raise _Stop(fact.get("reason") or "STARTTLS is not offered in the EHLO reply", "STARTTLS")
     try:
         reply = await client.starttls()
     except DialogueError as exc:
-        _observe_starttls(facts, {"offered": True, "result": "error", "reason": str(exc)})
+        observe_starttls(facts, {"offered": True, "result": "error", "reason": str(exc)})
         raise _Stop(str(exc), exc.stage) from None
-    _observe_starttls(facts, _starttls_fact(client, reply))
+    observe_starttls(facts, starttls_fact(client, reply))
     record["starttls"] = reply.code
     if reply.code != 220:
         what = {"temporary": "temporarily refused", "refused": "refused"}.get(starttls_answer(reply),
@@ -191,7 +165,7 @@ async def _plaintext(st: _State, facts: dict[str, Any]) -> None:
     """MAIL FROM:<> before STARTTLS, then RSET and QUIT. Never RCPT or DATA."""
     client, _record = await _session(st, "plaintext_mail")
     try:
-        _observe_starttls(facts, _starttls_fact(client, None))
+        observe_starttls(facts, starttls_fact(client, None))
         try:
             reply = await client.send("MAIL", "MAIL FROM:<>")
         except DialogueError as exc:

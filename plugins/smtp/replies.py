@@ -22,14 +22,17 @@ Answer to ``MAIL FROM:<>`` before STARTTLS (:func:`plaintext_answer`):
 * ``error`` for every other reply: busy (``421``, ``450``, ``452``), syntax
   (``500``, ``501``), a sender refused for its address (``550 5.1.x``)... - a
   refusal, but not of plaintext mail, so it proves nothing about TLS.
+
+:func:`starttls_fact` and :func:`observe_starttls` turn what each connection
+showed into the endpoint's one STARTTLS fact (the most telling observation).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from plugins.smtp.dialogue import Reply
+from plugins.smtp.dialogue import Reply, SmtpClient
 
 StartTlsAnswer = Literal["accepted", "temporary", "refused", "error"]
 PlaintextAnswer = Literal["accepted", "refused", "error"]
@@ -70,3 +73,32 @@ def plaintext_answer(reply: Reply) -> tuple[PlaintextAnswer, str]:
         return "refused", "the refusal names STARTTLS"
     return "error", (f"{reply.code} refuses MAIL, but not for TLS or policy (expected 530, an enhanced "
                      "status x.7.y or text naming STARTTLS)")
+
+
+def starttls_fact(client: SmtpClient, reply: Reply | None) -> dict[str, Any]:
+    """What one connection showed about STARTTLS, as a fact (``result`` by the classes above).
+
+    ``not_offered`` only when the EHLO reply said what the server offers (``250``, or ``5xx``: no ESMTP).
+    """
+    if reply is None:
+        if client.starttls_offered:
+            return {"offered": True, "result": "not_tried"}
+        if client.extensions_known and client.ehlo_reply is not None:
+            return {"offered": False, "result": "not_offered", "quoted": client.ehlo_reply.quoted}
+        ehlo = client.ehlo_reply.quoted if client.ehlo_reply is not None else "no EHLO reply"
+        return {"offered": None, "result": "error",
+                "reason": f"EHLO answered {ehlo!r} (not 250, not a permanent 5xx): whether STARTTLS is "
+                          "offered is unknown"}
+    return {"offered": True, "result": starttls_answer(reply), "reply": reply.to_json(), "quoted": reply.quoted}
+
+
+#: How much one STARTTLS observation tells: a later one replaces an earlier one only when it tells more.
+_WEIGHT = {"not_tried": 1, "error": 2, "temporary": 2, "accepted": 3, "refused": 3, "not_offered": 3}
+
+
+def observe_starttls(facts: dict[str, Any], fact: dict[str, Any]) -> None:
+    """Keep the first decided STARTTLS observation: a later 454 from a rate limit does not rewrite it,
+    but a decided answer replaces an undecided one (a temporary 4xx, an unknown EHLO)."""
+    seen = facts.get("starttls")
+    if seen is None or _WEIGHT.get(fact["result"], 0) > _WEIGHT.get(seen.get("result"), 0):
+        facts["starttls"] = fact
