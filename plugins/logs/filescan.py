@@ -34,6 +34,14 @@ def _matchers(defs: list[dict[str, Any]]) -> Matchers:
     return _MATCHERS[key]
 
 
+def _is_utf8(buf: Any, lo: int, hi: int) -> bool:
+    try:
+        bytes(buf[lo:hi]).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class Lines:
     """Line numbers of positions in one region, counted lazily and only as far as asked."""
 
@@ -70,6 +78,9 @@ class Region:
         self.exact = [(a.encode("latin-1"), tuple(s)) for a, s in plan["exact"]]
         self.folded: dict[bytes, tuple[int, ...]] = {a.encode("latin-1"): tuple(s) for a, s in plan["folded"]}
         self.folded_re = None
+        # one case-folded pass for all folded anchors; a hit makes its line a candidate for every
+        # folded signature (a line may hold several anchors; verification sorts them out)
+        self.folded_sigs = tuple(sorted({i for s in self.folded.values() for i in s}))
         if self.folded:
             alt = b"|".join(re2.escape(a) for a in self.folded)
             opts = re2.Options()
@@ -81,6 +92,7 @@ class Region:
                 continue
             opts = re2.Options()
             opts.case_sensitive = not task["defs"][i]["ignore_case"]
+            opts.log_errors = False
             self.raw.append((re2.compile(b"(?m)" + task["defs"][i]["pattern"].encode(), opts), (i,)))
         self.every = tuple(plan["every"])
         self.tally = Tally(bool(task.get("keep_last")))
@@ -119,15 +131,22 @@ class Region:
         finally:
             if finder is not None:
                 finder.close()
-        for rx, sigs in ([(self.folded_re, ())] if self.folded_re else []) + self.raw:
+        every = self.every
+        raw = self.raw
+        if raw and not _is_utf8(buf, lo, hi):
+            # RE2 over raw bytes never matches invalid UTF-8, which a line decodes to U+FFFD: test every line
+            every = tuple(sorted(set(every) | {i for _, s in raw for i in s}))
+            raw = []
+        for rx, sigs in ([(self.folded_re, self.folded_sigs)] if self.folded_re else []) + raw:
             start = lo
             while start < hi and (hit := rx.search(buf, start, hi)) is not None:
-                got = sigs or self.folded[hit.group().lower()]
-                start = mark(hit.start(), got)
-        if self.every:
+                if hit.start() == hi and buf[hi - 1 : hi] == b"\n":
+                    break  # an empty match after the last line end is on no line
+                start = mark(hit.start(), sigs)
+        if every:
             pos = lo
             while pos < hi:
-                pos = mark(pos, self.every)
+                pos = mark(pos, every)
         return cands
 
     # -- verification of candidate lines ---------------------------------------------
@@ -226,9 +245,10 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
     whose hits are never shown is never counted.
     """
     path = Path(task["path"])
-    reader = Chunks(path, task.get("gz_bound") or (1 << 30))
+    reader = Chunks(path, task.get("gz_bound") or (1 << 30), task.get("encoding") or "utf-8", task.get("bom") or 0)
     region = Region(task)
     line_of: dict[int, int] = {}
+    read = 0
     try:
         if task["format"] == "queue_list":
             from plugins.logs.queuelist import scan_records
@@ -237,10 +257,12 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
         else:
             mapped = reader.mapped_region()
             if mapped is not None:
-                buf, lo, hi = mapped
+                buf, start, hi = mapped
+                lo = start
                 if task.get("range"):
                     lo, hi = task["range"]
                 region.scan(buf, lo, hi)
+                read = hi - lo + (start if lo == start else 0)  # the first range also read the BOM
             else:
                 base, line = 0, 1
                 for chunk, lo, hi in reader.chunks():
@@ -257,6 +279,7 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
     out = region.tally.to_json(line_of)
     out["missing_fields"] = sorted(region.missing_fields)
     out["error"] = reader.error
+    out["read"] = read or reader.consumed
     return out
 
 

@@ -14,6 +14,7 @@ Layouts (``format`` in the facts):
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from datetime import UTC, datetime
@@ -44,12 +45,51 @@ _STAMP = re.compile(
 )
 
 
+SNIFF = 4096
+"""Bytes of a file's head that decide its encoding (the NUL pattern of UTF-16 without a BOM)."""
+NOT_TEXT = 0.10
+"""A head whose share of undecodable or control characters is above this is not text."""
+_ODD_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f\ufffd]")
+
+
 def sniff_encoding(head: bytes) -> tuple[str, int]:
-    """The file's encoding and BOM length: UTF-8 with or without BOM, or UTF-16 with BOM."""
+    """The encoding of a file and its BOM length, from the first bytes of its content: UTF-8 with or
+    without a BOM, UTF-16 with a BOM, or UTF-16 without one (either byte order), told by NUL bytes
+    in the high half of ASCII characters, as a .reg reader tells it."""
     for bom, name in BOMS:
         if head.startswith(bom):
             return name, len(bom)
+    sample = head[:SNIFF]
+    pairs = len(sample) // 2
+    if pairs:
+        even, odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+        if odd * 10 >= pairs * 3 and even * 20 <= pairs:
+            return "utf-16-le", 0
+        if even * 10 >= pairs * 3 and odd * 20 <= pairs:
+            return "utf-16-be", 0
     return "utf-8", 0
+
+
+def not_text(head: bytes, encoding: str, bom: int) -> str | None:
+    """Why a file's head is clearly not text in its encoding (binary, or mostly undecodable), or None.
+
+    A few undecodable bytes (a Latin-1 name in a UTF-8 log) are read as U+FFFD and
+    tolerated; more than :data:`NOT_TEXT` of the characters is not a log."""
+    sample = head[bom : bom + 4 * SNIFF]
+    if not sample:
+        return None
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(sample, False)
+    odd = len(_ODD_CONTROLS.findall(text)) - text.count("\ufffd") + _replaced(sample, text, encoding)
+    if odd > NOT_TEXT * max(1, len(text)):
+        return (f"is not text: {odd} of the first {len(text)} characters are control characters or "
+                f"undecodable as {encoding}")
+    return None
+
+
+def _replaced(sample: bytes, text: str, encoding: str) -> int:
+    """Replacement characters the decoding made (not those the file holds)."""
+    own = sample.count("\ufffd".encode(encoding)) if encoding != "utf-8" else sample.count(b"\xef\xbf\xbd")
+    return max(0, text.count("\ufffd") - own)
 
 
 def detect(head: str) -> tuple[str, str, list[str]]:

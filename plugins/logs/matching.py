@@ -29,23 +29,24 @@ class Matchers:
         self.errors: dict[int, str] = {}
         for i, d in enumerate(defs):
             pattern = d["pattern"]
-            if d["type"] == "literal":
-                needle = pattern.casefold() if d["ignore_case"] else pattern
-                self.tests.append((False, needle, d["ignore_case"]))
+            if d["type"] == "literal" and not d["ignore_case"]:
+                self.tests.append((False, pattern, False))
                 continue
-            try:
+            try:  # a case-insensitive literal folds as RE2 folds (as the prefilter's search does)
                 opts = re2.Options()
                 opts.case_sensitive = not d["ignore_case"]
-                self.tests.append((True, re2.compile(pattern, opts), False))
+                opts.log_errors = False
+                rx = re2.escape(pattern) if d["type"] == "literal" else pattern
+                self.tests.append((True, re2.compile(rx, opts), False))
             except Exception as exc:  # re2.error, or a pattern re2 cannot take
                 self.errors[i] = f"regex {pattern!r} is not valid RE2: {exc}"
                 self.tests.append((False, "\x00never\x00", False))
 
     def hit(self, i: int, subject: str) -> bool:
-        is_re, test, fold = self.tests[i]
+        is_re, test, _ = self.tests[i]
         if is_re:
             return test.search(subject) is not None
-        return (test in subject.casefold()) if fold else (test in subject)
+        return test in subject
 
 
 class Tally:

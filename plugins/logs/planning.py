@@ -1,9 +1,10 @@
 """From checks and globs to scan tasks, and from task results back to one target's facts.
 
-Each file is scanned once for the union of the signatures of every check that
-reads its kind. A W3C file (every line dated) whose last timestamp, read from
-its tail, is older than the widest ``within`` of those checks is skipped. Tasks
-run in this process when the data is small, else in a process pool.
+Each file is scanned once per kind it is configured as, for the union of the
+signatures of every check that reads that kind. No file is skipped because of
+``within``: an undated line, or lines out of order, may put a counted line
+anywhere in it. Tasks run in this process when the data is small, else in a
+process pool.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 
 from plugins.logs.collector import SPLIT_MIN
 from plugins.logs.filescan import scan_task
-from plugins.logs.formats import detect, iso_ms, parse_stamp, sniff_encoding, split_csv
+from plugins.logs.formats import detect, iso_ms, not_text, sniff_encoding
 from plugins.logs.matching import SAMPLE_CAP
 from plugins.logs.schema import KINDS, parse_duration
 from plugins.logs.signatures import scan_plan, signature_defs
 from plugins.logs.sources import resolve
-from plugins.logs.streams import GZ_BOUND, head_text, tail_bytes
+from plugins.logs.streams import GZ_BOUND, head_bytes
 from scanner.api import CollectRequest, RunContext
 
 
@@ -107,7 +108,11 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
         if not g["all_times"] and g["times"]:
             g["times"] = [g["times"][0], g["times"][-1]]
     missing = sorted({m for p in parts for m in p.get("missing_fields", [])})
+    read = sum(int(p.get("read") or 0) for p in parts)
+    if not errors and read < (f.get("bytes") or 0):
+        errors.append(f"{f['file']}: read only {read} of its {f['bytes']} bytes")
     return {
+        "read": read,
         "groups": sorted(groups.values(), key=lambda g: g["sigs"]),
         "samples": samples,
         "missing_fields": missing,
@@ -136,19 +141,18 @@ def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> T
     now_ms = int(ctx.now.timestamp() * 1000)
     plan = TargetPlan(defs, [], [], [], iso_ms(now_ms) or "", keep_last)
     kinds: set[str] = set()
-    seen: set[Path] = set()
+    seen: set[tuple[Path, str | None]] = set()
     for entry in resolve(req.target):
         if entry.kind:
             kinds.add(entry.kind)
-        plan.globs.append({
-            "kind": entry.kind, "glob": entry.glob, "files": len(entry.files),
-            "error": None if entry.files else f"{req.target.path(entry.glob)}: no file matches this glob",
-        })
+        nothing = None if entry.files else f"{req.target.path(entry.glob)}: no file matches this glob"
+        plan.globs.append({"kind": entry.kind, "glob": entry.glob, "files": len(entry.files),
+                           "error": entry.error or nothing})
         for path in entry.files:
-            if path in seen:
-                continue
-            seen.add(path)
             f = _describe(path, entry.kind, req.target.base_dir)
+            if (path, f["kind"]) in seen:  # the same file as the same kind: read once
+                continue
+            seen.add((path, f["kind"]))
             plan.files.append(f)
             if f.get("error"):
                 continue
@@ -157,16 +161,7 @@ def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> T
             f["signatures"] = sorted({i for c in readers for i in c[1]})
             if not f["signatures"]:
                 continue
-            windows = [c[2] for c in readers]
-            if f["format"] == "w3c" and None not in windows and f["encoding"] == "utf-8" and not f["gzip"]:
-                widest = max(w for w in windows if w is not None)
-                last = _last_stamp(path, f["fields"])
-                start = now_ms - widest * 1000
-                if last is not None and last < start:
-                    f["skipped"] = {"last": iso_ms(last), "window_start": iso_ms(start)}
-                    f["signatures"] = []
-                    continue
-            _add_tasks(plan, f, defs, any(w is not None for w in windows), gz_bound, ctx.jobs)
+            _add_tasks(plan, f, defs, any(c[2] is not None for c in readers), gz_bound, ctx.jobs)
     plan.kinds = sorted(kinds, key=KINDS.index)
     return plan
 
@@ -174,10 +169,12 @@ def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> T
 def _mark_bad_regexes(defs: list[dict[str, Any]]) -> None:
     import re2
 
+    opts = re2.Options()
+    opts.log_errors = False  # the message goes into the result, not to stderr
     for d in defs:
         if d["type"] == "regex":
             try:
-                re2.compile(d["pattern"])
+                re2.compile(d["pattern"], opts)
             except Exception as exc:
                 d["error"] = f"regex {d['pattern']!r} is not valid RE2: {exc}"
 
@@ -193,38 +190,25 @@ def _shown_path(path: Path, base: Path) -> str:
 def _describe(path: Path, kind: str | None, base: Path) -> dict[str, Any]:
     f: dict[str, Any] = {"path": _shown_path(path, base), "file": str(path), "kind": kind, "format": None,
                          "bytes": None, "signatures": [],
-                         "groups": [], "samples": {}, "missing_fields": [], "error": None, "skipped": None}
+                         "groups": [], "samples": {}, "missing_fields": [], "error": None}
     try:
         f["bytes"] = path.stat().st_size
         with path.open("rb") as fh:
-            first = fh.read(4)
+            first = fh.read(2)
     except OSError as exc:
         f["error"] = f"{path}: cannot be read: {exc.strerror or exc}"
         return f
-    f["gzip"] = first[:2] == b"\x1f\x8b"
-    f["encoding"] = sniff_encoding(first)[0] if not f["gzip"] else None
-    detected, fmt, fields = detect(head_text(path))
+    head = head_bytes(path)
+    f["gzip"] = first == b"\x1f\x8b"
+    f["encoding"], f["bom"] = sniff_encoding(head)
+    if problem := not_text(head, f["encoding"], f["bom"]):
+        f["error"] = f"{path}: {problem}"
+        return f
+    detected, fmt, fields = detect(head[f["bom"]:].decode(f["encoding"], "replace"))
     f["kind"] = kind or detected
     f["format"] = fmt
     f["fields"] = fields
     return f
-
-
-def _last_stamp(path: Path, fields: list[str]) -> int | None:
-    names = [x.strip().lower() for x in fields]
-    if "date-time" not in names:
-        return None
-    col = names.index("date-time")
-    try:
-        tail = tail_bytes(path)
-    except OSError:
-        return None
-    for raw in reversed(tail.splitlines()[1:] or tail.splitlines()):
-        text = raw.decode("utf-8", "replace")
-        if text and not text.startswith("#"):
-            row = split_csv(text)
-            return parse_stamp(row[col]) if col < len(row) else None
-    return None
 
 
 def _add_tasks(plan: TargetPlan, f: dict[str, Any], defs: list[dict[str, Any]], keep_last: bool,
@@ -233,12 +217,12 @@ def _add_tasks(plan: TargetPlan, f: dict[str, Any], defs: list[dict[str, Any]], 
     base = {
         "path": f["file"], "kind": f["kind"], "format": f["format"],
         "fields": f["fields"], "defs": local, "plan": scan_plan(local), "keep_last": keep_last,
-        "gz_bound": gz_bound or GZ_BOUND, "bytes": f["bytes"],
+        "gz_bound": gz_bound or GZ_BOUND, "bytes": f["bytes"], "encoding": f["encoding"], "bom": f["bom"],
     }
     ranges = None
     if jobs > 1 and f["bytes"] >= SPLIT_MIN and not f["gzip"] and f["encoding"] == "utf-8" \
             and f["format"] != "queue_list":
-        ranges = _split(Path(f["file"]), f["bytes"], jobs)
+        ranges = _split(Path(f["file"]), f["bytes"], jobs, f["bom"])
     f["task_ids"] = []
     for r in ranges or [[]]:
         task = dict(base, id=_next_id(), range=r)
@@ -258,8 +242,8 @@ def _next_id() -> int:
     return _counter[0]
 
 
-def _split(path: Path, size: int, parts: int) -> list[list[int]]:
-    """Byte ranges that end at line ends (the BOM stays in the first)."""
+def _split(path: Path, size: int, parts: int, bom: int) -> list[list[int]]:
+    """Byte ranges that end at line ends (the first starts after the BOM)."""
     cuts = [0]
     with path.open("rb") as fh:
         for k in range(1, parts):
@@ -270,9 +254,7 @@ def _split(path: Path, size: int, parts: int) -> list[list[int]]:
                 break
             cuts.append(pos)
     cuts.append(size)
-    if cuts[0] == 0 and len(cuts) > 1:
-        with path.open("rb") as fh:
-            cuts[0] = sniff_encoding(fh.read(4))[1]
+    cuts[0] = min(bom, cuts[1])
     return [[a, b] for a, b in itertools.pairwise(cuts) if b > a]
 
 

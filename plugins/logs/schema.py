@@ -37,7 +37,7 @@ PARAMS_SCHEMA: Mapping[str, Any] = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1},
                     "literal": {"type": "string", "minLength": 1},
-                    "regex": {"type": "string", "minLength": 1, "description": "RE2 syntax"},
+                    "regex": {"type": "string", "minLength": 1, "format": "regex", "description": "RE2 syntax"},
                 },
                 "oneOf": [{"required": ["literal"]}, {"required": ["regex"]}],
             },
@@ -57,10 +57,15 @@ PARAMS_SCHEMA: Mapping[str, Any] = {
     },
 }
 
-_KIND_PREFIX = "^((" + "|".join(KINDS) + ")=)?.+$"
+_KIND_LIST = ", ".join(KINDS)
+# '[KIND=]GLOB': a leading word and '=' must name a kind (a typo such as 'smtpsend=' is no path);
+# anything else (no leading word, or a word not followed by '=') is a glob. No lookahead: RE2-compatible.
+_KIND_PREFIX = "^(?:(?:" + "|".join(KINDS) + ")=.+|[^A-Za-z_].*|[A-Za-z_]+(?:[^A-Za-z_=].*)?)$"
+_WORD_EQ = re.compile(r"^([A-Za-z_]+)=")
 
 SOURCE_SCHEMA: Mapping[str, Any] = {
-    "description": "Log files: a mapping of kind to globs (inventory), or '[KIND=]GLOB' strings.",
+    "description": "Log files: a mapping of kind to globs (inventory), or '[KIND=]GLOB' strings; "
+                   f"KIND is one of {_KIND_LIST}.",
     "oneOf": [
         {
             "type": "object",
@@ -73,7 +78,16 @@ SOURCE_SCHEMA: Mapping[str, Any] = {
                 ]
             },
         },
-        {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": _KIND_PREFIX}},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "string",
+                "pattern": _KIND_PREFIX,
+                "description": f"[KIND=]GLOB, where KIND is one of {_KIND_LIST}; a leading WORD= that is "
+                               "not a kind is an error, not a path",
+            },
+        },
     ],
 }
 
@@ -87,8 +101,15 @@ def parse_duration(text: str) -> int:
 
 
 def split_kind(spec: str) -> tuple[str | None, str]:
-    """``'smtp_send=logs/*.LOG'`` -> ``('smtp_send', 'logs/*.LOG')``; no known kind -> ``(None, spec)``."""
-    head, sep, rest = spec.partition("=")
-    if sep and head in KINDS and rest:
-        return head, rest
-    return None, spec
+    """``'smtp_send=logs/*.LOG'`` -> ``('smtp_send', 'logs/*.LOG')``; no leading ``WORD=`` ->
+    ``(None, spec)``. ValueError, listing the kinds, when a leading ``WORD=`` is not a kind or
+    names no glob (as :data:`SOURCE_SCHEMA` refuses it)."""
+    m = _WORD_EQ.match(spec)
+    if not m:
+        return None, spec
+    kind, rest = m.group(1), spec[m.end():]
+    if kind not in KINDS:
+        raise ValueError(f"{spec!r}: {kind!r} is not a log kind; KIND=GLOB takes one of {_KIND_LIST}")
+    if not rest:
+        raise ValueError(f"{spec!r}: no glob after {kind}=")
+    return kind, rest

@@ -9,10 +9,11 @@ them), which is what lets the scanner skip everything else before decoding.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from plugins.logs.literals import GiveUp, Reading, read
 
 ANCHOR_MIN = 3
 """Shorter required literals are not worth a prefilter pass: such regexes scan every line."""
@@ -36,85 +37,41 @@ def signature_defs(check: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _parser() -> Any:
-    """The stdlib's regex parser (``re._parser``): RE2 syntax is close to a subset of it."""
-    return importlib.import_module("re._parser")
+def _literal_folds(text: str) -> bool:
+    """Whether a case-insensitive search for this text can match other characters than its own."""
+    return any(not (ch.isascii() and not ch.isalpha()) for ch in text)
 
 
-def _best(options: list[list[str] | None]) -> list[str] | None:
-    """Pick the alternative set whose shortest member is longest (fewest, rarest hits)."""
-    good = [o for o in options if o]
-    if not good:
-        return None
-    return max(good, key=lambda alts: (min(len(a) for a in alts), -len(alts)))
-
-
-def _required(items: Any, c: Any) -> list[str] | None:
-    """Literal strings one of which every match of this parsed sequence contains."""
-    options: list[list[str] | None] = []
-    run: list[str] = []
-
-    def close() -> None:
-        if run:
-            options.append(["".join(run)])
-            run.clear()
-
-    for op, av in items:
-        if op is c.LITERAL:
-            run.append(chr(av))
-            continue
-        close()
-        if op is c.SUBPATTERN:
-            options.append(_required(av[-1], c))
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) and av[0] >= 1:
-            options.append(_required(av[2], c))
-        elif op is c.BRANCH:
-            alts: list[str] = []
-            for branch in av[1]:
-                sub = _required(branch, c)
-                if not sub:
-                    alts = []
-                    break
-                alts.extend(sub)
-            options.append(alts or None)
-    close()
-    return _best(options)
+def _reading(defn: Mapping[str, Any]) -> Reading:
+    """The signature read conservatively (:mod:`plugins.logs.literals`); GiveUp when not understood."""
+    if defn["type"] == "literal":
+        return Reading([defn["pattern"]], bool(defn["ignore_case"]) and _literal_folds(defn["pattern"]), True)
+    return read(defn["pattern"], bool(defn["ignore_case"]))
 
 
 def anchors(defn: Mapping[str, Any]) -> tuple[list[bytes], bool] | None:
-    """Required literals of a signature as UTF-8 bytes, and whether they are case-insensitive.
+    """Required literals of a signature as UTF-8 bytes, and whether they are searched case-folded.
 
-    None when no useful literal exists: the scanner then runs the regex over raw
-    bytes or tests every line. In ``field`` mode a raw line holds a ``"`` doubled,
-    so anchors are cut at quotes.
+    None when no useful literal exists or the pattern uses syntax the
+    conservative reader does not understand: the scanner then runs the regex
+    over raw bytes or tests every line. In ``field`` mode a raw line holds a
+    ``"`` doubled, so anchors are cut at quotes.
     """
-    ci = bool(defn["ignore_case"])
-    if defn["type"] == "literal":
-        alts = [defn["pattern"]]
-    else:
-        sre = _parser()
-        try:
-            parsed = sre.parse(defn["pattern"])
-        except Exception:  # RE2-only syntax such as \pN: no anchors, the regex itself filters
-            return None
-        if parsed.state.flags & sre.SRE_FLAG_IGNORECASE:
-            ci = True
-        found = _required(list(parsed), sre._constants if hasattr(sre, "_constants") else _consts())
-        if not found:
-            return None
-        alts = found
+    try:
+        r = _reading(defn)
+    except GiveUp:
+        return None
+    if not r.alts:
+        return None
+    alts = r.alts
     if defn["field"]:
         alts = [max(a.split('"'), key=len) for a in alts]
-    if ci and any(not a.isascii() for a in alts):
-        return None  # case folding beyond ASCII: leave it to the regex engine
+    if any("\ufffd" in a for a in alts):
+        return None  # a replacement character may stand for invalid bytes in the raw file
     out = [a.encode("utf-8") for a in alts]
     if any(len(a) < ANCHOR_MIN for a in out):
         return None
-    return out, ci
-
-
-def _consts() -> Any:
-    return importlib.import_module("re._constants")
+    return out, r.folded
 
 
 def scan_plan(defs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -132,8 +89,7 @@ def scan_plan(defs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for i, d in enumerate(defs):
         got = anchors(d)
         if got is None:
-            pattern = d["pattern"]
-            if d["type"] == "regex" and not d["field"] and pattern.isascii() and not _line_anchored(pattern):
+            if d["type"] == "regex" and not d["field"] and _line_safe(d):
                 raw.append(i)
             else:
                 every.append(i)
@@ -154,10 +110,10 @@ def scan_plan(defs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _line_anchored(pattern: str) -> bool:
-    """True when the regex means something else on a raw chunk (``(?m)``) than on one line.
-
-    ``^`` is safe under ``(?m)``; ``$`` is not (a CRLF line ends in ``\\r``), nor are
-    start/end-of-text assertions.
-    """
-    return any(tok in pattern for tok in ("$", "\\A", "\\z"))
+def _line_safe(defn: Mapping[str, Any]) -> bool:
+    """True when the regex means the same on a raw chunk under ``(?m)`` as on one line (no ``$``,
+    ``\\A``, ``\\z``, ``^`` only in multi-line mode), as far as the conservative reader can tell."""
+    try:
+        return _reading(defn).line_safe
+    except GiveUp:
+        return False

@@ -25,20 +25,25 @@ class Entry:
     kind: str | None
     glob: str
     files: tuple[Path, ...]
+    error: str | None = None
+    """Why the glob was not even looked at (a ``WORD=`` that is not a kind)."""
 
 
-def entries(target: Any) -> list[tuple[str | None, str]]:
-    """``(kind or None, glob)`` pairs of the target's ``logs`` source, in the order given."""
+def entries(target: Any) -> list[tuple[str | None, str, str | None]]:
+    """``(kind or None, glob, error)`` of the target's ``logs`` source, in the order given."""
     src = target.sources.get("logs")
-    out: list[tuple[str | None, str]] = []
+    out: list[tuple[str | None, str, str | None]] = []
     if isinstance(src, dict):
         for kind, globs in src.items():
             for g in [globs] if isinstance(globs, str) else list(globs or []):
-                out.append((str(kind), str(g)))
-    elif isinstance(src, str):
-        out.append(split_kind(src))
-    elif isinstance(src, list | tuple):
-        out.extend(split_kind(str(s)) for s in src)
+                out.append((str(kind), str(g), None))
+        return out
+    specs = [src] if isinstance(src, str) else [str(s) for s in src] if isinstance(src, list | tuple) else []
+    for spec in specs:
+        try:
+            out.append((*split_kind(spec), None))
+        except ValueError as exc:
+            out.append((None, spec, str(exc)))
     return out
 
 
@@ -92,4 +97,4 @@ def _translate(pattern: str) -> str:
 
 def resolve(target: Any) -> list[Entry]:
     """Every configured glob of the target with the files it matches."""
-    return [Entry(kind, g, expand(target, g)) for kind, g in entries(target)]
+    return [Entry(kind, g, () if err else expand(target, g), err) for kind, g, err in entries(target)]

@@ -1,8 +1,8 @@
 """Reading a log file as UTF-8 bytes in line-aligned chunks, with bounded memory.
 
 Plain UTF-8 files are memory-mapped and scanned in place. ``.gz`` rotations
-(all members, with a bound on the output) and UTF-16 files (decoded first,
-incrementally) come as chunks of about :data:`CHUNK` bytes that end at a line
+(all members, with a bound on the output) and UTF-16 files, with or without a BOM (decoded
+first, incrementally) come as chunks of about :data:`CHUNK` bytes that end at a line
 end; a line longer than :data:`LINE_CAP` is cut there so memory stays bounded.
 Whatever stops a read part-way is kept in :attr:`Chunks.error` with the path.
 """
@@ -15,8 +15,6 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from plugins.logs.formats import sniff_encoding
-
 CHUNK = 8 << 20
 LINE_CAP = 64 << 20
 GZ_BOUND = 1 << 30
@@ -24,26 +22,31 @@ GZ_BOUND = 1 << 30
 _READ = 1 << 20
 
 
-def head_text(path: Path, size: int = 16 << 10) -> str:
-    """The first bytes of a file (gz or not), decoded, for kind detection."""
+def head_bytes(path: Path, size: int = 16 << 10) -> bytes:
+    """The first bytes of a file's content (decompressed when gzip), encoding and BOM untouched."""
     got = bytearray()
     stream = Chunks(path)
     for buf, lo, hi in stream.raw_blocks(size):
         got += buf[lo:hi]
         if len(got) >= size:
             break
-    enc, bom = sniff_encoding(bytes(got[:4]))
-    return bytes(got[bom:]).decode(enc, "replace")
+    return bytes(got[:size])
 
 
 class Chunks:
     """The decoded content of one file, as ``(buffer, lo, hi)`` regions of UTF-8 bytes."""
 
-    def __init__(self, path: Path, gz_bound: int = GZ_BOUND) -> None:
+    def __init__(self, path: Path, gz_bound: int = GZ_BOUND, encoding: str = "utf-8", bom: int = 0) -> None:
+        """``encoding`` and ``bom`` (its length) are decided once per file, from its head
+        (:func:`plugins.logs.formats.sniff_encoding`)."""
         self.path = path
         self.gz_bound = gz_bound
+        self.encoding = encoding
+        self.bom = bom
         self.error: str | None = None
         self.mapped: mmap.mmap | None = None
+        self.consumed = 0
+        """Bytes of the file (compressed, for gzip) read so far: the proof that all of it was read."""
 
     def raw_blocks(self, block: int = _READ) -> Iterator[tuple[bytes, int, int]]:
         """Blocks of the file's bytes (decompressed when gzip), BOM and encoding untouched."""
@@ -58,6 +61,7 @@ class Chunks:
                 f.seek(0)
                 if magic != b"\x1f\x8b":
                     while data := f.read(block):
+                        self.consumed += len(data)
                         yield data, 0, len(data)
                     return
                 yield from self._gunzip(f, block)
@@ -65,16 +69,22 @@ class Chunks:
                 self.error = f"{self.path}: read failed part-way: {exc.strerror or exc}"
 
     def _gunzip(self, f: object, block: int) -> Iterator[tuple[bytes, int, int]]:
+        """Every member in turn; a member cut short is an error, zero padding after the last is not."""
         out = 0
         d = zlib.decompressobj(wbits=47)
+        in_member = False  # the current decompressor has been given bytes of a member it has not finished
         read = f.read  # type: ignore[attr-defined]
         while True:
             data = read(block)
+            self.consumed += len(data)
             if not data:
-                if not d.eof:
+                if in_member:
                     self.error = f"{self.path}: truncated gzip member (read {out} bytes of content)"
                 return
             while data:
+                if not in_member and not data.strip(b"\x00"):
+                    break  # zero padding between or after members
+                in_member = True
                 try:
                     piece = d.decompress(data, self.gz_bound - out + 1)
                 except zlib.error as exc:
@@ -89,40 +99,39 @@ class Chunks:
                 if d.eof:
                     data = d.unused_data
                     d = zlib.decompressobj(wbits=47)
-                    if data.lstrip(b"\x00") == b"":
-                        data = b""  # zero padding after the last member
+                    in_member = False
                 else:
                     data = d.unconsumed_tail
 
     def mapped_region(self) -> tuple[mmap.mmap, int, int] | None:
-        """A plain UTF-8 file mapped whole (None for gzip, UTF-16 or empty files)."""
+        """A plain UTF-8 file mapped whole, from after its BOM (None for gzip, UTF-16 or empty files)."""
+        if self.encoding != "utf-8":
+            return None
         try:
             with self.path.open("rb") as f:
-                head = f.read(4)
-                if head[:2] == b"\x1f\x8b" or sniff_encoding(head)[0] != "utf-8":
+                if f.read(2) == b"\x1f\x8b":
                     return None
                 size = f.seek(0, 2)
                 if size == 0:
                     return None
                 # MAP_POPULATE was measured slower than faulting pages in during the first find
                 self.mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-                return self.mapped, sniff_encoding(head)[1], size
+                return self.mapped, min(self.bom, size), len(self.mapped)
         except (OSError, ValueError):
             return None
 
     def chunks(self) -> Iterator[tuple[bytes | bytearray, int, int]]:
-        """Line-aligned UTF-8 chunks of the whole (decoded) content."""
+        """Line-aligned UTF-8 chunks of the whole (decoded) content, BOM removed."""
         pending = bytearray()
         decoder: codecs.IncrementalDecoder | None = None
-        first = True
+        if self.encoding != "utf-8":
+            decoder = codecs.getincrementaldecoder(self.encoding)("replace")
+        skip = self.bom
         for buf, lo, hi in self.raw_blocks():
             data = buf[lo:hi]
-            if first:
-                enc, bom = sniff_encoding(data[:4])
-                data = data[bom:]
-                if enc != "utf-8":
-                    decoder = codecs.getincrementaldecoder(enc)("replace")
-                first = False
+            if skip:
+                cut = min(skip, len(data))
+                data, skip = data[cut:], skip - cut
             if decoder is not None:
                 data = decoder.decode(data).encode("utf-8", "surrogatepass")
             pending += data
@@ -142,11 +151,3 @@ class Chunks:
         if self.mapped is not None:
             self.mapped.close()
             self.mapped = None
-
-
-def tail_bytes(path: Path, size: int = 64 << 10) -> bytes:
-    """The last bytes of a plain file (for the last timestamp of a W3C log)."""
-    with path.open("rb") as f:
-        end = f.seek(0, 2)
-        f.seek(max(0, end - size))
-        return f.read()

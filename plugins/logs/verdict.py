@@ -3,9 +3,15 @@
 Status follows SPEC §4.1: ``fail`` when more lines match than ``max_count``
 (a line matching several of the check's signatures counts once); else
 ``error`` when part of the evidence is missing (a glob matched nothing, a file
-was read only in part, a column does not exist, a regex is invalid, a kind the
-rule names is not configured); else ``pass``. ``skip`` when the rule names no
-kind the target has.
+was read only in part or could not be decoded, a column does not exist, a
+regex is invalid, a kind the rule names is not configured, or a kind it reads
+had no file read whole); else ``pass``. ``skip`` when the rule names no kind
+the target has.
+
+The proof (``examined``) is what was read: ``{"files": N, "bytes": B, "kinds":
+{kind: {"files", "bytes"}}, "matching_lines": M}``, counting only files read to
+their end. A ``pass`` needs every kind the rule reads to have such a file; a
+``fail`` is proved by its matching lines.
 
 Evidence (SPEC §7: objects with ``source``): per matching signature, its first
 sample line ``{"source": "path:line", "signature": id, "pattern", "count",
@@ -67,18 +73,23 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     }
     total = undated_total = 0
     samples: list[dict[str, Any]] = []
-    read_files = 0
+    proof: dict[str, dict[str, int]] = {}  # per kind: files read whole, and their bytes
     field = params.get("field")
     for f in facts.get("files", []):
+        if f.get("error") and f.get("kind") is None:
+            errors.append(f["error"])  # a file of unknown kind could have been any kind
+            continue
         if kinds is not None and f.get("kind") not in kinds:
             continue
-        read_files += 1
         if f.get("error"):
             errors.append(f["error"])
+        elif f.get("skipped") or not _read_whole(f):
+            errors.append(f"{f['path']}: was not read whole ({f.get('read')} of {f.get('bytes')} bytes)")
+        else:
+            got = proof.setdefault(str(f["kind"]), {"files": 0, "bytes": 0})
+            got["files"] += 1
+            got["bytes"] += int(f["bytes"])
         if f.get("skipped"):
-            if start is None or start <= _ms(f["skipped"]["last"]):
-                errors.append(f"{f['path']}: skipped at collection as older than {f['skipped']['window_start']}, "
-                              "but this check needs it")
             continue
         if field and field.lower() in f.get("missing_fields", []):
             errors.append(f"{f['path']}: has no column {field!r} ({f.get('format')} log)")
@@ -94,8 +105,14 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
                 if start is None or it.get("time") is None or it["time"] >= start:
                     samples.append({"source": it["source"], "signature": sig_ids[i],
                                     "time": iso_ms(it.get("time")), "text": it["text"]})
-    if read_files == 0 and not errors and not facts.get("globs"):
+    unread = [k for k in (kinds if kinds is not None else kinds_present) if k in kinds_present and k not in proof]
+    if unread:  # every kind the rule reads must have had a file read whole: no proof, no pass
+        errors.append(f"no {', '.join(sorted(unread, key=str))} log file was read whole")
+    if not kinds_present and not errors:
         errors.append("no log files are configured for this target")
+    read_files = sum(p["files"] for p in proof.values())
+    examined: dict[str, Any] = {"files": read_files, "bytes": sum(p["bytes"] for p in proof.values()),
+                                "kinds": proof, "matching_lines": total}
     evidence = _evidence(per_sig, sig_ids, patterns, samples)
     hit = [i for i in sig_ids if per_sig[i]["count"]]
     fields: dict[str, Any] = {"count": total, "undated": undated_total, "max_count": max_count,
@@ -115,12 +132,21 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
         parts = [f"{_name(sig_ids[i], patterns[i])} ×{per_sig[i]['count']}" for i in hit]
         und = f", {undated_total} of them undated" if undated_total and start is not None else ""
         msg = f"{total} matching line(s){window}, at most {max_count} allowed{und}: " + "; ".join(parts)
-        return Outcome(Status.FAIL, msg, max_count, total, evidence, fields, {"files": read_files})
+        return Outcome(Status.FAIL, msg, max_count, total, evidence, fields, examined)
     if errors:
         msg = "; ".join(dict.fromkeys(errors))
         return Outcome(Status.ERROR, msg, max_count, total, evidence, fields)
+    if not read_files:  # unreachable after the checks above; kept so that no path passes without proof
+        return Outcome(Status.ERROR, "no log file was read", max_count, total, evidence, fields)
     msg = f"{total} matching line(s){window} in {read_files} file(s), at most {max_count} allowed"
-    return Outcome(Status.PASS, msg, max_count, total, evidence, fields, {"files": read_files})
+    return Outcome(Status.PASS, msg, max_count, total, evidence, fields, examined)
+
+
+def _read_whole(f: Mapping[str, Any]) -> bool:
+    """The file was read to its end: as many bytes read as it had when listed (a file with no
+    signature to look for was not read at all)."""
+    read, size = f.get("read"), f.get("bytes")
+    return isinstance(read, int) and isinstance(size, int) and read >= size and bool(f.get("signatures"))
 
 
 class _NoTimes(Exception):

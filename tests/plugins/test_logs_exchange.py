@@ -192,19 +192,18 @@ def test_message_tracking_recipient_status(tmp_path: Path) -> None:
     )
 
 
-def test_within_window_and_skipping_old_files_by_their_tail(tmp_path: Path, send_log: Path) -> None:
+def test_within_window_counts_recent_lines_and_reads_old_files_whole(tmp_path: Path, send_log: Path) -> None:
     old = [send_row("2025-02-01T00:00:00.000Z", 9, "*", "", SOCKET, "OLD")]
     write(tmp_path / "SmtpSend" / "SEND2025020100-1.LOG", w3c("smtp_send", old))
     checks = [{"forbid": [{"literal": SOCKET}], "within": "6d"}, {"forbid": [{"literal": SOCKET}], "within": "7d"}]
     facts, (six, seven) = run_checks(tmp_path, ["SmtpSend/*.LOG"], checks)
     old_file = next(f for f in facts["files"] if f["path"].endswith("SEND2025020100-1.LOG"))
-    assert old_file["skipped"] == {"last": "2025-02-01T00:00:00.000Z", "window_start": "2025-03-03T12:00:00.000Z"}
-    assert old_file["groups"] == []
+    assert old_file["read"] == old_file["bytes"] and "skipped" not in old_file  # never skipped for its age
+    assert [g["count"] for g in old_file["groups"]] == [1]
     assert six.actual == 1 and summary(six)[SOCKET]["first_seen"] == "2025-03-05T11:23:00.201Z"
     assert seven.actual == 2 and "within 7d" in seven.message
-    # the same file is read in full when one check of the target has no window
     facts, (_, unbounded) = run_checks(tmp_path, ["SmtpSend/*.LOG"], [checks[0], {"forbid": [{"literal": SOCKET}]}])
-    assert all(f["skipped"] is None for f in facts["files"]) and unbounded.actual == 3
+    assert unbounded.actual == 3
 
 
 @pytest.mark.parametrize("variant", ["lf-no-bom", "utf16", "gzip", "gzip-utf16"])

@@ -113,11 +113,15 @@ def test_ndr_and_syslog_text_times_undated_and_near_misses(tmp_path: Path) -> No
     )
 
 
-def test_binary_and_invalid_utf8_never_crash(tmp_path: Path) -> None:
+def test_binary_is_error_and_a_few_invalid_bytes_in_text_are_read(tmp_path: Path) -> None:
     junk = bytes(range(256)) * 40
     line = b"2025-03-09T10:00:00Z \xff\xfe\x00\x1b[31m " + DROPPED.encode() + b" \xc3\x28\r\n"
     write(tmp_path / "bin.log", junk + b"\n" + line + junk)
-    _, [o] = run_checks(tmp_path, ["text=bin.log"], [{"forbid": [{"literal": DROPPED}]}])
+    _, [o] = run_checks(tmp_path, ["text=bin.log"], [{"forbid": [{"literal": "never there"}]}])
+    assert o.status is Status.ERROR and "bin.log: is not text" in o.message  # not an empty pass
+    filler = b"".join(b"2025-03-09T09:%02d:00Z mx1 postfix/smtp[811]: status=sent\n" % m for m in range(60))
+    write(tmp_path / "odd.log", filler + line + filler)
+    _, [o] = run_checks(tmp_path, ["text=odd.log"], [{"forbid": [{"literal": DROPPED}]}])
     assert o.status is Status.FAIL and o.actual == 1
     text = next(e["text"] for e in o.evidence if "text" in e)
     assert "\\x00\\x1b[31m" in text and "\ufffd" in text and "\r" not in text
