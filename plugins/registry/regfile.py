@@ -53,25 +53,27 @@ class LoadedFile:
     """Normalised top-most key -> the key as that line writes it."""
 
 
-@dataclass(slots=True, eq=False)
 class Key:
     """A key of the merged tree: where it was last written, and its values by value id.
 
     A value is ``(parsed line, file index, line number)``; see :meth:`Tree.convert`.
-    A key created only because a subkey was (no key line of its own) has
-    ``norm`` None, is not in :attr:`Tree.keys`, and the ``file`` and ``line`` of
-    the key line that created it.
+    ``name`` is the normalised last part of the path (the hive for a hive), ``kids``
+    the keys below by name (None: none yet). A key created only because a subkey
+    was (no key line of its own) has ``norm`` None, is not in :attr:`Tree.keys`,
+    and the ``file`` and ``line`` of the key line that created it.
     """
 
-    display: str
-    file: int
-    line: int
-    values: dict[str, tuple[tuple[Any, ...], int, int]] = field(default_factory=dict)
-    parent: Key | None = None
-    name: str = ""
-    """Normalised last component of the path (the hive for a hive)."""
-    kids: dict[str, Key] | None = None
-    norm: str | None = None
+    __slots__ = ("display", "file", "kids", "line", "name", "norm", "parent", "values")
+
+    def __init__(self, display: str, file: int, line: int, parent: Key | None, name: str, norm: str | None) -> None:
+        self.display = display
+        self.file = file
+        self.line = line
+        self.values: dict[str, tuple[tuple[Any, ...], int, int]] = {}
+        self.parent = parent
+        self.name = name
+        self.kids: dict[str, Key] | None = None
+        self.norm = norm
 
 
 class Tree:
@@ -82,6 +84,8 @@ class Tree:
         self.keys: dict[str, Key] = {}
         """Every key some key line wrote, by normalised path."""
         self._hives: dict[str, Key] = {}
+        self._linked = False
+        """True once the keys also form the tree of children (see :meth:`_link_all`)."""
 
     def load(self, data: bytes, name: str) -> None:
         """Import one file's bytes; ``name`` is how sources name it.
@@ -103,7 +107,7 @@ class Tree:
         seen: dict[str, tuple[int, str]] = {}
         current: Key | None = None
         pending: list[Any] | None = None  # an open hex value: [parsed line, line number, chunks]
-        parse_line = syn.parse_line
+        parse_line, memo = syn.parse_line, syn.memo
         for lineno, line in enumerate(lines[1:], 2):
             if pending is not None:
                 stripped = line.strip()
@@ -118,7 +122,9 @@ class Tree:
                 self._finish_hex(current, pending, fidx)
                 pending = None
                 continue
-            parsed = parse_line(line)
+            parsed = memo.get(line)  # most lines were seen in an earlier export: no call at all
+            if parsed is None:
+                parsed = parse_line(line)
             kind = parsed[0]
             if kind == BLANK:
                 continue
@@ -135,8 +141,12 @@ class Tree:
                     continue
                 current = keys.get(norm)
                 if current is None:
-                    current = self._create(norm, fidx, lineno)
-                current.display, current.file, current.line = parsed[3], fidx, lineno
+                    if self._linked:
+                        current = self._create(norm, fidx, lineno, parsed[3])
+                    else:  # the common case: no [-KEY] line yet, no tree of children to keep
+                        current = keys[norm] = Key(parsed[3], fidx, lineno, None, "", norm)
+                else:
+                    current.display, current.file, current.line = parsed[3], fidx, lineno
             elif kind == DELETE:
                 if current is not None:
                     current.values.pop(parsed[1], None)
@@ -155,7 +165,35 @@ class Tree:
             parsed = (VALUE, start[1], start[2], HEX, ",".join(chunks), start[5])
             current.values[start[1]] = (parsed, fidx, lineno)
 
-    def _create(self, norm: str, fidx: int, line: int) -> Key:
+    def _link_all(self) -> None:
+        """Link the keys into the tree of children (once: later keys are linked as they come).
+
+        Most exports never delete a key, and most checks find their key in :attr:`keys`:
+        the tree is built only when a ``[-KEY]`` line or a key without a key line needs it.
+        Parents before children (by length), so a parent written by a key line is linked
+        before anything below it; a parent without one is created by the first key below it.
+        """
+        if self._linked:
+            return
+        self._linked = True
+        for key in sorted(self.keys.values(), key=lambda k: len(k.norm or "")):
+            self._attach(key)
+
+    def _attach(self, key: Key) -> None:
+        norm = key.norm or ""
+        parent_norm, sep, name = norm.rpartition("\\")
+        key.name = name if sep else norm
+        if not sep:
+            self._hives[norm] = key
+            return
+        parent = self.keys.get(parent_norm) or self._node(parent_norm, (key.file, key.line))
+        assert parent is not None
+        key.parent = parent
+        if parent.kids is None:
+            parent.kids = {}
+        parent.kids[name] = key
+
+    def _create(self, norm: str, fidx: int, line: int, display: str) -> Key:
         """The key ``norm``, now in :attr:`keys`, with every missing parent created (cost: its depth).
 
         A parent created here remembers ``fidx`` and ``line``: the key line that made it exist.
@@ -164,17 +202,22 @@ class Tree:
         if not sep:
             node = self._hives.get(norm)
             if node is None:
-                node = self._hives[norm] = Key(norm, fidx, line, name=norm)
+                node = self._hives[norm] = Key(display, fidx, line, None, norm, norm)
         else:
             parent = self.keys.get(parent_norm) or self._node(parent_norm, (fidx, line))
             assert parent is not None
             kids = parent.kids
             if kids is None:
-                kids = parent.kids = {}
+                node = Key(display, fidx, line, parent, name, norm)
+                parent.kids = {name: node}
+                self.keys[norm] = node
+                return node
             node = kids.get(name)
             if node is None:
-                node = kids[name] = Key(norm, fidx, line, parent=parent, name=name)
-        node.norm = norm
+                node = kids[name] = Key(display, fidx, line, parent, name, norm)
+                self.keys[norm] = node
+                return node
+        node.display, node.file, node.line, node.norm = display, fidx, line, norm
         self.keys[norm] = node
         return node
 
@@ -188,7 +231,7 @@ class Tree:
         if node is None:
             if create is None:
                 return None
-            node = self._hives[hive] = Key(hive, *create, name=hive)
+            node = self._hives[hive] = Key(hive, *create, None, hive, None)
         for name in names:
             kids = node.kids
             nxt = kids.get(name) if kids is not None else None
@@ -197,12 +240,13 @@ class Tree:
                     return None
                 if kids is None:
                     kids = node.kids = {}
-                nxt = kids[name] = Key(name, *create, parent=node, name=name)
+                nxt = kids[name] = Key(name, *create, node, name, None)
             node = nxt
         return node
 
     def _delete(self, norm: str) -> None:
         """Remove ``norm`` and its subtree (cost: the size of that subtree)."""
+        self._link_all()
         node = self.keys.get(norm) or self._node(norm)
         if node is None:
             return
@@ -248,9 +292,26 @@ class Tree:
         return self.find(norm) is not None
 
     def find(self, norm: str) -> Key | None:
-        """The key ``norm`` if it exists; one without a key line of its own has ``norm`` None and the
-        ``file``/``line`` of the key line below it that created it."""
-        return self.keys.get(norm) or self._node(norm)
+        """The key ``norm`` if it exists. One without a key line of its own (created by a key line
+        below it) has ``norm`` None and, as ``file``/``line``, the first key line below it that
+        is still loaded (else the line that created it). Cost: the subtree below ``norm``."""
+        key = self.keys.get(norm)
+        if key is not None:
+            return key
+        if not self._linked and len(self.keys) <= _SCAN_LIMIT:  # a small tree: a scan costs less than linking
+            prefix = norm + "\\"
+            below = [k for n, k in self.keys.items() if n.startswith(prefix)]
+            node = None
+        else:
+            self._link_all()
+            node = self._node(norm)
+            if node is None:
+                return None
+            below = _written_below(node)
+        if not below:
+            return node
+        first = min(below, key=lambda k: (k.file, k.line))
+        return Key(norm, first.file, first.line, None, "", None)
 
     def where(self, fidx: int, line: int) -> str:
         return f"{self.files[fidx].name}:{line}"
@@ -272,12 +333,37 @@ class Tree:
                 yield (key.display, *self.convert(value))
 
 
+def _written_below(node: Key) -> list[Key]:
+    """The keys below ``node`` that a key line wrote."""
+    found = []
+    stack = list(node.kids.values()) if node.kids else []
+    while stack:
+        key = stack.pop()
+        if key.norm is not None:
+            found.append(key)
+        if key.kids:
+            stack.extend(key.kids.values())
+    return found
+
+
 def _find_branches(seen: dict[str, tuple[int, str]], reg: LoadedFile) -> None:
     """Record in ``reg`` the top-most of the keys a file named (in n log n).
 
-    Sorted with the separator below every other character, a key's descendants
-    follow it directly, so one pass keeping the last top-most key finds them all.
+    An export has one branch or a few: keys by length, each checked against the
+    branches found so far. Past a few branches, all keys are sorted with the
+    separator below every other character, so a key's descendants follow it
+    directly and one pass keeping the last top-most key finds them all.
     """
+    tops: tuple[str, ...] = ()
+    for norm in sorted(seen, key=len):
+        if not norm.startswith(tops):
+            if len(tops) == _FEW_BRANCHES:
+                break
+            tops = (*tops, norm + "\\")
+    else:
+        for branch in tops:
+            reg.branches[branch[:-1]], reg.spelled[branch[:-1]] = seen[branch[:-1]]
+        return
     sep = "\x00"
     if any(sep in norm for norm in seen):  # a NUL in a name would sort like a separator
         order = sorted(seen, key=lambda k: k.split("\\"))
@@ -289,3 +375,7 @@ def _find_branches(seen: dict[str, tuple[int, str]], reg: LoadedFile) -> None:
             continue
         reg.branches[norm], reg.spelled[norm] = seen[norm]
         top = norm + "\\"
+
+
+_FEW_BRANCHES = 16
+_SCAN_LIMIT = 256

@@ -42,7 +42,8 @@ BLANK, KEY, VALUE, DELETE, HEX_START, BAD = range(6)
 # Value data kinds.
 SZ, DWORD, HEX = range(3)
 
-_memo: dict[str, tuple[Any, ...]] = {}
+memo: dict[str, tuple[Any, ...]] = {}
+"""Parsed lines by line: look a line up here first, call :func:`parse_line` on a miss."""
 _MEMO_LIMIT = 100_000
 _MEMO_LINE = 300
 
@@ -69,13 +70,13 @@ def decode(data: bytes) -> str:
 
 def parse_line(line: str) -> tuple[Any, ...]:
     """:func:`parse` through the memo (short lines only: long ones rarely repeat)."""
-    parsed = _memo.get(line)
+    parsed = memo.get(line)
     if parsed is None:
         parsed = parse(line)
         if len(line) <= _MEMO_LINE:
-            if len(_memo) >= _MEMO_LIMIT:
-                _memo.clear()
-            _memo[line] = parsed
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[line] = parsed
     return parsed
 
 
