@@ -23,7 +23,6 @@ import os
 import re
 import secrets
 import shutil
-import stat
 import sys
 import tempfile
 import traceback
@@ -33,7 +32,7 @@ from typing import IO, Any, BinaryIO
 
 from scanner.api import Reporter, ReportOptions
 from scanner.report import Report
-from scanner.report_dest import check_writable, destination, open_through
+from scanner.report_dest import check_writable, destination, open_through, same_file_key
 
 STDOUT = "-"
 
@@ -101,7 +100,7 @@ def check_report_specs(specs: Sequence[tuple[str, str | None]], reporters: Mappi
     and a symlink and the file it points to are one file.
     """
     known = ", ".join(sorted(reporters)) or "(none)"
-    keys = {path: _same_file_key(path) for _, path in specs if path is not None}
+    keys = {path: same_file_key(path) for _, path in specs if path is not None}
     to_stdout = [fmt for fmt, path in specs if path is None or keys[path] == "fd:1"]
     for fmt, _ in specs:
         if fmt not in reporters:
@@ -121,22 +120,6 @@ def check_report_specs(specs: Sequence[tuple[str, str | None]], reporters: Mappi
         if key in seen:
             raise ReportSpecError(f"two reports ({seen[key]} and {fmt}) would write the same file {path}")
         seen[key] = fmt
-
-
-def _same_file_key(path: str) -> str | None:
-    """What two report paths share when they write the same file; None for a character
-    device (two reports into ``/dev/null`` or a terminal harm nothing)."""
-    try:
-        dest = destination(path)
-        if dest.fd is not None:
-            return f"fd:{dest.fd}"
-        if dest.target is None:
-            if stat.S_ISCHR(os.stat(path).st_mode):
-                return None
-            return os.path.normcase(os.path.realpath(path))
-        return os.path.normcase(str(dest.target))
-    except OSError:  # a symlink loop...: check_report_paths says what is wrong with it
-        return os.path.normcase(os.path.abspath(path))
 
 
 def check_report_paths(specs: Sequence[tuple[str, str | None]]) -> None:

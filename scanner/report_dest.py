@@ -91,6 +91,22 @@ def destination(path: str | os.PathLike[str]) -> Destination:
     return Destination(text, target=Path(os.path.realpath(text)))
 
 
+def same_file_key(path: str) -> str | None:
+    """What two report paths share when they write the same file; None for a character
+    device (two reports into ``/dev/null`` or a terminal harm nothing)."""
+    try:
+        dest = destination(path)
+        if dest.fd is not None:
+            return f"fd:{dest.fd}"
+        if dest.target is None:
+            if stat.S_ISCHR(os.stat(path).st_mode):
+                return None
+            return os.path.normcase(os.path.realpath(path))
+        return os.path.normcase(str(dest.target))
+    except OSError:  # a symlink loop...: scanner.output.check_report_paths says what is wrong
+        return os.path.normcase(os.path.abspath(path))
+
+
 def check_writable(dest: Destination) -> str | None:
     """Why ``dest`` cannot take a report (without writing to it), or None.
 
