@@ -171,23 +171,36 @@ class Region:
             text = raw.decode("utf-8", "replace").rstrip("\r")
             row = None
             if self.fmt == "w3c":
+                self.advance_header(buf, ls)
                 row = split_csv(text)
-                if len(row) != self.ncols:  # a later header (service restart) may have changed #Fields
-                    self._refresh_header(buf, ls)
             elif self.fmt == "queue_csv":
                 row = split_csv(text)
                 if [c.strip().lower() for c in row] == self.header:
                     continue
             self.verify(text, sigs, offset + ls, row)
 
-    def _refresh_header(self, buf: Any, ls: int) -> None:
-        """Take a later ``#Fields`` line into account (headers repeat after a service restart)."""
-        h = buf.rfind(b"\n#Fields:", self.hdr_seen, ls)
-        self.hdr_seen = ls
-        if h != -1:
-            end = buf.find(b"\n", h + 1)
-            line = bytes(buf[h + 1 : end]).decode("utf-8", "replace")
-            self.set_fields(line.split(":", 1)[1].strip().split(","))
+    def advance_header(self, buf: Any, upto: int) -> None:
+        """Take in the last ``#Fields`` line of ``buf`` before ``upto`` not yet seen: a header that
+        repeats after a service restart may name other columns, or the same ones in another order.
+        Searched only up to candidate lines (and chunk ends), so a file without hits costs nothing."""
+        lo = self.hdr_seen
+        if upto <= lo:
+            return
+        last = 0 if lo == 0 and bytes(buf[0:8]) == b"#Fields:" else -1
+        finder = Finder(buf) if USE_MEMMEM else None
+        try:
+            find = finder.find if finder is not None else buf.find
+            pos = max(0, lo - 1)
+            while (h := find(b"\n#Fields:", pos, upto)) != -1:
+                last, pos = h + 1, h + 1
+        finally:
+            if finder is not None:
+                finder.close()
+        self.hdr_seen = upto
+        if last != -1:
+            end = buf.find(b"\n", last)
+            line = bytes(buf[last : end if end != -1 else len(buf)]).decode("utf-8", "replace").rstrip("\r")
+            self.set_fields([f.strip() for f in line.split(":", 1)[1].split(",")])
 
     def verify(self, text: str, sigs: set[int], pos: int, row: list[str] | None = None) -> None:
         matched = []
@@ -268,6 +281,8 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
                 for chunk, lo, hi in reader.chunks():
                     lines = Lines(chunk, lo, line)
                     region.scan(chunk, lo, hi, base)
+                    if region.fmt == "w3c":
+                        region.advance_header(chunk, hi)  # a header after the chunk's last hit
                     for p in region.tally.sample_positions():
                         if base <= p < base + hi and p not in line_of:
                             line_of[p] = lines.at(p - base)

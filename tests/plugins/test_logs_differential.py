@@ -55,7 +55,13 @@ def log_file(draw: st.DrawFn, kind: str) -> tuple[str, str]:
     if kind in ("smtp_send", "smtp_receive"):
         body = [[_stamp(t), "Connector", "S1", str(n), "10.0.0.10:25", "52.101.8.30:25", "*", data, ctx]
                 for n, (t, data, ctx) in enumerate(rows)]
-        return kind, w3c(kind, body, bom=False, eol="\n").decode()
+        text = w3c(kind, body, bom=False, eol="\n").decode()
+        if draw(st.booleans()):  # a service restart: the header repeats, with the columns in another order
+            order = draw(st.permutations(range(9)))
+            names = SEND_FIELDS.split(",")
+            text += "#Fields: " + ",".join(names[i] for i in order) + "\n"
+            text += "".join(",".join(csv_value(row[i]) for i in order) + "\n" for row in reversed(body))
+        return kind, text
     if kind == "queue":
         head = '"Identity","NextHopDomain","LastError","Status"\n'
         return kind, "#TYPE Queue\n" + head + "".join(
@@ -110,8 +116,8 @@ def oracle(rule: dict[str, Any], files: list[tuple[str, str]]) -> int:
             if not any(rx.search(subject) for rx in rxs):
                 continue
             if start is not None:
-                stamp = parse_stamp(row[0] if kind in ("smtp_send", "smtp_receive") and row else
-                                    line if kind == "text" else "")
+                stamp = parse_stamp(row[fields.index("date-time")] if kind in ("smtp_send", "smtp_receive") and row
+                                    else line if kind == "text" else "")
                 if stamp is not None and stamp < start:
                     continue
             total += 1
