@@ -98,6 +98,10 @@ class Region:
         self.tally = Tally(bool(task.get("keep_last")))
         self.missing_fields: set[str] = set()
         self.hdr_seen = 0
+        # Columns are looked up by name only for a field restriction, and the time only decides a count
+        # under a window: then every candidate line takes in the headers before it. Otherwise (evidence
+        # times only) a row that does not fit the known header triggers the same search, which is cheaper.
+        self.exact_header = bool(task.get("keep_last")) or any(d.get("field") for d in task["defs"])
 
     def set_fields(self, fields: list[str]) -> None:
         self.header = [f.strip().lower() for f in fields]
@@ -171,13 +175,22 @@ class Region:
             text = raw.decode("utf-8", "replace").rstrip("\r")
             row = None
             if self.fmt == "w3c":
-                self.advance_header(buf, ls)
+                if self.exact_header:
+                    self.advance_header(buf, ls)
                 row = split_csv(text)
+                if not self.exact_header and not self._dated_as_before(row):
+                    self.advance_header(buf, ls)
             elif self.fmt == "queue_csv":
                 row = split_csv(text)
                 if [c.strip().lower() for c in row] == self.header:
                     continue
             self.verify(text, sigs, offset + ls, row)
+
+    def _dated_as_before(self, row: list[str]) -> bool:
+        """The row fits the header known so far: as many columns, and a time in the date column."""
+        if len(row) != self.ncols:
+            return False
+        return self.date_col is None or parse_stamp(row[self.date_col]) is not None
 
     def advance_header(self, buf: Any, upto: int) -> None:
         """Take in the last ``#Fields`` line of ``buf`` before ``upto`` not yet seen: a header that
