@@ -3,21 +3,28 @@
 Finds forbidden signatures (literals or RE2 regexes) in Exchange W3C logs (SMTP
 send/receive protocol logs, message tracking, any log with a ``#Fields``
 header), ``Get-Queue`` exports (Format-List text or Export-Csv) and plain text
-logs, plain or ``.gz``, UTF-8 (BOM or not) or UTF-16 with BOM, CRLF or LF.
+logs, plain or ``.gz`` (one or more members), UTF-8 (BOM or not) or UTF-16
+(either byte order, BOM or not), CRLF or LF. Content that is clearly not text
+is an error, never an empty pass.
 
 All signatures of all rules for one target are found in one pass over each
-file: a literal prefilter runs over raw bytes first, and only candidate lines
-are decoded and parsed. Facts per target (plain JSON)::
+file (per kind it is configured as): a literal prefilter runs over raw bytes
+first, and only candidate lines are decoded and parsed. The prefilter's
+literals come from a conservative reading of RE2 syntax
+(:mod:`plugins.logs.literals`); a property test checks prefiltered counts
+against a plain RE2 search of every line. Facts per target (plain JSON)::
 
     {"collected_at": ISO, "kinds": [kind, ...],
      "globs": [{"kind": k|null, "glob": g, "files": n, "error": str|null}],
      "signatures": [{"key", "id", "type": literal|regex, "pattern", "ignore_case", "field"}],
-     "files": [{"path", "kind", "format", "bytes", "signatures": [sig index],
+     "files": [{"path", "kind", "format", "bytes", "read", "encoding", "bom", "gzip", "signatures": [sig index],
                 "groups": [{"sigs": [sig index], "count", "undated", "times": [epoch ms],
                             "all_times": bool}],  # every dated line's time, or first and last only
                 "samples": {sig index: [{"source": "path:line", "line", "time", "text"}]},
-                "missing_fields": [...], "error": str|null, "skipped": null|{"last", "window_start"}}]}
+                "missing_fields": [...], "error": str|null}]}
 
+``bytes`` is the file's size when listed and ``read`` the bytes of it read
+(compressed, for gzip): a file counts as proof only when it was read whole.
 A group counts the lines that matched exactly that set of signatures, so a rule
 counts a line once however many of its signatures it matches. This module
 imports nothing heavy (no re2, no multiprocessing).

@@ -59,9 +59,8 @@ def _flush(record: list[_Prop], region: Region, line_of: dict[int, int]) -> None
     joined = "\n".join(f"{p.name} : {p.spaced}\n{p.tight}" for p in record).encode("utf-8", "replace")
     sigs = set(region.every) | {i for _, s in region.raw for i in s}
     sigs |= {i for a, s in region.exact if a in joined for i in s}
-    if region.folded:
-        low = joined.lower()
-        sigs |= {i for a, s in region.folded.items() if a in low for i in s}
+    if region.folded_re is not None and region.folded_re.search(joined):
+        sigs |= set(region.folded_sigs)  # RE2 folds as the signatures do (K, k and the Kelvin sign)
     if not sigs:
         return
     for p in record:

@@ -12,7 +12,18 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import POLICIES, run_cli
-from exchange_logs import NOW, gz, run_checks, send_row, send_session, summary, w3c, write
+from exchange_logs import (
+    NOW,
+    format_list,
+    gz,
+    queue_record,
+    run_checks,
+    send_row,
+    send_session,
+    summary,
+    w3c,
+    write,
+)
 
 from plugins.logs.collector import LogCollector
 from plugins.logs.schema import KINDS, PARAMS_SCHEMA, SOURCE_SCHEMA, split_kind
@@ -69,6 +80,13 @@ def test_case_folding_beyond_ascii_is_re2_folding_and_never_crashes(tmp_path: Pa
     # U+212A KELVIN SIGN folds to k in RE2: the folded prefilter hit used to be looked up by bytes.lower()
     write(tmp_path / "a.log", "2025-03-09T10:00:00Z SOC\u212aETERROR\n".encode())
     _, [o] = run_checks(tmp_path, ["a.log"], [{"forbid": [{"literal": "socketerror"}], "ignore_case": True}])
+    assert (o.status, o.actual) == (Status.FAIL, 1)
+
+
+def test_case_folding_in_a_format_list_queue_export(tmp_path: Path) -> None:
+    record = queue_record("EX01\\3", "421 4.4.2 Connection dropped due to SOC\u212aETERROR")
+    write(tmp_path / "q.txt", format_list([record]))
+    _, [o] = run_checks(tmp_path, ["q.txt"], [{"forbid": [{"literal": "socketerror"}], "ignore_case": True}])
     assert (o.status, o.actual) == (Status.FAIL, 1)
 
 
