@@ -198,3 +198,30 @@ def test_cli_refuses_a_kind_typo_as_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli("scan", "--policy", str(POLICIES), "--logs", "smtpsend=x.log", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert all(k in proc.stdout + proc.stderr for k in KINDS)
+
+
+def test_log_signatures_keeps_the_check_type_contract(tmp_path: Path) -> None:
+    from plugins.logs.collector import check_type
+    from scanner.testing import Sample, assert_conforms
+
+    _send_log(tmp_path)
+    clean = w3c("smtp_send", send_session("2025-03-04T11:20", "A", "tls12"))
+    write(tmp_path / "clean.LOG.gz", gz(clean) + gz(clean))
+    write(tmp_path / "cut.LOG.gz", gz(clean)[:-20])
+    write(tmp_path / "bin.log", bytes(range(256)) * 32)
+    write(tmp_path / "empty" / ".keep", b"")
+
+    def target(*logs: str) -> Target:
+        return Target("ex01", sources={"logs": list(logs)}, base_dir=tmp_path)
+
+    forbid = {"forbid": [{"literal": SOCKET}]}
+    assert_conforms(
+        check_type(),
+        samples=[Sample(target("SEND1.LOG"), forbid, expect=Status.FAIL),
+                 Sample(target("smtp_send=clean.LOG.gz"), forbid, expect=Status.PASS),
+                 Sample(target("smtp_send=clean.LOG.gz", "text=clean.LOG.gz"), forbid, expect=Status.PASS)],
+        broken=[Sample(target("smtp_send=cut.LOG.gz"), forbid), Sample(target("bin.log"), forbid),
+                Sample(target("smtpsend=SEND1.LOG"), forbid), Sample(target("gone/*.LOG"), forbid)],
+        empty=[Sample(target("empty/*.LOG"), forbid), Sample(target("smtp_send=empty/*.LOG"), forbid)],
+        now=NOW,
+    )
