@@ -26,7 +26,7 @@ class LogCollector:
         self.gz_bound = gz_bound
 
     def collect(self, requests: Sequence[CollectRequest], ctx: RunContext) -> Iterable[tuple[str, JSON]]:
-        from plugins.logs.filescan import count_lines
+        from plugins.logs.linenumbers import count_lines
         from plugins.logs.planning import plan_target, safe_scan
         from plugins.logs.workers import Runner
 

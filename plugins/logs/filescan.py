@@ -15,6 +15,7 @@ from typing import Any
 
 from plugins.logs.fastfind import Finder
 from plugins.logs.formats import parse_stamp, shown, split_csv
+from plugins.logs.linenumbers import Lines
 from plugins.logs.matching import Matchers, Tally
 from plugins.logs.streams import Chunks
 
@@ -40,28 +41,6 @@ def _is_utf8(buf: Any, lo: int, hi: int) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-class Lines:
-    """Line numbers of positions in one region, counted lazily and only as far as asked."""
-
-    def __init__(self, buf: Any, lo: int, first_line: int) -> None:
-        self.buf, self.pos, self.line = buf, lo, first_line
-
-    def at(self, pos: int) -> int:
-        if pos > self.pos:
-            self.line += _count_nl(self.buf, self.pos, pos)
-            self.pos = pos
-        return self.line
-
-
-def _count_nl(buf: Any, lo: int, hi: int) -> int:
-    if isinstance(buf, bytes | bytearray):
-        return buf.count(b"\n", lo, hi)
-    n, step = 0, 16 << 20
-    for a in range(lo, hi, step):
-        n += buf[a : min(hi, a + step)].count(b"\n")
-    return n
 
 
 class Region:
@@ -309,17 +288,3 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
     out["error"] = reader.error
     out["read"] = read or reader.consumed
     return out
-
-
-def count_lines(job: tuple[str, list[int]]) -> list[list[int]]:
-    """``[offset, line]`` (1-based) for byte offsets in a plain file, counted once up to the last one."""
-    path, offsets = job
-    with open(path, "rb") as f:
-        import mmap
-
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            lines = Lines(mm, 0, 1)
-            return [[p, lines.at(p)] for p in sorted(offsets)]
-        finally:
-            mm.close()
