@@ -76,6 +76,8 @@ class Region:
         self.every = tuple(plan["every"])
         self.tally = Tally(bool(task.get("keep_last")))
         self.missing_fields: set[str] = set()
+        if self.fmt != "queue_list":  # a column the header lacks was not looked at, hits or not
+            self.missing_fields = {f for f in self.m.fields if f is not None and f not in self.fields}
         self.hdr_seen = 0
         # Columns are looked up by name only for a field restriction, and the time only decides a count
         # under a window: then every candidate line takes in the headers before it. Otherwise (evidence

@@ -90,6 +90,15 @@ def test_case_folding_in_a_format_list_queue_export(tmp_path: Path) -> None:
     assert (o.status, o.actual) == (Status.FAIL, 1)
 
 
+def test_a_column_that_does_not_exist_is_error_even_without_hits(tmp_path: Path) -> None:
+    _send_log(tmp_path)
+    write(tmp_path / "a.log", b"2025-03-09T10:00:00Z hello\n")
+    check = {"forbid": [{"literal": "absent from every line"}], "field": "contxt"}
+    for logs in (["SEND1.LOG"], ["a.log"]):
+        _, [o] = run_checks(tmp_path, logs, [check])
+        assert o.status is Status.ERROR and "has no column 'contxt'" in o.message
+
+
 # -- finding 2: within never skips a file that could hold a counted line -------------------------------
 
 def test_within_counts_an_undated_line_or_a_recent_line_above_an_old_last_line(tmp_path: Path) -> None:
