@@ -49,9 +49,8 @@ def evaluate(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome
         fields = c.fields[found] = {
             "key": c.long_key, "value": c.value, "type": c.required_type or found, "operator": c.operator,
         }
-    if status is not Status.PASS and status is not Status.FAIL:
-        examined = None
-    return Outcome(status, message, c.operand, actual, (evidence,), fields, examined)
+    return Outcome(status, message, c.operand, actual, (evidence,), fields,
+                   examined if status is Status.PASS or status is Status.FAIL else None)
 
 
 #: What :func:`_judge` decides: status, message, actual, evidence source, type found, proof.
@@ -59,31 +58,50 @@ _Verdict = tuple[Status, str, Any, "str | None", "str | None", "dict[str, Any] |
 
 
 def _judge(c: CheckSpec, facts: Any) -> _Verdict:
+    """The verdict. Facts of another shape than :mod:`plugins.registry.facts` describes raise (a
+    missing field) or are refused here; the engine makes an exception an ``error``, never a pass."""
     key, value, operand = c.key, c.value, c.operand
-    if not isinstance(facts, Mapping):
+    if type(facts) is not dict and not isinstance(facts, Mapping):
         return Status.ERROR, "no registry facts", None, None, None, None
     if facts.get("error"):
         return Status.ERROR, str(facts["error"]), None, facts.get("error_source"), None, None
     if c.norm is None:
         return Status.ERROR, f"unknown hive in key {key}", None, None, None, None
-    keys = facts.get("keys")
-    entry = keys.get(c.norm) if isinstance(keys, Mapping) else None
-    if not isinstance(entry, Mapping):
+    entry = facts["keys"].get(c.norm)
+    if entry is None:
         return (Status.ERROR, f"no facts were collected for {key} (collect again with this policy)",
                 None, None, None, None)
-    source = entry.get("source")
+    source = entry["source"]
     if entry.get("error"):
         return Status.ERROR, str(entry["error"]), None, source, None, None
-    exists = entry.get("exists") is True
-    if entry.get("covered") is not True and (value is not None or not exists):
+    exists = entry["exists"] is True
+    if entry["covered"] is not True and (value is not None or not exists):
         files = ", ".join(facts.get("files") or ()) or "the export"
         return (Status.ERROR, f"{key} is not covered by the export ({files}); {_cover_hint(c.long_key)}",
                 None, source, None, None)
-    branch = entry.get("branch")
-    seen = _proof(source)
-    if seen and isinstance(branch, Mapping) and not exists:  # an absence inside a branch: say which branch
-        seen["branch"] = branch.get("key")
 
+    item = None if value is None else entry["values"].get(c.vid)
+    if item is not None:  # a value seen: its type and data decide
+        source, found, actual = item["source"], item["type"], item["data"]
+        if type(found) is not str:
+            return Status.ERROR, f"{value}: no type in the facts", actual, source, None, None
+        seen = {"source": source, "type": found} if source and type(source) is str else {}  # as _proof: inline
+        kind = type(actual)
+        if kind is int or kind is str:  # a fleet has few distinct values per check: judge each once
+            memo = (found, actual)
+            verdict = c.verdicts.get(memo)
+            if verdict is None:
+                verdict = _judge_value(c, found, actual)
+                if len(c.verdicts) < _MAX_VERDICTS:
+                    c.verdicts[memo] = verdict
+            return verdict[0], verdict[1], actual, source, found, seen
+        status, message = _judge_value(c, found, actual)
+        return status, message, actual, source, found, seen
+
+    seen = _proof(source)
+    branch = entry.get("branch")
+    if seen and not exists and branch:  # an absence inside a branch: say which branch
+        seen["branch"] = branch["key"]
     if value is None:
         if c.operator == "exists":
             state = "exists" if exists else "is missing"
@@ -95,31 +113,12 @@ def _judge(c: CheckSpec, facts: Any) -> _Verdict:
             return Status.PASS, f"key {key} exists", True, source, None, seen
         return (*_missing(c.when_missing, f"key {key} is missing"), None, source, None, seen)
 
-    values = entry.get("values")
-    item = values.get(c.vid) if isinstance(values, Mapping) else None
-    if item is None:
-        what = f"value {value} is missing under {key}" if exists else f"key {key} is missing"
-        if c.operator == "exists":
-            if operand is False:
-                return Status.PASS, f"{what}, as required", None, source, None, seen
-            return Status.FAIL, what, None, source, None, seen
-        return (*_missing(c.when_missing, what), None, source, None, seen)
-
-    source, found, actual = item.get("source"), item.get("type"), item.get("data")
-    seen = _proof(source, found)
-    if not isinstance(found, str):
-        return Status.ERROR, f"{value}: no type in the facts", actual, source, None, None
-    kind = type(actual)
-    if kind is int or kind is str:  # a fleet has few distinct values per check: judge each once
-        memo = (found, actual)
-        verdict = c.verdicts.get(memo)
-        if verdict is None:
-            verdict = _judge_value(c, found, actual)
-            if len(c.verdicts) < _MAX_VERDICTS:
-                c.verdicts[memo] = verdict
-        return verdict[0], verdict[1], actual, source, found, seen
-    status, message = _judge_value(c, found, actual)
-    return status, message, actual, source, found, seen
+    what = f"value {value} is missing under {key}" if exists else f"key {key} is missing"
+    if c.operator == "exists":
+        if operand is False:
+            return Status.PASS, f"{what}, as required", None, source, None, seen
+        return Status.FAIL, what, None, source, None, seen
+    return (*_missing(c.when_missing, what), None, source, None, seen)
 
 
 _MAX_VERDICTS = 4096
@@ -127,7 +126,7 @@ _MAX_VERDICTS = 4096
 
 def _proof(source: Any, type_: Any = None) -> dict[str, Any]:
     """What was seen: a line (and the type found there). Nothing without a line: the engine makes that error."""
-    if not isinstance(source, str) or not source:
+    if not source or type(source) is not str:
         return {}
     return {"source": source} if type_ is None else {"source": source, "type": type_}
 
