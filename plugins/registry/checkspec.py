@@ -18,7 +18,7 @@ class CheckSpec(NamedTuple):
     key: str
     """The key as the rule writes it (used in messages)."""
     norm: str | None
-    """Normalised key (None: unknown hive)."""
+    """Normalised key (None: unknown hive or an empty key name)."""
     long_key: str
     """The key with its hive spelled long (evidence, placeholders, fixes)."""
     value: str | None

@@ -66,7 +66,7 @@ def _judge(c: CheckSpec, facts: Any) -> _Verdict:
     if facts.get("error"):
         return Status.ERROR, str(facts["error"]), None, facts.get("error_source"), None, None
     if c.norm is None:
-        return Status.ERROR, f"unknown hive in key {key}", None, None, None, None
+        return Status.ERROR, f"invalid key {key}: unknown hive, or an empty key name", None, None, None, None
     entry = facts["keys"].get(c.norm)
     if entry is None:
         return (Status.ERROR, f"no facts were collected for {key} (collect again with this policy)",

@@ -26,11 +26,12 @@ _LOWER_HIVES = {name.lower(): long.lower() for name, long in HIVES.items()}
 
 
 def normalise(path: str) -> str | None:
-    """The normalised form of ``path``, or None when its hive is unknown."""
+    """The normalised form of ``path``; None when its hive is unknown or a key name in it is empty
+    (``HKLM\\A\\\\B``: Windows has no such key, so no export can say anything about it)."""
     low = path.lower().rstrip("\\")
     head, sep, rest = low.partition("\\")
     hive = _LOWER_HIVES.get(head)
-    if hive is None:
+    if hive is None or "\\\\" in low or (sep and not rest):
         return None
     return hive + sep + rest
 

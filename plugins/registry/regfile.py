@@ -93,7 +93,10 @@ class Tree:
         Raises :class:`RegFileError` at the first malformed line; the tree is
         then partly loaded and must be discarded.
         """
-        lines = syn.decode(data).split("\n")
+        try:
+            lines = syn.decode(data).split("\n")
+        except syn.Undecodable as exc:
+            raise RegFileError(f"{name}:{exc.line}", str(exc)) from None
         unicode = syn.HEADERS.get(lines[0].strip())
         if unicode is None:
             shown = lines[0].strip()[:60]

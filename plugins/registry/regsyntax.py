@@ -48,16 +48,31 @@ _MEMO_LIMIT = 100_000
 _MEMO_LINE = 300
 
 
+class Undecodable(ValueError):
+    """Bytes that are not text in the file's encoding: ``line`` is where they start."""
+
+    def __init__(self, line: int, what: str) -> None:
+        super().__init__(what)
+        self.line = line
+
+
 def decode(data: bytes) -> str:
-    """The text of a ``.reg`` file: UTF-16 with BOM, UTF-8, else the ANSI code page; LF line ends."""
+    """The text of a ``.reg`` file: UTF-16 with BOM, UTF-8, else the ANSI code page; LF line ends.
+
+    UTF-16 and UTF-8 must decode strictly (:class:`Undecodable` otherwise): a value
+    name garbled into replacement characters would read as a missing value, and
+    a missing value can pass (``exists: false``, ``when_missing: pass``). An odd
+    byte count in UTF-16 (a file cut short) is refused the same way. A file with
+    neither BOM nor valid UTF-8 is ANSI (what regedit reads for ``REGEDIT4``).
+    """
     if data[:2] == b"\xff\xfe":
-        text = data[2:].decode("utf-16-le", "replace")
+        text = _strict(data, 2, "utf-16-le")
     elif data[:2] == b"\xfe\xff":
-        text = data[2:].decode("utf-16-be", "replace")
+        text = _strict(data, 2, "utf-16-be")
     elif data[:3] == b"\xef\xbb\xbf":
-        text = data[3:].decode("utf-8", "replace")
+        text = _strict(data, 3, "utf-8")
     elif len(data) > 1 and data[1] == 0 and data[0] != 0:
-        text = data.decode("utf-16-le", "replace")
+        text = _strict(data, 0, "utf-16-le")
     else:
         try:
             text = data.decode("utf-8")
@@ -66,6 +81,16 @@ def decode(data: bytes) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def _strict(data: bytes, skip: int, codec: str) -> str:
+    try:
+        return data[skip:].decode(codec)
+    except UnicodeDecodeError as exc:
+        before = data[skip : skip + exc.start].decode(codec, "replace")
+        line = before.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+        raise Undecodable(line, f"bytes that are not {codec.upper()} at byte {skip + exc.start} "
+                                f"({exc.reason}): the file is damaged or cut short") from None
 
 
 def parse_line(line: str) -> tuple[Any, ...]:
@@ -100,7 +125,8 @@ def parse(line: str) -> tuple[Any, ...]:
         path = text[2 if deletes else 1 : close]
         norm = regkeys.normalise(path)
         if norm is None or not path.strip("\\"):
-            return (BAD, f"unknown hive in key [{path if len(path) <= 70 else path[:67] + '...'}]")
+            why = "unknown hive" if regkeys.normalise(path.partition("\\")[0]) is None else "empty key name"
+            return (BAD, f"{why} in key [{path if len(path) <= 70 else path[:67] + '...'}]")
         if norm.count("\\") > MAX_DEPTH:
             return (BAD, f"key more than {MAX_DEPTH} levels deep (Windows' limit): {short(text)}")
         return (KEY, deletes, norm, path.rstrip("\\"))

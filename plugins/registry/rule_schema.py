@@ -21,7 +21,8 @@ def _any_case(word: str) -> str:
     return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
 
 
-_HIVE_PATTERN = "^(" + "|".join(_any_case(h) for h in sorted(HIVES, key=len, reverse=True)) + r")(\\.*)?$"
+# a hive, then key names that are not empty (trailing backslashes are ignored)
+_HIVE_PATTERN = "^(" + "|".join(_any_case(h) for h in sorted(HIVES, key=len, reverse=True)) + r")(\\[^\\]+)*\\*$"
 _SCALAR: dict[str, Any] = {"type": ["string", "integer"]}
 _OPERAND: dict[str, Any] = {"anyOf": [_SCALAR, {"type": "array", "items": {"type": "string"}}]}
 

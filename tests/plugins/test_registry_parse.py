@@ -222,6 +222,14 @@ BROKEN = [
     (b"REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\X]\nEnabled=1\n", 4, "unexpected line"),
     (b"REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\X] trailing\n", 3, "text after ']'"),
     (b"REGEDIT4\n\n[HKEY_NOWHERE\\X]\n", 3, "unknown hive"),
+    (b"REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\A\\\\B]\n", 3, "empty key name"),
+    # damaged text: a value name garbled into replacement characters would read as "missing"
+    (utf16('Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\X]\n"Enab')
+     + b"\x00\xd8" + utf16('led"=dword:1\n')[2:], 4, "not UTF-16-LE"),
+    (utf16('Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\X]\n"a"=dword:1\n')[:-1], 5,
+     "cut short"),
+    (b'\xef\xbb\xbfWindows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\X]\n"\xff"=dword:1\n', 4,
+     "not UTF-8"),
 ]
 
 

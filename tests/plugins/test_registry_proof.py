@@ -135,3 +135,34 @@ def write_policy(tmp_path: Path) -> Any:
                         "metadata: {id: proof, title: Proof, version: '1'}\nrules:\n" + rules)
         return path
     return write
+
+
+def test_a_damaged_export_is_an_error_not_a_missing_value(tmp_path: Path) -> None:
+    """A lone surrogate where "Enabled" was: read leniently it became another name, so Enabled was
+    "missing" and ``exists: false`` passed. A file that is not valid UTF-16 proves nothing."""
+    damaged = (utf16(f'Windows Registry Editor Version 5.00\n\n[{APP}]\n"Enab')
+               + b"\x00\xd8" + utf16('led"=dword:00000001\n')[2:])
+    (outcome,) = scan(tmp_path, {"d.reg": damaged}, [{"key": APP, "value": "Enabled", "exists": False}])
+    assert outcome.status is Status.ERROR
+    assert outcome.message.startswith("d.reg:4: bytes that are not UTF-16-LE")
+    (cut,) = scan(tmp_path, {"c.reg": APP_REG[:-1]}, [{"key": APP, "value": "Gone", "when_missing": "pass"}])
+    assert cut.status is Status.ERROR and "cut short" in cut.message
+
+
+def test_a_key_with_an_empty_name_is_refused_not_missing(tmp_path: Path) -> None:
+    """'HKLM\\SOFTWARE\\\\Other' cannot exist; it lay inside the exported SOFTWARE branch, so it read as a
+    missing key and ``exists: false`` passed. The schema refuses it; unvalidated, it is an error."""
+    from test_registry_check import VALIDATOR
+
+    params = {"key": "HKLM\\SOFTWARE\\\\Contoso\\App", "exists": False}
+    assert any("does not match" in e.message for e in VALIDATOR.iter_errors(params))
+    (tmp_path / "s.reg").write_bytes(utf16("Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE]\n"))
+    from test_registry_check import CT, RUN
+
+    from scanner.api import CollectRequest, EvalContext
+
+    target = Target("t", sources={"registry": {"file": "s.reg"}}, base_dir=tmp_path)
+    [(_, facts)] = CT.collector.collect([CollectRequest(target, [params])], RUN)
+    outcome = CT.collector.evaluate(params, facts, EvalContext(RUN, target))
+    assert outcome.status is Status.ERROR
+    assert outcome.message == "invalid key HKLM\\SOFTWARE\\\\Contoso\\App: unknown hive, or an empty key name"
