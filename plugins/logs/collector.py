@@ -13,11 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from scanner.api import JSON, CheckType, CollectRequest, EvalContext, Outcome, RunContext
 
-PARALLEL_MIN = 32 << 20
-"""Below this many bytes in all, files are scanned in this process (no start-up cost)."""
-SPLIT_MIN = 48 << 20
-"""A plain file this large is split into byte ranges across the workers."""
-
 
 class LogCollector:
     """Finds forbidden signatures in log files (see :mod:`plugins.logs`)."""

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugins.logs.collector import SPLIT_MIN
 from plugins.logs.filescan import scan_task
 from plugins.logs.formats import detect, iso_ms, not_text, sniff_encoding
 from plugins.logs.matching import SAMPLE_CAP
@@ -23,6 +22,9 @@ from plugins.logs.signatures import scan_plan, signature_defs
 from plugins.logs.sources import resolve
 from plugins.logs.streams import GZ_BOUND, head_bytes
 from scanner.api import CollectRequest, RunContext
+
+SPLIT_MIN = 48 << 20
+"""A plain file this large is split into byte ranges across the workers."""
 
 
 @dataclass

@@ -14,7 +14,8 @@ from concurrent.futures import Executor
 from types import TracebackType
 from typing import Any
 
-from plugins.logs.collector import PARALLEL_MIN
+PARALLEL_MIN = 32 << 20
+"""Below this many bytes in all, files are scanned in this process (no start-up cost)."""
 
 
 class Runner:
