@@ -29,6 +29,10 @@ ignored; when none has its kind, the check fails the same way. ``min`` and
 searches ``text`` and each string of ``strings``; it searches the digits of a
 number or the hex of binary data only when the rule names that ``type`` (then
 the author asked for it). An operand of no kind (a boolean, say) is ``error``.
+
+``not:`` swaps pass and fail as everywhere: ``not: {registry: {equals: 0}}``
+passes on a REG_SZ ``"0"`` (it is indeed not the number 0). To require "not 0"
+in the safe reading above, write ``not_equals: 0``, which fails on it.
 """
 
 from __future__ import annotations
