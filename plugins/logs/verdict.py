@@ -75,6 +75,7 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     samples: list[dict[str, Any]] = []
     proof: dict[str, dict[str, int]] = {}  # per kind: files read whole, and their bytes
     field = params.get("field")
+    counted: set[str] = set()
     for f in facts.get("files", []):
         if f.get("error") and f.get("kind") is None:
             errors.append(f["error"])  # a file of unknown kind could have been any kind
@@ -89,8 +90,9 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
             got = proof.setdefault(str(f["kind"]), {"files": 0, "bytes": 0})
             got["files"] += 1
             got["bytes"] += int(f["bytes"])
-        if f.get("skipped"):
-            continue
+        if f.get("skipped") or f["path"] in counted:
+            continue  # one file configured as two kinds this rule reads: its lines count once
+        counted.add(f["path"])
         if field and field.lower() in f.get("missing_fields", []):
             errors.append(f"{f['path']}: has no column {field!r} ({f.get('format')} log)")
         try:

@@ -161,8 +161,9 @@ def test_one_glob_under_two_kinds_is_read_as_each(tmp_path: Path, logs: object) 
     _send_log(tmp_path)
     checks = [{"sources": [k], "forbid": [{"literal": SOCKET}]} for k in ("smtp_send", "text")]
     checks.append({"sources": ["text"], "forbid": [{"literal": "absent from every line"}]})
-    _, (send, text, clean) = run_checks(tmp_path, logs, checks)
-    assert (send.actual, text.actual) == (1, 1) and send.status is text.status is Status.FAIL
+    checks.append({"forbid": [{"literal": SOCKET}]})  # reads both kinds: the same line counts once
+    _, (send, text, clean, both) = run_checks(tmp_path, logs, checks)
+    assert (send.actual, text.actual, both.actual) == (1, 1, 1) and send.status is text.status is Status.FAIL
     assert clean.status is Status.PASS and clean.examined and clean.examined["kinds"]["text"]["files"] == 1
 
 
