@@ -162,13 +162,13 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.api import RunContext, Severity
     from scanner.engine import Engine, progress_printer
     from scanner.exitcodes import gate, gate_counts
-    from scanner.loader import load_inventory, load_policies
+    from scanner.loader import load_inventory, load_policies, load_waivers
     from scanner.output import ReportSpecError, check_report_paths, write_reports
     from scanner.plugin_host import load_plugins
     from scanner.progress import progress_wanted
     from scanner.report import Report
     from scanner.streaming import can_stream, scan_streamed
-    from scanner.waivers import apply_waivers, load_waiver_file, unused_waivers
+    from scanner.waivers import apply_waivers, unused_waivers
 
     started = datetime.now(UTC)
     if args.inventory and (args.reg or args.smtp or args.logs or args.target is not None):
@@ -193,7 +193,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
             f"--input {unknown[0]}: no loaded policy declares this input (declared: "
             f"{', '.join(sorted(declared)) or 'none'})"
         )
-    waivers = load_waiver_file(args.waivers) if args.waivers else None
+    waivers = load_waivers(args.waivers) if args.waivers else None
     for line in unused_waivers(waivers, policies) if waivers is not None else ():
         print(f"policyscan: warning: {line}", file=sys.stderr)
     try:  # last of the checks before scanning: it may create the reports' folders

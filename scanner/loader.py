@@ -28,7 +28,7 @@ from scanner import schemas
 from scanner.api import Target
 from scanner.errors import LoadError, Problem
 from scanner.plugin_host import PluginHost
-from scanner.policy import Policy, Waiver, WaiverSet
+from scanner.policy import EVERY_TARGET, Policy, Waiver, WaiverSet
 from scanner.policy_build import load_policy_docs
 from scanner.validation import validate
 from scanner.yamlio import Marks, YamlError, load_yaml_bytes, read_bytes
@@ -217,7 +217,7 @@ def load_waivers_doc(doc: _Doc, problems: list[Problem]) -> WaiverSet | None:
                 reason=raw["reason"],
                 expires=raw["expires"],
                 policy=raw.get("policy"),
-                targets=tuple(raw.get("targets") or ()),
+                targets=tuple(raw["targets"]) if "targets" in raw else EVERY_TARGET,
                 line=doc.marks.at(("waivers", i))[0],
             )
         )

@@ -64,6 +64,10 @@ class Policy:
     references: Sequence[Mapping[str, Any]] = ()
 
 
+EVERY_TARGET: tuple[str, ...] = ("*",)
+"""A waiver's ``targets`` when it names none: every target. (An empty tuple matches no target.)"""
+
+
 @dataclass(frozen=True, slots=True)
 class Waiver:
     rule: str

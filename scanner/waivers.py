@@ -13,7 +13,7 @@ The rules, in the order they are applied to one result:
   **nothing**, never everything (the schema refuses ``targets: []`` in a
   file; a waiver built in code that means every target says
   :data:`EVERY_TARGET`). A file's waiver without ``targets`` covers every
-  target: :func:`load_waiver_file` turns it into :data:`EVERY_TARGET`.
+  target: the loader gives it :data:`EVERY_TARGET`.
 * **Which waiver decides.** Of the waivers that match, the ones that still
   apply at ``--now`` (``expires`` on or after ``--now``'s date, UTC) win over
   expired ones, whatever their order in the file; among those, the one with
@@ -30,26 +30,14 @@ The rules, in the order they are applied to one result:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, datetime
 from fnmatch import fnmatchcase
 
 from scanner.api import Status
-from scanner.policy import Policy, Waiver, WaiverSet
+from scanner.policy import EVERY_TARGET, Policy, Waiver, WaiverSet
 from scanner.report import Result
 
-EVERY_TARGET: tuple[str, ...] = ("*",)
-"""The ``targets`` of a waiver for every target (an empty tuple matches none)."""
-
-
-def load_waiver_file(path: str) -> WaiverSet:
-    """:func:`scanner.loader.load_waivers`, with a waiver that names no ``targets`` made to say
-    :data:`EVERY_TARGET` (the schema refuses an empty list, so an empty tuple from a file
-    means the key was absent)."""
-    from scanner.loader import load_waivers
-
-    ws = load_waivers(path)
-    return replace(ws, waivers=tuple(w if w.targets else replace(w, targets=EVERY_TARGET) for w in ws.waivers))
+__all__ = ["EVERY_TARGET", "apply_waivers", "unused_waivers"]
 
 
 def _matches(w: Waiver, r: Result) -> bool:

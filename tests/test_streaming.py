@@ -18,13 +18,13 @@ import pytest
 from scanner.api import Reporter, ReportOptions, RunContext, Target
 from scanner.engine import BATCH, Engine
 from scanner.exitcodes import gate, gate_counts
-from scanner.loader import load_inventory, load_policies
+from scanner.loader import load_inventory, load_policies, load_waivers
 from scanner.output import write_reports
 from scanner.plugin_host import load_plugins
 from scanner.report import Report
 from scanner.reporters import json_report, junit
 from scanner.streaming import can_stream, scan_streamed
-from scanner.waivers import apply_waivers, load_waiver_file
+from scanner.waivers import apply_waivers
 from tests.conftest import POLICIES, ROOT, run_cli
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -79,7 +79,7 @@ def _loaded(fleet: Path, count: int | None = None) -> tuple[Any, list[Target], l
     host = load_plugins()
     targets = load_inventory(str(fleet / "inventory.yaml"), host)[:count]
     policies = load_policies([str(POLICIES)], host)
-    waivers = load_waiver_file(str(fleet / "waivers.yaml"))
+    waivers = load_waivers(str(fleet / "waivers.yaml"))
     return host, targets, policies, waivers, _skeleton(policies, targets, waivers)
 
 

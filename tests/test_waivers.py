@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 
 from scanner.api import Severity, Status
+from scanner.loader import load_waivers
 from scanner.output import report_schema_errors
 from scanner.policy import Waiver, WaiverSet
 from scanner.report import Result
-from scanner.waivers import EVERY_TARGET, apply_waivers, load_waiver_file
+from scanner.waivers import EVERY_TARGET, apply_waivers
 from tests.conftest import DATA, POLICIES, run_cli
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -130,7 +131,7 @@ def test_a_file_waiver_without_targets_covers_every_target(tmp_path):
     w.write_text("apiVersion: policyscan/v1\nkind: Waivers\nwaivers:\n"
                  "  - {rule: EXO-1, reason: r, expires: 2027-01-01}\n"
                  "  - {rule: EXO-2, reason: r, expires: 2027-01-01, targets: [edge*]}\n")
-    ws = load_waiver_file(str(w))
+    ws = load_waivers(str(w))
     assert [x.targets for x in ws.waivers] == [EVERY_TARGET, ("edge*",)]
     out = apply_waivers([r("EXO-1", Status.FAIL, target="any.host"), r("EXO-2", Status.FAIL, target="exch02")], ws, NOW)
     assert [x.status for x in out] == [Status.WAIVED, Status.FAIL]
