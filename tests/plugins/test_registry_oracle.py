@@ -204,13 +204,13 @@ def collect(folder: Path, names: list[str], checks: list[dict[str, Any]]) -> tup
 
 def judge_all(folder: Path, names: list[str], checks: list[dict[str, Any]]) -> list[Any]:
     target, facts = collect(folder, names, checks)
-    from plugins.registry import regfile
+    from plugins.registry import keytree
 
-    small, regfile._SCAN_LIMIT = regfile._SCAN_LIMIT, -1
+    small, keytree._SCAN_LIMIT = keytree._SCAN_LIMIT, -1
     try:  # the shortcut for small trees (a scan instead of the tree of children) must find the same facts
         assert collect(folder, names, checks)[1] == facts
     finally:
-        regfile._SCAN_LIMIT = small
+        keytree._SCAN_LIMIT = small
     assert facts["error"] is None, facts["error"]
     return [CT.collector.evaluate(rule, facts, EvalContext(RUN, target)) for rule in checks]
 
