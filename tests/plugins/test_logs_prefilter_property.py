@@ -49,7 +49,7 @@ TRICKY_ITEM = st.one_of(
 )
 TRICKY = st.lists(TRICKY_ITEM, min_size=1, max_size=4).map("".join)
 """Short patterns of syntax Python's parser accepts but reads otherwise than RE2."""
-PATTERNS = st.one_of(TRICKY, TRICKY, SEQUENCE, st.tuples(SEQUENCE, SEQUENCE).map("|".join),
+PATTERNS = st.one_of(TRICKY, TRICKY, TRICKY, SEQUENCE, st.tuples(SEQUENCE, SEQUENCE).map("|".join),
                      st.tuples(TRICKY, TRICKY).map("|".join))
 PIECES = [w.encode() for w in WORDS] + [b"\xff", b"\xc3(", b"\r", b"a.b", b"x{,2}", b"}", b"]", b"\\", b"\t",
                                          b"tls fail", b"TLS FAIL", b"A", b"ks"]
