@@ -245,7 +245,7 @@ def test_parts_are_appended_whole_by_the_kernel_or_by_hand(tmp_path: Path, monke
 
 
 SLOW_SCAN = '''
-import dataclasses, sys, time
+import dataclasses, os, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -258,7 +258,7 @@ from scanner.streaming import scan_streamed
 
 class Slow:
     def collect(self, requests, ctx):
-        print("collecting", flush=True)
+        os.write(1, b"collecting\n")  # one write: two workers may start at once, and print() writes twice
         time.sleep(30)  # long enough to be interrupted in the middle of a batch
         for r in requests:
             yield r.target.name, {}
