@@ -258,7 +258,7 @@ from scanner.streaming import scan_streamed
 
 class Slow:
     def collect(self, requests, ctx):
-        os.write(1, b"collecting\n")  # one write: two workers may start at once, and print() writes twice
+        os.write(1, b"collecting\\n")  # one write: two workers may start at once, and print() writes twice
         time.sleep(30)  # long enough to be interrupted in the middle of a batch
         for r in requests:
             yield r.target.name, {}
