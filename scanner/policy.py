@@ -48,6 +48,9 @@ class Rule:
     description: str = ""
     references: Sequence[Mapping[str, Any]] = ()
     tags: Sequence[str] = ()
+    rationale: str = ""
+    line: int = 0
+    """The line of the rule in its policy file (1-based; 0 when built in code)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,8 @@ class _PolicyBuilder:
             description=raw.get("description", ""),
             references=tuple(raw.get("references", ())),
             tags=tuple(raw.get("tags", ())),
+            rationale=raw.get("rationale", ""),
+            line=self.doc.marks.at(path)[0],
         )
 
     def _check(self, raw: Any, path: Path_, where: str) -> CheckNode | None:

@@ -69,18 +69,49 @@ class Result(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a reporter may say about a rule beyond its results (SARIF rules, HTML details)."""
+
+    id: str
+    title: str
+    severity: Severity
+    check_type: str
+    """The check types the rule uses, comma-separated."""
+    description: str = ""
+    rationale: str = ""
+    remediation: Mapping[str, str] = field(default_factory=dict)
+    """Language code -> the remediation template as written (placeholders unfilled)."""
+    references: Sequence[Mapping[str, JSON]] = ()
+    tags: Sequence[str] = ()
+    line: int = 0
+    """The rule's line in its policy file (0: unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyInfo:
     id: str
     title: str
     version: str
     sha256: str
     path: str = ""
+    rules: Sequence[RuleInfo] = ()
+    """Every rule of the policy, sorted by id (not part of the JSON report)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TargetInfo:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def _rule_infos(policy: Policy) -> tuple[RuleInfo, ...]:
+    return tuple(
+        RuleInfo(
+            r.id, r.title, r.severity, ",".join(sorted({leaf.type_name for leaf in r.check.leaves()})),
+            r.description, r.rationale, dict(r.remediation), tuple(r.references), tuple(r.tags), r.line,
+        )
+        for r in policy.rules
+    )
 
 
 def _iso(ts: datetime) -> str:
@@ -127,7 +158,7 @@ class Report:
             started_at=started_at,
             finished_at=started_at,
             now=now,
-            policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path) for p in policies],
+            policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path, _rule_infos(p)) for p in policies],
             inputs=inputs,
             targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
             results=[],

@@ -272,3 +272,24 @@ def test_forbidden_combinations_say_why(write):
     text = str(info.value)
     assert "rules[0].check.registry.min: at most one operator: equals is already given" in text
     assert "should not be valid under" not in text
+
+
+def test_each_rule_knows_its_line_and_reports_carry_rule_details() -> None:
+    """SARIF locations and the HTML report point at the rule in its policy file."""
+    from datetime import UTC, datetime
+
+    from scanner.plugin_host import load_plugins
+    from scanner.report import Report
+    from tests.conftest import POLICIES
+
+    policies = load_policies([str(POLICIES)], load_plugins())
+    for policy in policies:
+        lines = (POLICIES / policy.path.rsplit("/", 1)[-1]).read_text(encoding="utf-8").splitlines()
+        for rule in policy.rules:
+            line = lines[rule.line - 1].strip()
+            assert line.startswith("- ") and rule.id in line, (rule.id, rule.line, line)
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    info = Report.begin("1", now, now, policies, []).policies[0]
+    first = info.rules[0]
+    assert (first.id, first.line, first.check_type) == (policies[0].rules[0].id, policies[0].rules[0].line, "registry")
+    assert first.remediation["en"] and first.remediation["es"]
