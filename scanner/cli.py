@@ -20,6 +20,7 @@ from scanner import __version__
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SCHEMA_KINDS = ("policy", "inventory", "waivers", "report")
+DIFF_FORMATS = ("console", "json", "markdown")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         "--fail-on", choices=SEVERITIES, default="low", help="lowest severity that fails the gate (default: low)"
     )
     scan.add_argument("--waivers", metavar="FILE", help="waiver file")
+    scan.add_argument(
+        "--baseline",
+        metavar="REPORT.json",
+        help="an earlier JSON report: its fail/error results are known failures, reported but not gated",
+    )
     scan.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="override a policy input")
     scan.add_argument("--lang", default="en", metavar="CODE", help="language of remediation text (default: en)")
     scan.add_argument("--now", metavar="ISO8601", help="the run's clock (default: the real time)")
@@ -61,6 +67,20 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--policy", action="append", required=True, metavar="PATH")
 
     sub.add_parser("plugins", help="list loaded plugins, their check types and reporters")
+
+    diff = sub.add_parser(
+        "diff",
+        help="compare two JSON reports: new failures, fixed rules, changed statuses (exit 1 when worse)",
+    )
+    diff.add_argument("before", metavar="BEFORE.json")
+    diff.add_argument("after", metavar="AFTER.json")
+    diff.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT[=PATH]",
+        help=f"diff format and file: {', '.join(DIFF_FORMATS)} (repeatable; default console to stdout)",
+    )
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("kind", choices=SCHEMA_KINDS)
@@ -194,6 +214,13 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
             f"{', '.join(sorted(declared)) or 'none'})"
         )
     waivers = load_waivers(args.waivers) if args.waivers else None
+    baseline = None
+    if args.baseline:
+        from scanner.baseline import baseline_warnings, load_baseline
+
+        baseline = load_baseline(args.baseline)
+        for line in baseline_warnings(baseline, __version__, [(p.id, p.version, p.sha256) for p in policies]):
+            print(f"policyscan: warning: {line}", file=sys.stderr)
     for line in unused_waivers(waivers, policies) if waivers is not None else ():
         print(f"policyscan: warning: {line}", file=sys.stderr)
     try:  # last of the checks before scanning: it may create the reports' folders
@@ -207,14 +234,28 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     progress = progress_printer(len(targets))
     if can_stream(specs, host.reporters):
         # json, junit... render batch by batch in the workers; console gets the gathered results
-        _, counts = scan_streamed(engine, targets, report, specs, host.reporters, stdout, waivers, progress)
+        finished, counts = scan_streamed(
+            engine, targets, report, specs, host.reporters, stdout, waivers, progress, baseline
+        )
+        _say_known(finished)
         return int(gate_counts(counts, Severity(args.fail_on)))
     results = engine.scan(targets, progress)
     if waivers is not None:
         results = apply_waivers(results, waivers, now)
     report = replace(report, finished_at=datetime.now(UTC), results=results)
+    gated = results
+    if baseline is not None:
+        gated, known = baseline.for_gate(results)
+        report.baseline = baseline.summary(known)
     write_reports(report, specs, host.reporters, stdout)
-    return int(gate(results, Severity(args.fail_on)))
+    _say_known(report)
+    return int(gate(gated, Severity(args.fail_on)))
+
+
+def _say_known(report: Any) -> None:
+    if report.baseline is not None:
+        print(f"policyscan: {report.baseline['known']} known failure(s) carried from --baseline "
+              f"{report.baseline['file']}: reported, not gated", file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace, stdout: IO[str]) -> int:
@@ -284,6 +325,42 @@ def cmd_schema(args: argparse.Namespace, stdout: IO[str]) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
+    import json
+
+    from scanner.diff import compare, read_report, render_markdown, render_text
+    from scanner.output import ReportSpecError, atomic_file, parse_report_spec
+
+    specs = []
+    for item in args.report or ["console"]:
+        try:
+            fmt, path = parse_report_spec(item)
+        except ReportSpecError as exc:
+            raise _usage(str(exc)) from None
+        if fmt not in DIFF_FORMATS:
+            raise _usage(f"--report {item}: diff writes {', '.join(DIFF_FORMATS)}")
+        specs.append((fmt, path))
+    if sum(path is None for _, path in specs) > 1:
+        raise _usage("at most one --report may go to stdout")
+    before, after = read_report(args.before, "BEFORE"), read_report(args.after, "AFTER")
+    diff = compare(before, after)
+    for line in diff.warnings:
+        print(f"policyscan: warning: {line}", file=sys.stderr)
+    renderers = {
+        "console": lambda: render_text(diff),
+        "json": lambda: json.dumps(diff.to_json(before, after), indent=2, ensure_ascii=False) + "\n",
+        "markdown": lambda: render_markdown(diff),
+    }
+    for fmt, path in specs:
+        text = renderers[fmt]()
+        if path is None:
+            stdout.write(text)
+        else:
+            with atomic_file(path) as raw:
+                raw.write(text.encode("utf-8"))
+    return 1 if diff.worse else 0
+
+
 def cmd_probe(args: argparse.Namespace, stdout: IO[str]) -> int:
     from plugins.smtp.probe_cli import run_probe_command
 
@@ -292,7 +369,7 @@ def cmd_probe(args: argparse.Namespace, stdout: IO[str]) -> int:
     )
 
 
-VERDICT_COMMANDS = frozenset({"scan", "probe"})
+VERDICT_COMMANDS = frozenset({"scan", "probe", "diff"})
 """Commands whose exit code is a verdict: a broken pipe that reaches :func:`main` is not a pass."""
 
 COMMANDS = {
@@ -301,6 +378,7 @@ COMMANDS = {
     "rules": cmd_rules,
     "plugins": cmd_plugins,
     "schema": cmd_schema,
+    "diff": cmd_diff,
     "probe": cmd_probe,
 }
 

@@ -133,6 +133,8 @@ class Report:
     counts: Mapping[str, int] | None = None
     """Results per status, set by a streamed scan (whose report may hold no results);
     :meth:`summary` uses it when set."""
+    baseline: Mapping[str, JSON] | None = None
+    """``{"file", "sha256", "known"}`` of ``scan --baseline``: ``known`` failures were not gated."""
 
     @classmethod
     def begin(
@@ -193,5 +195,6 @@ class Report:
             "waivers": dict(self.waivers) if self.waivers is not None else None,
             "targets": [{"name": t.name, "labels": dict(t.labels)} for t in self.targets],
             "summary": self.summary(),
+        } | ({"baseline": dict(self.baseline)} if self.baseline is not None else {}) | {
             "results": [r.to_json() for r in self.results] if with_results else [],
         }

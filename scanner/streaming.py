@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from scanner.api import Reporter, ResultStream, Severity, Status, Target
+from scanner.baseline import Baseline, gate_counts_of
 from scanner.engine import Engine, pack_results, unpack_results
 from scanner.output import atomic_file, reader_went_away, write_reports
 from scanner.policy import WaiverSet
@@ -50,6 +51,8 @@ from scanner.report import Report, Result
 from scanner.report_dest import destination, open_through
 
 StatusCounts = Counter[tuple[Status, Severity]]
+_KNOWN = "known:"
+"""Prefix of a batch tally's status for a baseline's known failures (counted apart, for the gate)."""
 _STATUS_AND_SEVERITY = operator.itemgetter(5, 4)  # Result is a NamedTuple: (..., severity, status, ...)
 
 
@@ -75,9 +78,11 @@ def scan_streamed(
     stdout: IO[str],
     waivers: WaiverSet | None = None,
     progress: Callable[[int, int], None] | None = None,
+    baseline: Baseline | None = None,
 ) -> tuple[Report, StatusCounts]:
     """Scan ``targets`` and write every report of ``specs``; return the finished report and
-    the number of results per (status, severity), for the exit code.
+    the number of results per (status, severity) that gate the exit code (a ``baseline``'s
+    known failures are in the reports but not in these counts).
 
     ``report`` carries what is known before the scan (``finished_at`` and the
     summary are filled in here). Reports whose reporter has a ``stream`` are
@@ -97,20 +102,27 @@ def scan_streamed(
             outputs.append(_Output(fmt, path, stream, _parts_folder(fmt, path)))
         counts: StatusCounts = Counter()
         results: list[Result] = []
-        render = _BatchRenderer(report, outputs, waivers, engine.run.now, keep=bool(gathered), pack=pack)
+        render = _BatchRenderer(report, outputs, waivers, engine.run.now, keep=bool(gathered), pack=pack,
+                                baseline=baseline)
+        known: StatusCounts = Counter()
         for batch_counts, kept in engine.map_batches(targets, render, progress):
             for (status, severity), n in batch_counts:
-                counts[(Status(status), Severity(severity))] += n
+                if status.startswith(_KNOWN):
+                    known[(Status(status[len(_KNOWN):]), Severity(severity))] += n
+                else:
+                    counts[(Status(status), Severity(severity))] += n
             if kept is not None:
                 results.extend(unpack_results(kept) if pack else kept)
         by_status: Counter[str] = Counter()
         for (status, _), n in counts.items():
             by_status[status.value] += n
         finished = replace(report, finished_at=datetime.now(UTC), results=results, counts=dict(by_status))
+        if baseline is not None:
+            finished.baseline = baseline.summary(sum(known.values()))
         _assemble_all(outputs, finished, stdout)
         if gathered:
             write_reports(finished, gathered, reporters, stdout)
-        return finished, counts
+        return finished, gate_counts_of(counts, known)
     finally:
         for out in outputs:
             shutil.rmtree(out.parts, ignore_errors=True)
@@ -128,6 +140,7 @@ class _BatchRenderer:
         now: datetime,
         keep: bool = False,
         pack: bool = False,
+        baseline: Baseline | None = None,
     ) -> None:
         self.report = report
         self.outputs = outputs
@@ -135,6 +148,7 @@ class _BatchRenderer:
         self.now = now
         self.keep = keep
         self.pack = pack
+        self.baseline = baseline
 
     def __call__(self, index: int, results: list[Result]) -> tuple[list[tuple[tuple[str, str], int]], Any]:
         if self.waivers is not None:
@@ -151,6 +165,9 @@ class _BatchRenderer:
         # counted by member (cheap), sent as plain strings (they pickle more cheaply than enum members)
         counts = Counter(map(_STATUS_AND_SEVERITY, results))
         tally = [((status.value, severity.value), n) for (status, severity), n in counts.items()]
+        if self.baseline is not None:  # known failures of the baseline: in the reports, not in the gate
+            known = Counter(map(_STATUS_AND_SEVERITY, filter(self.baseline.is_known, results)))
+            tally += [((_KNOWN + status.value, severity.value), n) for (status, severity), n in known.items()]
         kept = (pack_results(results) if self.pack else results) if self.keep else None
         return tally, kept
 

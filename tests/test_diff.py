@@ -99,3 +99,100 @@ def test_a_file_that_is_not_a_report_is_a_usage_error_naming_it(tmp_path: Path, 
     assert str(f) in str(info.value)
     with pytest.raises(UsageError, match="No such file"):
         read_report(str(tmp_path / "missing.json"))
+
+
+# ---------------------------------------------------------------- the commands: diff and scan --baseline
+
+
+def test_diff_command_exit_codes_and_formats(reports: dict[str, Path], tmp_path: Path) -> None:
+    better = run_cli("diff", str(reports["bad"]), str(reports["good"]))
+    assert better.returncode == 0, better.stderr
+    assert "Fixed (" in better.stdout and "WORSE" not in better.stdout
+    worse = run_cli("diff", str(reports["good"]), str(reports["bad"]), "--report", f"json={tmp_path / 'd.json'}",
+                    "--report", "markdown")
+    assert worse.returncode == 1, worse.stderr
+    doc = json.loads((tmp_path / "d.json").read_text())
+    assert doc["worse"] is True and doc["summary"]["new_failures"] == len(doc["new_failures"]) > 0
+    assert worse.stdout.startswith("## policyscan diff: worse")
+    same = run_cli("diff", str(reports["bad"]), str(reports["bad"]))
+    assert same.returncode == 0 and "0 new failure(s)" in same.stdout
+
+
+@pytest.mark.parametrize("args", [["--report", "junit"], ["--report", "json", "--report", "markdown"]])
+def test_diff_refuses_formats_it_does_not_write(reports: dict[str, Path], args: list[str]) -> None:
+    proc = run_cli("diff", str(reports["bad"]), str(reports["good"]), *args)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_diff_of_a_file_that_is_not_a_report_is_exit_2(reports: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("[]")
+    proc = run_cli("diff", str(tmp_path / "x.json"), str(reports["good"]))
+    assert proc.returncode == 2 and "BEFORE" in proc.stderr and "x.json" in proc.stderr
+
+
+def test_scan_with_a_baseline_gates_only_on_what_got_worse(reports: dict[str, Path], tmp_path: Path) -> None:
+    policy = str(POLICIES / "exchange-m365-tls12.yaml")
+    bad = ["--target", "exch", "--reg", str(EXPORTS / "exch02-schannel.reg"), "--now", NOW]
+    plain = run_cli("scan", "--policy", policy, *bad)
+    assert plain.returncode == 1
+    same = run_cli("scan", "--policy", policy, *bad, "--baseline", str(reports["bad"]),
+                   "--report", f"json={tmp_path / 'r.json'}")
+    known = sum(r["status"] in ("fail", "error") for r in json.loads(reports["bad"].read_text())["results"])
+    assert same.returncode == 0, same.stderr  # every failure is a known one
+    assert f"{known} known failure(s) carried from --baseline" in same.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["baseline"]["known"] == known and doc["summary"]["fail"] > 0  # still reported
+    # a baseline where everything passed knows no failure: the gate stays shut
+    clean = run_cli("scan", "--policy", policy, *bad, "--baseline", str(reports["good"]))
+    assert clean.returncode == 1, clean.stderr
+
+
+def test_a_new_failure_beside_known_ones_fails_the_gate(reports: dict[str, Path], tmp_path: Path) -> None:
+    doc = json.loads(reports["bad"].read_text())
+    for r in doc["results"]:
+        if r["rule"] == "EXO-TLS12-001":
+            r["status"] = "pass"  # the baseline did not know this one
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps(doc))
+    proc = run_cli("scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "--target", "exch",
+                   "--reg", str(EXPORTS / "exch02-schannel.reg"), "--now", NOW, "--baseline", str(partial))
+    assert proc.returncode == 1, proc.stderr
+
+
+def test_a_baseline_of_another_version_warns(reports: dict[str, Path], tmp_path: Path) -> None:
+    doc = json.loads(reports["bad"].read_text())
+    doc["policies"][0]["version"] = "0.1.0"
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    proc = run_cli("scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "--target", "exch",
+                   "--reg", str(EXPORTS / "exch02-schannel.reg"), "--now", NOW, "--baseline", str(old))
+    assert "used policy exchange-m365-tls12 0.1.0" in proc.stderr
+    broken = run_cli("scan", "--policy", str(POLICIES), "--reg", str(EXPORTS / "exch02-schannel.reg"),
+                     "--baseline", str(tmp_path / "none.json"))
+    assert broken.returncode == 2 and "--baseline" in broken.stderr
+
+
+def test_baseline_gates_alike_in_streamed_and_gathered_fleet_scans(tmp_path: Path) -> None:
+    """300 targets with --jobs 2: the json report is rendered in the workers (streamed), the
+    console from gathered results; both gates must read the baseline the same way."""
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n" + "".join(
+        f"  - {{name: t{i:03d}, registry: {{file: {EXPORTS / 'exch02-schannel.reg'}}}}}\n" for i in range(300)))
+    policy = str(POLICIES / "exchange-m365-tls12.yaml")
+    base = tmp_path / "base.json"
+    first = run_cli("scan", "--policy", policy, "--inventory", str(inv), "--now", NOW, "--jobs", "2",
+                    "--report", f"json={base}")
+    assert first.returncode == 1, first.stderr
+    doc = json.loads(base.read_text())
+    known = sum(r["status"] in ("fail", "error") for r in doc["results"])
+    for report in (["--report", f"json={tmp_path / 'again.json'}"], ["--report", "console"]):
+        proc = run_cli("scan", "--policy", policy, "--inventory", str(inv), "--now", NOW, "--jobs", "2",
+                       "--baseline", str(base), *report)
+        assert proc.returncode == 0, (report, proc.stderr)
+        assert f"{known} known failure(s)" in proc.stderr
+    doc["results"] = [r for r in doc["results"] if r["target"] != "t150"]
+    base.write_text(json.dumps(doc))
+    for report in (["--report", f"json={tmp_path / 'again.json'}"], ["--report", "console"]):
+        proc = run_cli("scan", "--policy", policy, "--inventory", str(inv), "--now", NOW, "--jobs", "2",
+                       "--baseline", str(base), *report)
+        assert proc.returncode == 1, (report, proc.stderr)
