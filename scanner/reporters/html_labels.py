@@ -1,7 +1,7 @@
 """Every human-facing string of the ``html`` report, in one place.
 
 The page's static part (:mod:`scanner.reporters.html_report`) and its script
-(:mod:`scanner.reporters.html_assets`, which receives this mapping as data)
+(:mod:`scanner.reporters.html_script`, which receives this mapping as data)
 take their headings, labels and button texts from :data:`LABELS` only, so a
 localisation pass can wrap these values (gettext) and pick a language with
 ``--lang``. ``{name}`` fields are filled with :meth:`str.format` in Python and
@@ -80,6 +80,7 @@ LABELS: Mapping[str, str] = {
     "references": "References",
     "tags": "Tags",
     "check_type": "Check type",
+    "target_labels": "Target labels",
     "details_hint": "Click a row for its details.",
     "status_pass": "Pass",
     "status_fail": "Fail",

@@ -49,21 +49,21 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import IO, Any
 
 from scanner.api import JSON, Reporter, ReportOptions, ResultStream, Severity, Status, hookimpl
 from scanner.gcpause import paused_gc
 from scanner.report import Report, Result
-from scanner.reporters.html_assets import CSS, SCRIPT
 from scanner.reporters.html_labels import labels
+from scanner.reporters.html_script import SCRIPT
+from scanner.reporters.html_style import CSS
+from scanner.reporters.html_summary import STATUSES, provenance, status_tiles, text, verdict
 
 try:  # optional accelerator, as in json_report; the bytes are the same either way
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None  # type: ignore[assignment]
 
-STATUSES = ("pass", "fail", "error", "skip", "waived")
 SEVERITIES = tuple(s.value for s in Severity)
 _STATUS_CODE = {Status(s): i for i, s in enumerate(STATUSES)}
 _SEPARATOR = b"\n"
@@ -78,7 +78,7 @@ CSP = (
     "default-src 'none'; "
     f"script-src {_sha256_source(SCRIPT)}; "
     f"style-src {_sha256_source(CSS)}; "
-    "img-src data:; base-uri 'none'; form-action 'none'"
+    "base-uri 'none'; form-action 'none'"
 )
 """Nothing from the network; only this module's script and style run (by hash)."""
 
@@ -122,10 +122,6 @@ def to_json(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=_plain).encode("ascii")
 
 
-def _text(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
 def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "backslashreplace")  # a lone surrogate shows as \udcff
 
@@ -160,115 +156,34 @@ def _meta(report: Report) -> dict[str, Any]:
     }
 
 
-def _status_tiles(summary: Mapping[str, int], lab: Mapping[str, str]) -> str:
-    total = summary["total"]
-    tiles = []
-    bars = []
-    x = 0.0
-    for s in STATUSES:
-        n = summary.get(s, 0)
-        share = f"{100 * n / total:.1f}%" if total else "0%"
-        tiles.append(
-            f'<div class="tile st-{s}"><span class="tile-n">{n:,}</span>'
-            f'<span class="tile-l">{_text(lab["status_" + s])}</span><span class="tile-p">{share}</span></div>'
-        )
-        if n:
-            width = 1000 * n / total
-            bars.append(
-                f'<rect class="f-{s}" x="{x:.2f}" y="0" width="{width:.2f}" height="24">'
-                f"<title>{_text(lab['status_' + s])}: {n:,}</title></rect>"
-            )
-            x += width
-    bar = (
-        '<svg class="stackbar" viewBox="0 0 1000 24" preserveAspectRatio="none" role="img" '
-        f'aria-label="{_text(lab["by_status"])}">{"".join(bars)}</svg>'
-    )
-    return f'<div class="tiles">{"".join(tiles)}</div>{bar}'
-
-
-def _verdict(counts: Mapping[str, int], lab: Mapping[str, str]) -> tuple[str, str]:
-    summary = {k: f"{v:,}" for k, v in counts.items()}
-    if counts["fail"]:
-        return "bad", lab["verdict_fail"].format(**summary)
-    if counts["error"]:
-        return "warn", lab["verdict_error"].format(**summary)
-    if counts["pass"]:
-        return "good", lab["verdict_pass"].format(**summary)
-    return "warn", lab["verdict_empty"]
-
-
-def _iso(report: Report, name: str) -> str:
-    return str(getattr(report, name).strftime("%Y-%m-%d %H:%M:%S UTC"))
-
-
-def _provenance(report: Report, lab: Mapping[str, str]) -> str:
-    def row(label: str, value: str) -> str:
-        return f"<tr><th>{_text(label)}</th><td>{value}</td></tr>"
-
-    inputs = ", ".join(
-        f"<code>{_text(k)}={_text(json.dumps(v, ensure_ascii=False))}</code>" for k, v in report.inputs.items()
-    ) or _text(lab["none"])
-    waivers = _text(lab["none"])
-    if report.waivers is not None:
-        waivers = (f'<code>{_text(report.waivers.get("file"))}</code> '
-                   f'<span class="hash">{_text(lab["sha256"])} {_text(report.waivers.get("sha256"))}</span>')
-    rows = [
-        row(lab["tool"], f"policyscan {_text(report.tool_version)}"),
-        row(lab["started"], _text(_iso(report, "started_at"))),
-        row(lab["finished"], _text(_iso(report, "finished_at"))),
-        row(lab["now"], _text(_iso(report, "now"))),
-        row(lab["targets"], f"{len(report.targets):,}"),
-        row(lab["inputs"], inputs),
-        row(lab["waiver_file"], waivers),
-        row(lab["language"], _text(report.lang)),
-    ]
-    if report.baseline is not None:
-        b = report.baseline
-        rows.append(row(lab["baseline"], f'<code>{_text(b.get("file"))}</code> '
-                        f'<span class="hash">{_text(lab["sha256"])} {_text(b.get("sha256"))}</span> '
-                        f'{_text(lab["baseline_known"].format(known=b.get("known")))}'))
-    policies = "".join(
-        f"<tr><td><code>{_text(p.id)}</code></td><td>{_text(p.title)}</td><td>{_text(p.version)}</td>"
-        f'<td class="num">{len(p.rules)}</td><td class="hash">{_text(p.sha256)}</td></tr>'
-        for p in report.policies
-    )
-    return (
-        f'<section class="card prov"><h2>{_text(lab["run"])}</h2><table class="kv">{"".join(rows)}</table></section>'
-        f'<section class="card pols"><h2>{_text(lab["policies"])}</h2><table class="grid"><thead><tr>'
-        f'<th>{_text(lab["policy"])}</th><th>{_text(lab["policy_title"])}</th><th>{_text(lab["version"])}</th>'
-        f'<th>{_text(lab["rules"])}</th><th>{_text(lab["sha256"])}</th></tr></thead>'
-        f"<tbody>{policies}</tbody></table></section>"
-    )
-
-
 def head(report: Report) -> bytes:
     """The page up to the opening of the results data block: provenance, summary, the tables."""
     lab = labels(report.lang)
     summary = report.summary()
-    verdict_class, verdict = _verdict(summary, lab)
+    verdict_class, verdict_text = verdict(summary, lab)
     page_title = f"{lab['title']} · {report.started_at.strftime('%Y-%m-%d %H:%M UTC')}"
     subtitle = lab["subtitle"].format(targets=f"{len(report.targets):,}", policies=len(report.policies))
     meta = script_safe(to_json(_meta(report))).decode("utf-8")
     page = (
         "<!DOCTYPE html>\n"
-        f'<html lang="{_text(report.lang)}">\n<head>\n<meta charset="utf-8">\n'
+        f'<html lang="{text(report.lang)}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_text(page_title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f'<header><h1>{_text(lab["title"])}</h1><p class="sub">{_text(subtitle)}</p>'
-        f'<p class="verdict v-{verdict_class}">{_text(verdict)}</p></header>\n<main>\n'
-        f'<div class="two">{_provenance(report, lab)}</div>\n'
-        f'<section class="card"><h2>{_text(lab["by_status"])}</h2>{_status_tiles(summary, lab)}</section>\n'
-        f'<noscript><p class="card">{_text(lab["noscript"])}</p></noscript>\n'
+        f"<title>{text(page_title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f'<header><h1>{text(lab["title"])}</h1><p class="sub">{text(subtitle)}</p>'
+        f'<p class="verdict v-{verdict_class}">{text(verdict_text)}</p></header>\n<main>\n'
+        f'<div class="two">{provenance(report, lab)}</div>\n'
+        f'<section class="card"><h2>{text(lab["by_status"])}</h2>{status_tiles(summary, lab)}</section>\n'
+        f'<noscript><p class="card">{text(lab["noscript"])}</p></noscript>\n'
         f'<p id="ps-progress" class="progress" aria-live="polite"></p>\n'
         '<div class="two">'
-        f'<section class="card"><h2>{_text(lab["by_severity"])}</h2><div id="ps-severity"></div></section>'
-        f'<section class="card"><h2>{_text(lab["failing_rules"])}</h2><div id="ps-ranking"></div></section>'
+        f'<section class="card"><h2>{text(lab["by_severity"])}</h2><div id="ps-severity"></div></section>'
+        f'<section class="card"><h2>{text(lab["failing_rules"])}</h2><div id="ps-ranking"></div></section>'
         "</div>\n"
-        f'<section class="card"><h2>{_text(lab["matrix"])}</h2><p class="help">{_text(lab["matrix_help"])}</p>'
+        f'<section class="card"><h2>{text(lab["matrix"])}</h2><p class="help">{text(lab["matrix_help"])}</p>'
         '<div id="ps-matrix"></div></section>\n'
-        f'<section class="card" id="ps-results-card"><h2>{_text(lab["results"])}</h2>'
+        f'<section class="card" id="ps-results-card"><h2>{text(lab["results"])}</h2>'
         '<div id="ps-filters" class="filters"></div><div id="ps-table"></div></section>\n'
         "</main>\n"
         f'<script type="application/json" id="ps-meta">{meta}</script>\n'

@@ -244,3 +244,39 @@ def test_large_fleet_becomes_interactive_and_pages(browser: Any, tmp_path: Path)
     wait_for(lambda: visible_rows(browser) == [p for p in problems if p[1] == "exch01999"][:50], timeout=30)
     assert time.monotonic() - start < 20
     assert console_errors(browser) == []
+
+
+def test_rows_the_tables_do_not_index_and_an_empty_report(browser: Any, tmp_path: Path) -> None:
+    """Results whose rule is not in the policies given (fallback rows), a waiver, control
+    characters, a title with markup characters; then a report with no result at all."""
+    from sample_reports import TRICKY_TITLE, WAIVER, sample_report
+    from selenium.webdriver.common.by import By
+
+    from scanner.api import ReportOptions
+    from scanner.reporters import html_report
+
+    report = sample_report()
+    path = tmp_path / "sample.html"
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        html_report.write(report, stream, ReportOptions())
+    open_report(browser, path)
+    expected = [(LABEL[str(r.status)], r.target, r.rule) for r in report.results]
+    assert visible_rows(browser) == [row for row in expected if row[0] in ("Fail", "Error", "Waived")]
+    chip(browser, "Pass").click()
+    chip(browser, "Skip").click()
+    wait_for(lambda: visible_rows(browser) == expected)
+    assert TRICKY_TITLE in browser.find_element(By.ID, "ps-table").text
+    waived = [i for i, row in enumerate(expected) if row[0] == "Waived"]
+    row = browser.find_elements(By.CSS_SELECTOR, "#ps-table tr.row")[waived[0]]
+    row.send_keys("\n")  # rows open from the keyboard too
+    detail = browser.find_element(By.CSS_SELECTOR, "#ps-table tr.detail").text
+    assert WAIVER["reason"] in detail and WAIVER["expires"] in detail
+    assert console_errors(browser) == []
+
+    empty = tmp_path / "empty.html"
+    with open(empty, "w", encoding="utf-8", newline="") as stream:
+        html_report.write(sample_report([]), stream, ReportOptions())
+    open_report(browser, empty)
+    assert visible_rows(browser) == []
+    assert "Nothing was checked" in browser.find_element(By.TAG_NAME, "header").text
+    assert console_errors(browser) == []

@@ -16,7 +16,7 @@ from sample_reports import CONTROL_LINE, PLAIN, POLICY, SPANISH, TRICKY_TITLE, r
 from scanner.api import ReportOptions, RunContext, Severity, Status
 from scanner.engine import Engine
 from scanner.report import PolicyInfo, RuleInfo
-from scanner.reporters import html_assets, html_labels, html_report
+from scanner.reporters import html_labels, html_report, html_script
 from scanner.streaming import scan_streamed
 from scanner.waivers import apply_waivers
 from tests.test_streaming import fleet  # noqa: F401  (the 700-target fleet fixture)
@@ -133,7 +133,7 @@ def test_head_has_provenance_summary_and_a_csp_that_allows_only_our_script_and_s
 
 
 def test_every_label_the_script_and_page_use_is_in_the_one_dict() -> None:
-    used = set(re.findall(r'\bL\.(\w+)', html_assets.SCRIPT)) | set(re.findall(r'L\["(\w+)"\]', html_assets.SCRIPT))
+    used = set(re.findall(r'\bL\.(\w+)', html_script.SCRIPT)) | set(re.findall(r'L\["(\w+)"\]', html_script.SCRIPT))
     used |= set(re.findall(r'lab\["(\w+)"\]', Path(html_report.__file__).read_text()))
     assert used <= set(html_labels.LABELS), used - set(html_labels.LABELS)
     for prefix, names in (("status_", html_report.STATUSES), ("severity_", html_report.SEVERITIES)):
