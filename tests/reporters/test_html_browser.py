@@ -179,6 +179,7 @@ def test_example_fleet_filters_details_and_screenshot(browser: Any, tmp_path: Pa
     colours = image.getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 200, "a blank or error page"
     assert console_errors(browser) == []
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0  # loads nothing
     if os.environ.get("POLICYSCAN_KEEP_SCREENSHOT"):
         shutil.copy(tmp_path / "screenshot.png", os.environ["POLICYSCAN_KEEP_SCREENSHOT"])
 
