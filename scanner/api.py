@@ -236,6 +236,21 @@ class ReportWriter(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ResultSection:
+    """A second (third...) place of a streamed document that every batch writes into.
+
+    ``lead(report)`` is what stands between the previous section's runs and this
+    one's (it gets the finished report, as ``head`` and ``tail`` do);
+    ``write_results`` and ``separator`` work as :class:`ResultStream`'s do, over
+    the same runs of results: each batch writes one part per section.
+    """
+
+    lead: Callable[[Report], bytes]
+    write_results: Callable[[Report, Sequence[Any], IO[bytes]], None]
+    separator: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class ResultStream:
     """A reporter's document in pieces, so a scan can render results where they are made.
 
@@ -263,6 +278,10 @@ class ResultStream:
     write_results: Callable[[Report, Sequence[Any], IO[bytes]], None]
     tail: Callable[[Report], bytes]
     separator: bytes = b""
+    sections: tuple[ResultSection, ...] = ()
+    """Further places of the document that results are rendered into, after the first
+    (SARIF: results, then the errors as tool notifications). The document becomes
+    ``head + runs + sections[0].lead + sections[0] runs + ... + tail``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +308,7 @@ __all__ = [
     "Outcome",
     "ReportOptions",
     "Reporter",
+    "ResultSection",
     "ResultStream",
     "RunContext",
     "Severity",

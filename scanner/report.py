@@ -102,6 +102,9 @@ class PolicyInfo:
 class TargetInfo:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
+    base_dir: str = ""
+    """The folder the target's relative source paths (and so its evidence ``source``
+    paths) are relative to: the inventory's; "" when unknown (not part of the JSON report)."""
 
 
 def _rule_infos(policy: Policy) -> tuple[RuleInfo, ...]:
@@ -162,7 +165,9 @@ class Report:
             now=now,
             policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path, _rule_infos(p)) for p in policies],
             inputs=inputs,
-            targets=[TargetInfo(t.name, dict(t.labels)) for t in sorted(targets, key=lambda t: t.name)],
+            targets=[
+                TargetInfo(t.name, dict(t.labels), str(t.base_dir)) for t in sorted(targets, key=lambda t: t.name)
+            ],
             results=[],
             waivers={"file": waivers.path, "sha256": waivers.sha256} if waivers is not None else None,
             lang=lang,

@@ -156,12 +156,13 @@ class _BatchRenderer:
 
             results = apply_waivers(results, self.waivers, self.now)
         for out in self.outputs:
-            part = out.parts / f"{index:08d}"
-            with open(part, "wb") as f:
-                out.stream.write_results(self.report, results, f)
-                empty = f.tell() == 0
-            if empty:  # an empty run has no part: the separator goes between non-empty ones
-                part.unlink()
+            for section, (_, write_results, _) in enumerate(_sections(out.stream)):
+                part = out.parts / _part_name(section, index)
+                with open(part, "wb") as f:
+                    write_results(self.report, results, f)
+                    empty = f.tell() == 0
+                if empty:  # an empty run has no part: the separator goes between non-empty ones
+                    part.unlink()
         # counted by member (cheap), sent as plain strings (they pickle more cheaply than enum members)
         counts = Counter(map(_STATUS_AND_SEVERITY, results))
         tally = [((status.value, severity.value), n) for (status, severity), n in counts.items()]
@@ -170,6 +171,26 @@ class _BatchRenderer:
             tally += [((_KNOWN + status.value, severity.value), n) for (status, severity), n in known.items()]
         kept = (pack_results(results) if self.pack else results) if self.keep else None
         return tally, kept
+
+
+_Section = tuple[Callable[[Report], bytes] | None, Callable[[Report, Sequence[Any], IO[bytes]], None], bytes]
+
+
+def _sections(stream: ResultStream) -> list[_Section]:
+    """``(lead, write_results, separator)`` of each place of the document results go into
+    (the first has no lead: the head stands before it)."""
+    return [(None, stream.write_results, stream.separator)] + [
+        (s.lead, s.write_results, s.separator) for s in stream.sections
+    ]
+
+
+def _part_name(section: int, index: int) -> str:
+    return f"{index:08d}" if section == 0 else f"{index:08d}.{section}"
+
+
+def _parts(out: _Output, section: int) -> list[Path]:
+    """The part files of one section, in batch order."""
+    return sorted(p for p in out.parts.iterdir() if p.suffix == ("" if section == 0 else f".{section}"))
 
 
 def _parts_folder(fmt: str, path: str | None) -> Path:
@@ -240,24 +261,30 @@ def _has_fileno(stream: object) -> bool:
 def _pieces(out: _Output, report: Report) -> list[bytes]:
     """The whole document in memory (text-only streams only; files are copied part by part)."""
     pieces = [out.stream.head(report)]
-    for i, part in enumerate(sorted(out.parts.iterdir())):
-        pieces.append((out.stream.separator if i else b"") + part.read_bytes())
+    for section, (lead, _, separator) in enumerate(_sections(out.stream)):
+        if lead is not None:
+            pieces.append(lead(report))
+        for i, part in enumerate(_parts(out, section)):
+            pieces.append((separator if i else b"") + part.read_bytes())
     pieces.append(out.stream.tail(report))
     return pieces
 
 
 def _write_document(out: _Output, report: Report, fd: int | None, f: IO[bytes]) -> None:
     f.write(out.stream.head(report))
-    for i, part in enumerate(sorted(out.parts.iterdir())):
-        if i:
-            f.write(out.stream.separator)
-        with open(part, "rb") as src:
-            if fd is None:
-                shutil.copyfileobj(src, f)
-            else:
-                f.flush()
-                _copy_to_fd(src, fd)
-        part.unlink()
+    for section, (lead, _, separator) in enumerate(_sections(out.stream)):
+        if lead is not None:
+            f.write(lead(report))
+        for i, part in enumerate(_parts(out, section)):
+            if i:
+                f.write(separator)
+            with open(part, "rb") as src:
+                if fd is None:
+                    shutil.copyfileobj(src, f)
+                else:
+                    f.flush()
+                    _copy_to_fd(src, fd)
+            part.unlink()
     f.write(out.stream.tail(report))
 
 
