@@ -10,9 +10,9 @@ from scanner.errors import PluginError
 from scanner.plugin_host import load_plugins
 from tests.conftest import DATA, PLUGIN_SITE, run_cli
 
-BUILTIN_PLUGINS = {"registry", "smtp", "logs", "console", "json", "junit", "html"}
+BUILTIN_PLUGINS = {"registry", "smtp", "logs", "console", "json", "junit", "html", "sarif", "markdown"}
 BUILTIN_CHECK_TYPES = {"registry", "smtp_tls", "log_signatures"}
-BUILTIN_REPORTERS = {"console", "json", "junit", "html"}
+BUILTIN_REPORTERS = {"console", "json", "junit", "html", "sarif", "markdown"}
 
 
 def test_exact_set_of_builtin_plugins():

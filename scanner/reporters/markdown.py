@@ -1,0 +1,224 @@
+"""The ``markdown`` reporter: a summary for a pull-request comment or a GitHub job summary.
+
+``--report markdown=summary.md`` (e.g. ``>> "$GITHUB_STEP_SUMMARY"`` or a
+comment body) writes GitHub-flavoured Markdown::
+
+    ## policyscan: 24 failed, 12 errors
+    | total | pass | fail | error | skip | waived |      <- the counts
+    3 targets, 2 policies, now 2026-11-26T10:00:00Z
+
+    ### Failing rules (9)
+    #### exchange-m365-tls12/EXO-TLS12-001: SCHANNEL TLS 1.2 ... (high; targets: 2)
+    | target | message | evidence |                   <- each affected target
+    **Remediation:** ...                              <- once, or per target when it differs
+
+    ### Errors (12)          | target | rule | message |
+    ### Waived (1)           | target | rule | reason | expires |
+    <details><summary>Passed (57)</summary> | target | rule | title | </details>
+
+Failing rules come most severe first (then by policy and rule id), targets in
+report order. Skips are only counted.
+
+Text from hosts, logs and policies is escaped, so it can neither break a table
+nor act as Markdown or HTML: ``&``, ``<``, ``>``, ``|`` and backticks become
+entities, ``\\ * _ [ ] ~`` are backslash-escaped, newlines become ``<br>``,
+control characters are spelled as ``\\x1b``-style escapes, and ``@`` and ``#``
+are followed by an invisible word joiner (U+2060) so ``@team`` or ``#123`` in a
+log line pings nobody and links nothing.
+
+The document never exceeds :data:`MAX_CHARS` (60,000) characters, under GitHub's
+65,536 for a comment: past that, whole lines are left out from the end (passes
+first, as they come last) and a line says how many lines and characters were
+left out and that the full results are in the JSON report. The reporter has no
+``stream``: a scan gathers the results for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
+
+from scanner.api import Reporter, ReportOptions, Severity, Status, hookimpl
+from scanner.output import printable
+from scanner.report import Report, Result
+
+MAX_CHARS = 60_000
+"""The longest document written (GitHub refuses comments over 65,536 characters)."""
+MAX_EVIDENCE = 3
+"""Evidence sources shown per affected target."""
+
+# Every sentence and label a person reads, in one place (for a later localisation pass).
+TEXT = {
+    "title_fail": "policyscan: {fail} failed, {error} errors",
+    "title_error": "policyscan: no failures, {error} errors",
+    "title_ok": "policyscan: no failures",
+    "title_nothing": "policyscan: nothing was checked",
+    "scope": "{targets} targets, {policies} policies, now {now}",
+    "failing": "Failing rules ({n})",
+    "rule": "{rule}: {title} ({severity}; targets: {n})",
+    "remediation": "Remediation",
+    "errors": "Errors ({n})",
+    "waived": "Waived ({n})",
+    "passed": "Passed ({n})",
+    "target": "target",
+    "rule_col": "rule",
+    "title": "title",
+    "message": "message",
+    "evidence": "evidence",
+    "reason": "reason",
+    "expires": "expires",
+    "no_reason": "no reason given",
+    "truncated": "_{lines} more lines ({chars} characters) left out to stay under {limit} characters: "
+    "the full results are in the JSON report (`--report json=FILE`)._",
+}
+_COUNTS = ("total", "pass", "fail", "error", "skip", "waived")
+
+_SPECIAL = re.compile(r"[\\*_\[\]~&<>|`@#\r\n]")
+_REPLACE = {
+    "\\": "\\\\", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]", "~": "\\~",
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "`": "&#96;",
+    "@": "@\u2060", "#": "#\u2060", "\r": "", "\n": "<br>",
+}  # fmt: skip
+
+
+def escape(text: object) -> str:
+    """Any text as inert Markdown for a table cell or a line: see the module docstring."""
+    return _SPECIAL.sub(lambda m: _REPLACE[m.group()], printable(str(text)))
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(escape(c) for c in cells) + " |"
+
+
+def _header(*labels: str) -> list[str]:
+    return [_row(*labels), "|" + "---|" * len(labels)]
+
+
+def _title(summary: dict[str, int]) -> str:
+    if summary["fail"]:
+        return TEXT["title_fail"].format(**summary)
+    if summary["error"]:
+        return TEXT["title_error"].format(**summary)
+    if summary["pass"] or summary["waived"]:
+        return TEXT["title_ok"]
+    return TEXT["title_nothing"]
+
+
+def _sources(r: Result) -> str:
+    sources = [str(e["source"]) for e in r.evidence if e.get("source")]
+    more = len(sources) - MAX_EVIDENCE
+    return ", ".join(sources[:MAX_EVIDENCE]) + (f" (+{more})" if more > 0 else "")
+
+
+def _failing(results: Sequence[Result]) -> Iterator[str]:
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        if r.status is Status.FAIL:
+            groups.setdefault((r.policy, r.rule), []).append(r)
+    if not groups:
+        return
+    yield f"### {TEXT['failing'].format(n=len(groups))}"
+    order = sorted(groups.items(), key=lambda kv: (-Severity(kv[1][0].severity).rank, kv[0]))
+    for (policy, rule), group in order:
+        first = group[0]
+        remedies = {r.remediation for r in group}
+        yield ""
+        yield "#### " + escape(TEXT["rule"].format(rule=f"{policy}/{rule}", title=first.title,
+                                                    severity=first.severity, n=len(group)))
+        yield ""
+        per_target = len(remedies) > 1
+        labels = [TEXT["target"], TEXT["message"], TEXT["evidence"]]
+        yield from _header(*labels, *([TEXT["remediation"]] if per_target else []))
+        for r in group:
+            yield _row(r.target, r.message, _sources(r), *([r.remediation] if per_target else []))
+        if not per_target and first.remediation:
+            yield ""
+            yield f"**{escape(TEXT['remediation'])}:** {escape(first.remediation)}"
+
+
+def _errors(results: Sequence[Result]) -> Iterator[str]:
+    errors = [r for r in results if r.status is Status.ERROR]
+    if errors:
+        yield f"### {TEXT['errors'].format(n=len(errors))}"
+        yield ""
+        yield from _header(TEXT["target"], TEXT["rule_col"], TEXT["message"])
+        yield from (_row(r.target, f"{r.policy}/{r.rule}", r.message) for r in errors)
+
+
+def _waived(results: Sequence[Result]) -> Iterator[str]:
+    waived = [r for r in results if r.status is Status.WAIVED]
+    if waived:
+        yield f"### {TEXT['waived'].format(n=len(waived))}"
+        yield ""
+        yield from _header(TEXT["target"], TEXT["rule_col"], TEXT["reason"], TEXT["expires"])
+        for r in waived:
+            w = r.waiver or {}
+            yield _row(r.target, f"{r.policy}/{r.rule}", w.get("reason") or TEXT["no_reason"], w.get("expires") or "")
+
+
+def _passed(results: Sequence[Result]) -> Iterator[str]:
+    passed = [r for r in results if r.status is Status.PASS]
+    if passed:
+        yield f"<details><summary>{escape(TEXT['passed'].format(n=len(passed)))}</summary>"
+        yield ""
+        yield from _header(TEXT["target"], TEXT["rule_col"], TEXT["title"])
+        yield from (_row(r.target, f"{r.policy}/{r.rule}", r.title) for r in passed)
+        yield ""
+        yield "</details>"
+
+
+def lines(report: Report) -> Iterator[str]:
+    """The whole document, line by line, before any cut."""
+    summary = report.summary()
+    yield f"## {escape(_title(summary))}"
+    yield ""
+    yield from _header(*_COUNTS)
+    yield "| " + " | ".join(str(summary[k]) for k in _COUNTS) + " |"
+    yield ""
+    yield escape(TEXT["scope"].format(targets=len(report.targets), policies=len(report.policies),
+                                      now=report.now.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    for section in (_failing, _errors, _waived, _passed):
+        first = True
+        for line in section(report.results):
+            if first:
+                yield ""
+                first = False
+            yield line
+
+
+def capped(all_lines: Iterable[str], limit: int = MAX_CHARS) -> str:
+    """The lines joined, cut at a line so the text with its notice stays within ``limit``."""
+    kept: list[str] = []
+    size = 0
+    left_lines = left_chars = 0
+    budget = limit - 400  # room for the notice and a closing </details>
+    for line in all_lines:
+        if left_lines or size + len(line) + 1 > budget:
+            left_lines += 1
+            left_chars += len(line) + 1
+            continue
+        kept.append(line)
+        size += len(line) + 1
+    if left_lines:
+        opened = sum(line.startswith("<details>") for line in kept) - kept.count("</details>")
+        kept += [""] + ["</details>"] * opened + ["", TEXT["truncated"].format(lines=left_lines, chars=left_chars,
+                                                                                limit=f"{limit:,}")]
+    return "\n".join(kept) + "\n"
+
+
+def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
+    """Write the Markdown summary of ``report`` (``options`` unused: no colour in Markdown)."""
+    stream.write(capped(lines(report)))
+
+
+@hookimpl
+def register_reporters() -> list[Reporter]:
+    return [
+        Reporter(
+            name="markdown",
+            write=write,
+            description="A Markdown summary for pull-request comments and GitHub job summaries (<= 60,000 characters)",
+            extension=".md",
+        )
+    ]
