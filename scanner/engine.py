@@ -81,6 +81,20 @@ def _labels_match(rule: Rule, target: Target) -> bool:
     return not rule.labels or all(target.labels.get(k) == v for k, v in rule.labels.items())
 
 
+def rules_for_no_target(policies: Sequence[Policy], targets: Sequence[Target]) -> list[str]:
+    """``policy/rule`` of every rule whose ``applies_to`` labels match none of ``targets``.
+
+    Such a rule skips everywhere, so the gate never hears of it: a typo in a label
+    (``rol: exchange``) or a label value of another type must not pass unnoticed.
+    """
+    return [
+        f"{p.id}/{r.id}"
+        for p in policies
+        for r in p.rules
+        if r.labels and not any(_labels_match(r, t) for t in targets)
+    ]
+
+
 def _missing_source(ct: CheckType, params: Mapping[str, Any], target: Target) -> str | None:
     if ct.source in target.sources and target.sources[ct.source] not in (None, [], {}):
         return None

@@ -304,3 +304,17 @@ def test_not_of_an_unproven_fail_is_an_error_not_a_pass() -> None:
 @pytest.mark.parametrize("status", [Status.WAIVED, "waived", "ok", None])
 def test_a_status_a_check_type_may_not_give_is_an_error(status) -> None:
     assert _judge_canned({"status": status, "proof": True}) is Status.ERROR
+
+
+def test_rules_whose_labels_match_no_target_are_named(host, write, tmp_path) -> None:
+    from scanner.engine import rules_for_no_target
+
+    rules = """\
+  - {id: R1, title: t, severity: high, applies_to: {labels: {rol: exchange}}, check: {line_count: {max: 1}}}
+  - {id: R2, title: t, severity: high, applies_to: {labels: {role: exchange}}, check: {line_count: {max: 1}}}
+  - {id: R3, title: t, severity: high, check: {line_count: {max: 1}}}
+"""
+    policies = load_policies([str(write("p.yaml", POLICY % rules))], host)
+    targets = [target(tmp_path, "a", 1, role="exchange"), target(tmp_path, "b", 1, role="edge")]
+    assert rules_for_no_target(policies, targets) == ["demo/R1"]
+    assert rules_for_no_target(policies, targets[1:]) == ["demo/R1", "demo/R2"]
