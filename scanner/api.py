@@ -229,6 +229,9 @@ class ReportOptions:
 
     color: bool = False
     lang: str = "en"
+    reports: tuple[tuple[str, str | None], ...] = ()
+    """Every ``--report`` of the run as ``(format, path)`` (None: stdout), this one included,
+    so a short report can say where the full one is."""
 
 
 class ReportWriter(Protocol):

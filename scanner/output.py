@@ -221,8 +221,12 @@ def write_reports(
     specs: Sequence[tuple[str, str | None]],
     reporters: Mapping[str, Reporter],
     stdout: IO[str],
+    run_specs: Sequence[tuple[str, str | None]] | None = None,
 ) -> None:
     """Write ``report`` once per ``(format, path)`` spec; ``path`` None means ``stdout``.
+
+    Reporters learn every report of the run (``ReportOptions.reports``): ``run_specs``
+    when some were written elsewhere (a streamed scan's), else ``specs``.
 
     Every spec is checked before anything is written (:class:`ReportSpecError`).
     Colour is used only for ``console`` on a terminal with ``NO_COLOR`` unset.
@@ -232,23 +236,25 @@ def write_reports(
     exit code (a CI gate must not go green because its pipe closed early).
     """
     check_report_specs(specs, reporters)
+    everything = tuple(run_specs if run_specs is not None else specs)
     first_error: BaseException | None = None
     files = [(fmt, path) for fmt, path in specs if path is not None]
-    children = _fork_writers(report, files[1:], reporters) if len(files) > 1 else []
+    children = _fork_writers(report, files[1:], reporters, everything) if len(files) > 1 else []
     if children:
         specs = [spec for spec in specs if spec not in files[1:]]
     for fmt, path in specs:
         reporter = reporters[fmt]
         try:
             if path is None:
-                options = ReportOptions(color=fmt == "console" and color_wanted(stdout), lang=report.lang)
+                options = ReportOptions(color=fmt == "console" and color_wanted(stdout), lang=report.lang,
+                                        reports=everything)
                 try:
                     reporter.write(report, stdout, options)
                     stdout.flush()
                 except BrokenPipeError:
                     reader_went_away()
             else:
-                write_atomic(path, reporter, report, ReportOptions(color=False, lang=report.lang))
+                write_atomic(path, reporter, report, ReportOptions(color=False, lang=report.lang, reports=everything))
         except Exception as exc:
             exc.add_note(f"while writing the {fmt} report to {path or 'stdout'}")
             if first_error is None:
@@ -265,7 +271,10 @@ class ReportWriteError(RuntimeError):
 
 
 def _fork_writers(
-    report: Report, files: Sequence[tuple[str, str | None]], reporters: Mapping[str, Reporter]
+    report: Report,
+    files: Sequence[tuple[str, str | None]],
+    reporters: Mapping[str, Reporter],
+    everything: tuple[tuple[str, str | None], ...] = (),
 ) -> list[tuple[int, int, str, str]]:
     """Write the extra report files in forked children, one each, alongside the parent.
 
@@ -287,7 +296,8 @@ def _fork_writers(
             os.close(read_end)
             code = 0
             try:
-                write_atomic(path, reporters[fmt], report, ReportOptions(color=False, lang=report.lang))
+                options = ReportOptions(color=False, lang=report.lang, reports=everything)
+                write_atomic(path, reporters[fmt], report, options)
             except BaseException:
                 os.write(write_end, traceback.format_exc().encode("utf-8", "replace"))
                 code = 1

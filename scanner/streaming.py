@@ -121,7 +121,7 @@ def scan_streamed(
             finished.baseline = baseline.summary(sum(known.values()))
         _assemble_all(outputs, finished, stdout)
         if gathered:
-            write_reports(finished, gathered, reporters, stdout)
+            write_reports(finished, gathered, reporters, stdout, run_specs=specs)
         return finished, gate_counts_of(counts, known)
     finally:
         for out in outputs:

@@ -29,7 +29,8 @@ log line pings nobody and links nothing.
 The document never exceeds :data:`MAX_CHARS` (60,000) characters, under GitHub's
 65,536 for a comment: past that, whole lines are left out from the end (passes
 first, as they come last) and a line says how many lines and characters were
-left out and that the full results are in the JSON report. The reporter has no
+left out and where the full results are: the run's other ``--report`` files
+(``ReportOptions.reports``), JSON first, or else the JSON report. The reporter has no
 ``stream``: a scan gathers the results for it.
 """
 
@@ -70,7 +71,11 @@ TEXT = {
     "expires": "expires",
     "no_reason": "no reason given",
     "truncated": "_{lines} more lines ({chars} characters) left out to stay under {limit} characters: "
-    "the full results are in the JSON report (`--report json=FILE`)._",
+    "the full results are in {where}._",
+    "where_unknown": "the JSON report (`--report json=FILE`)",
+    "where_file": "{path} ({format})",
+    "where_stdout": "the {format} report on standard output",
+    "where_join": ", ",
 }
 _COUNTS = ("total", "pass", "fail", "error", "skip", "waived")
 
@@ -187,12 +192,26 @@ def lines(report: Report) -> Iterator[str]:
             yield line
 
 
-def capped(all_lines: Iterable[str], limit: int = MAX_CHARS) -> str:
-    """The lines joined, cut at a line so the text with its notice stays within ``limit``."""
+def full_reports(reports: Sequence[tuple[str, str | None]]) -> str:
+    """Where the full results are: the run's other reports (JSON first), else a hint."""
+    others = sorted((spec for spec in reports if spec[0] != "markdown"), key=lambda spec: spec[0] != "json")
+    where = [
+        TEXT["where_file"].format(path=escape(path), format=escape(fmt)) if path not in (None, "-")
+        else TEXT["where_stdout"].format(format=escape(fmt))
+        for fmt, path in others
+    ]
+    return TEXT["where_join"].join(where) if where else TEXT["where_unknown"]
+
+
+def capped(all_lines: Iterable[str], limit: int = MAX_CHARS, where: str = TEXT["where_unknown"]) -> str:
+    """The lines joined, cut at a line so the text with its notice stays within ``limit``
+    (``where`` says where the full results are)."""
+    where = where if len(where) <= 2000 else where[:2000] + "…"
+    # room for the notice (its numbers at most 20 digits each) and the </details> it may close
+    budget = limit - len(TEXT["truncated"]) - len(where) - 100
     kept: list[str] = []
     size = 0
     left_lines = left_chars = 0
-    budget = limit - 400  # room for the notice and a closing </details>
     for line in all_lines:
         if left_lines or size + len(line) + 1 > budget:
             left_lines += 1
@@ -201,15 +220,15 @@ def capped(all_lines: Iterable[str], limit: int = MAX_CHARS) -> str:
         kept.append(line)
         size += len(line) + 1
     if left_lines:
-        opened = sum(line.startswith("<details>") for line in kept) - kept.count("</details>")
-        kept += [""] + ["</details>"] * opened + ["", TEXT["truncated"].format(lines=left_lines, chars=left_chars,
-                                                                                limit=f"{limit:,}")]
+        opened = sum(line.startswith("<details>") for line in kept) > kept.count("</details>")
+        notice = TEXT["truncated"].format(lines=left_lines, chars=left_chars, limit=f"{limit:,}", where=where)
+        kept += [""] + ["</details>"] * opened + ["", notice]
     return "\n".join(kept) + "\n"
 
 
 def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
-    """Write the Markdown summary of ``report`` (``options`` unused: no colour in Markdown)."""
-    stream.write(capped(lines(report)))
+    """Write the Markdown summary of ``report``; ``options.reports`` names where the full results are."""
+    stream.write(capped(lines(report), where=full_reports(options.reports)))
 
 
 @hookimpl

@@ -119,3 +119,41 @@ def test_the_cli_writes_it_and_it_is_a_registered_reporter(tmp_path: Path) -> No
     assert "exch02" in page and f"<h3>Errors ({summary['error']})</h3>" in page
     reporter = load_plugins().reporters["markdown"]
     assert reporter.write is markdown.write and reporter.stream is None and reporter.extension == ".md"
+
+
+def test_the_notice_names_the_other_reports_of_the_run_json_first() -> None:
+    reports = (("markdown", "out/summary.md"), ("junit", "out/j_1.xml"), ("json", "out/r.json"), ("sarif", None))
+    assert markdown.full_reports(reports) == "out/r.json (json), out/j\\_1.xml (junit), the sarif report on standard output"
+    assert markdown.full_reports((("markdown", None),)) == markdown.TEXT["where_unknown"]
+    long = [f"line {i} " + "x" * 80 for i in range(2000)]
+    huge_where = "w" * 10_000
+    text = markdown.capped(long, where=huge_where)
+    assert len(text) <= markdown.MAX_CHARS and "w" * 2000 + "…" in text
+
+
+def test_cut_through_the_cli_names_the_json_file_gathered_or_streamed(tmp_path: Path) -> None:
+    """700 failing targets: the summary is cut, and says where the run's JSON report went, whether the
+    run gathered its results (markdown alone with console) or streamed them (beside json)."""
+    (tmp_path / "exports").mkdir()
+    reg = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n\"Enabled\"=dword:00000000\r\n"
+    (tmp_path / "exports" / "a.reg").write_text(reg, encoding="utf-16")
+    targets = "".join(f"  - name: host{i:04d}-{'n' * 80}\n    registry: {{file: exports/a.reg}}\n"
+                      for i in range(700))
+    (tmp_path / "inv.yaml").write_text(f"apiVersion: policyscan/v1\nkind: Inventory\ntargets:\n{targets}")
+    (tmp_path / "p.yaml").write_text(
+        "apiVersion: policyscan/v1\nkind: Policy\nmetadata: {id: p, title: P, version: 1.0.0}\nrules:\n"
+        "  - id: R-1\n    title: Enabled is 1\n    severity: high\n"
+        "    check: {registry: {key: 'HKLM\\SOFTWARE\\X', value: Enabled, equals: 1}}\n    remediation: Set it to 1.\n")
+    common = ["scan", "--policy", str(tmp_path / "p.yaml"), "--inventory", str(tmp_path / "inv.yaml")]
+    for name, extra in (("gathered", []), ("streamed", ["--report", f"json={tmp_path / 'r.json'}"])):
+        out = tmp_path / f"{name}.md"
+        proc = run_cli(*common, "--report", f"markdown={out}", "--report", f"console={tmp_path / 'c.txt'}", *extra)
+        assert proc.returncode == 1, proc.stderr
+        text = out.read_text(encoding="utf-8")
+        assert len(text) <= markdown.MAX_CHARS
+        notice = text.rstrip("\n").splitlines()[-1]
+        assert "left out" in notice, notice
+        if name == "streamed":
+            assert f"{markdown.escape(str(tmp_path / 'r.json'))} (json)" in notice, notice
+        else:
+            assert notice.endswith(f"{markdown.escape(str(tmp_path / 'c.txt'))} (console)._"), notice
