@@ -30,6 +30,11 @@
   ``executionSuccessful`` is false when there is any;
 * ``run.properties.policyscan``: the summary counts and the ``now`` of the run.
 
+GitHub's limits: code scanning refuses a run of more than 25,000 results or
+a file over 10 MB gzipped (a fleet of thousands of failing hosts gets there;
+scan it in parts, e.g. one upload per site or policy, with its own
+``category``), and shows at most 10 tags per rule.
+
 Streaming: the document is rendered in pieces like the JSON report, with one
 more section (:class:`~scanner.api.ResultSection`): each batch of a fleet scan
 writes its results into one part and its errors into another, and the parent
