@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", help="list loaded plugins, their check types and reporters")
 
+    fix = sub.add_parser(
+        "fix",
+        help="turn the failed registry results of a JSON report into a .reg, batch or PowerShell fix",
+    )
+    fix.add_argument("--from", dest="source", required=True, metavar="REPORT.json", help="a policyscan JSON report")
+    fix.add_argument("--format", required=True, choices=("reg", "cmd", "powershell"), help="what to write")
+    fix.add_argument("--output", metavar="FILE", help="where to write it (default: stdout)")
+
     diff = sub.add_parser(
         "diff",
         help="compare two JSON reports: new failures, fixed rules, changed statuses (exit 1 when worse)",
@@ -361,6 +369,12 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
     return 1 if diff.worse else 0
 
 
+def cmd_fix(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from plugins.registry.remediate import run_fix_command
+
+    return run_fix_command(args.source, args.format, args.output, stdout)
+
+
 def cmd_probe(args: argparse.Namespace, stdout: IO[str]) -> int:
     from plugins.smtp.probe_cli import run_probe_command
 
@@ -379,6 +393,7 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "schema": cmd_schema,
     "diff": cmd_diff,
+    "fix": cmd_fix,
     "probe": cmd_probe,
 }
 
