@@ -19,6 +19,7 @@ is reported, since its rules would otherwise just not run.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -104,12 +105,30 @@ def _read(path: Path, problems: list[Problem]) -> _Doc | None:
 
 
 def policy_files(path: Path) -> list[Path]:
-    """``path`` itself, or the policy files in a directory (``*.test.yaml`` never)."""
-    if path.is_dir():
-        # suffixes in any case: a POLICY.YAML copied from Windows must not be passed over
-        found = [p for p in sorted(path.rglob("*")) if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
-        return [p for p in found if not p.name.lower().endswith((".test.yaml", ".test.yml"))]
-    return [path]
+    """``path`` itself, or the policy files in a directory (``*.test.yaml`` never).
+
+    Symlinked sub-directories are followed (a shared pack linked in, a git
+    submodule, an ``…-enabled`` directory): their rules must not vanish. A
+    directory reached twice (two links to it, or a link back up the tree) is
+    read once, by its real path, so a loop ends instead of repeating.
+    """
+    if not path.is_dir():
+        return [path]
+    found: list[Path] = []
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(path, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        for name in files:
+            # suffixes in any case: a POLICY.YAML copied from Windows must not be passed over
+            f = Path(root, name)
+            low = name.lower()
+            if f.suffix.lower() in (".yaml", ".yml") and not low.endswith((".test.yaml", ".test.yml")) and f.is_file():
+                found.append(f)
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------- policies

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from scanner.errors import LoadError
 from scanner.loader import load_inventory, load_policies, load_waivers, validate_paths
 from scanner.plugin_host import load_plugins
-from tests.conftest import PLUGIN_SITE
+from tests.conftest import PLUGIN_SITE, run_cli
 
 GOOD = """\
 apiVersion: policyscan/v1
@@ -293,3 +296,42 @@ def test_each_rule_knows_its_line_and_reports_carry_rule_details() -> None:
     first = info.rules[0]
     assert (first.id, first.line, first.check_type) == (policies[0].rules[0].id, policies[0].rules[0].line, "registry")
     assert first.remediation["en"] and first.remediation["es"]
+
+
+LINKED_FAIL = GOOD.replace("id: demo", "id: linked").replace("max: 10", "max: 0")
+
+
+def _linked_layout(write, tmp_path):
+    """pols/good.yaml; pols/more -> ../avail (a shared pack); avail/back -> ../pols (a loop)."""
+    write("pols/good.yaml", GOOD)
+    write("avail/linked.yaml", LINKED_FAIL)
+    (tmp_path / "pols" / "more").symlink_to(Path("..") / "avail", target_is_directory=True)
+    (tmp_path / "pols" / "again").symlink_to(tmp_path / "avail", target_is_directory=True)
+    (tmp_path / "avail" / "back").symlink_to(Path("..") / "pols", target_is_directory=True)
+    return tmp_path / "pols"
+
+
+def test_a_symlinked_policy_directory_is_followed_once_and_a_loop_ends(write, host, tmp_path):
+    pols = _linked_layout(write, tmp_path)
+    policies = load_policies([str(pols)], host)
+    assert sorted(p.id for p in policies) == ["demo", "linked"]  # avail read once, though linked twice and looped
+    count, problems = validate_paths([str(pols)], host)
+    assert (count, problems) == (2, [])
+
+
+def test_scan_and_validate_read_a_symlinked_policy_directory(write, tmp_path):
+    pols = _linked_layout(write, tmp_path)
+    log = write("f.txt", "one line\n")
+    inv = write("inv.yaml", f"apiVersion: policyscan/v1\nkind: Inventory\ntargets: [{{name: t, textfile: '{log}'}}]\n")
+    out = run_cli("validate", str(pols), pythonpath=PLUGIN_SITE)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "2 file(s) valid\n"
+    report = tmp_path / "r.json"
+    out = run_cli("scan", "--policy", str(pols), "--inventory", str(inv), "--report", f"json={report}",
+                  pythonpath=PLUGIN_SITE)
+    results = json.loads(report.read_text())["results"]
+    got = sorted((r["policy"], r["rule"], r["status"]) for r in results)
+    assert got == [
+        ("demo", "R-1", "pass"), ("demo", "R-2", "pass"), ("linked", "R-1", "pass"), ("linked", "R-2", "fail")
+    ]
+    assert out.returncode == 1
