@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     fix.add_argument("--from", dest="source", required=True, metavar="REPORT.json", help="a policyscan JSON report")
     fix.add_argument("--format", required=True, choices=("reg", "cmd", "powershell"), help="what to write")
-    fix.add_argument("--output", metavar="FILE", help="where to write it (default: stdout)")
+    fix.add_argument("--output", metavar="PATH",
+                     help="a file, or a directory (existing, or ending in /) for one file per target; default: stdout")
 
     diff = sub.add_parser(
         "diff",
