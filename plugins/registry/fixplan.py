@@ -14,7 +14,9 @@ Refused, with the reason (each is listed by ``fix``, which then exits 1):
 ``not_equals``, ``not_in``, ``min``, ``max``, ``matches``, ``exists``, ``in``
 with several operands, a key check (no value), ``error`` results, other check
 types, an operand of no registry kind, a type the operand cannot have, and two
-rules that want different data or types for one value. ``waived`` results are
+rules that want different data or types for one value, and a value whose new
+data would make a rule that passes now fail (its evidence is judged again with
+:func:`plugins.registry.compare.compare`). ``waived`` results are
 never fixed (the waiver accepts them as they are) and are mentioned, not counted.
 
 The type written (:func:`choose_type`): the rule's ``type`` when it gives one;
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugins.registry import keys as regkeys
-from plugins.registry.compare import show
+from plugins.registry.compare import compare, show
 
 #: Types ``fix`` can write, by the operand kind each accepts.
 WRITABLE = {
@@ -111,6 +113,7 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
     """The plan for a report's results, and each result's remediation text by ``target\\0policy/rule``."""
     plan = Plan()
     wanted: dict[tuple[str, str, str], list[Change]] = {}  # (target, normalised key, value id) -> changes
+    passing: dict[tuple[str, str, str], list[tuple[str, Mapping[str, Any]]]] = {}  # same slots -> (rule, evidence)
     remediations: dict[str, str] = {}
     for r in results:
         status = r.get("status")
@@ -120,6 +123,9 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
         remediations[f"{target}\0{rule}"] = remediation
         if status == "waived":
             plan.waived.append(Unfixed(target, rule, "waived: not fixed", remediation))
+            continue
+        if status == "pass":
+            _keep_passing(r, target, rule, passing)
             continue
         if status not in ("fail", "error"):
             continue
@@ -141,7 +147,14 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
         first = group[0]
         rules = tuple(dict.fromkeys(rule for c in group for rule in c.rules))
         if all((c.type, c.data) == (first.type, first.data) for c in group):
-            plan.changes.setdefault(first.target, []).append(Change(**{**_fields(first), "rules": rules}))
+            broken = [rule for rule, e in passing.get((first.target, *_identity(first)), []) if not _holds(first, e)]
+            if not broken:
+                plan.changes.setdefault(first.target, []).append(Change(**{**_fields(first), "rules": rules}))
+                continue
+            for rule in rules:
+                plan.unfixed.append(Unfixed(first.target, rule, f"{first.key}\\{first.name or '@'} = {first.type} "
+                                            f"{first.shown()} would make {', '.join(broken)} fail, which passes now",
+                                            remediations.get(f"{first.target}\0{rule}", "")))
             continue
         wants = "; ".join(f"{c.rules[0]} wants {c.type} {c.shown()}" for c in group)
         for rule in rules:
@@ -153,6 +166,33 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
     plan.unfixed.sort(key=lambda u: (u.target, u.rule))
     plan.waived.sort(key=lambda u: (u.target, u.rule))
     return plan, remediations
+
+
+def _keep_passing(r: Mapping[str, Any], target: str, rule: str,
+                  passing: dict[tuple[str, str, str], list[tuple[str, Mapping[str, Any]]]]) -> None:
+    """Remember a passing registry rule's value check, so that no fix makes it fail."""
+    evidence = r.get("evidence")
+    if r.get("check_type", "registry") != "registry" or not isinstance(evidence, list) or len(evidence) != 1:
+        return
+    e = evidence[0]
+    if not isinstance(e, Mapping) or e.get("combinator") is not None or not isinstance(e.get("value"), str):
+        return
+    norm = regkeys.normalise(e["key"]) if isinstance(e.get("key"), str) else None
+    if norm is not None:
+        passing.setdefault((target, norm, regkeys.value_id(e["value"])), []).append((rule, e))
+
+
+def _holds(c: Change, e: Mapping[str, Any]) -> bool:
+    """Whether the check of evidence ``e`` still passes once ``c`` is written."""
+    op, required = e.get("operator"), e.get("required_type")
+    if required is not None and required != c.type:
+        return False
+    if op is None:
+        return True
+    if op == "exists":
+        return e.get("expected") is True
+    data: Any = c.data.hex() if isinstance(c.data, bytes) else list(c.data) if isinstance(c.data, tuple) else c.data
+    return compare(str(op), c.type, data, e.get("expected"), required if isinstance(required, str) else None)[0] is True
 
 
 def _fields(c: Change) -> dict[str, Any]:

@@ -175,3 +175,15 @@ def test_powershell_golden(tmp_path: Path) -> None:
     done = _fix("--from", "report.json", "--format", "powershell", "--output", "fix.ps1", cwd=tmp_path)
     assert done.returncode == 1
     assert (tmp_path / "fix.ps1").read_bytes() == (DATA / "fixable.ps1").read_bytes()
+
+
+def test_a_fix_never_breaks_a_passing_rule(tmp_path: Path) -> None:
+    keeps = _result(rule="R2", status="pass", operator="min", expected=0)
+    breaks = _result(rule="R3", status="pass", operator="not_equals", expected=1)
+    done = _fix("--from", str(_report(tmp_path, _result(), keeps)), "--format", "cmd")
+    assert done.returncode == 0, done.stderr
+    done = _fix("--from", str(_report(tmp_path, _result(), keeps, breaks)), "--format", "reg",
+                "--output", str(tmp_path / "f.reg"))
+    assert done.returncode == 1
+    assert "would make p/R3 fail, which passes now" in done.stderr
+    assert '"V"' not in (tmp_path / "f.reg").read_bytes().decode("utf-16")
