@@ -340,6 +340,16 @@ def validate(paths: list[Path]) -> dict[str, list[str]]:
     return errors
 
 
+def test_a_missing_validator_skips_on_a_developer_machine_and_fails_under_ci(monkeypatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        _multitool()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="under CI it must be"):
+        _multitool()
+
+
 BROKEN = {
     "$schema": sarif.SARIF_SCHEMA, "version": "2.1.0",
     "runs": [{"tool": {"driver": {"name": "policyscan", "version": "1", "rules": [{"id": "p/R-1"}]}},
