@@ -9,7 +9,9 @@ columns and verified. :func:`scan_task` is the unit of work a worker process run
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,9 @@ BLOCK = 1 << 20
 cache (measured about 10% less CPU than whole-file passes), and a round's candidates stay few."""
 BLOCK_EVERY = 1 << 20
 """The same when some signature must test every line."""
+_CHECK_STEP = 64 << 10
+"""Bytes judged as text at a time: small copies stay in the allocator's reused memory (1 MB
+copies cost fresh pages each time, measured twice the search's own CPU time)."""
 
 
 def _matchers(defs: list[dict[str, Any]]) -> Matchers:
@@ -35,12 +40,29 @@ def _matchers(defs: list[dict[str, Any]]) -> Matchers:
     return _MATCHERS[key]
 
 
-def _is_utf8(buf: Any, lo: int, hi: int) -> bool:
+_CONTENT = re.compile(rb"(?m)^[ \t\r\f\v]*[^\s#]")
+_CONTENT_TEXT = re.compile(rb"(?m)^[ \t\r\f\v]*\S")
+
+
+def has_content(data: bytes, fmt: str) -> bool:
+    """A region holds a content line: not blank and, in W3C and CSV logs, not a ``#`` header line.
+    (Counting every line would cost about as much as the whole search, so only presence is judged.)"""
+    rx = _CONTENT_TEXT if fmt in ("text", "queue_list") else _CONTENT
+    return rx.search(data) is not None
+
+
+def _why_not_utf8(data: bytes, at: int) -> str:
+    """What an undecodable byte says about the file: Windows ANSI, UTF-16, or just not text."""
+    ls = data.rfind(b"\n", 0, at) + 1
+    le = data.find(b"\n", at)
+    line = data[ls : le if le != -1 else len(data)]
+    if data[at : at + 2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "is not valid UTF-8 (a UTF-16 byte-order mark inside the file: two encodings mixed)"
     try:
-        bytes(buf[lo:hi]).decode("utf-8")
+        line.decode("cp1252")
     except UnicodeDecodeError:
-        return False
-    return True
+        return "is not valid UTF-8 or UTF-16 text (undecodable bytes)"
+    return "is not valid UTF-8 or UTF-16: looks like a Windows ANSI (cp1252) file; save it as UTF-8"
 
 
 class Region:
@@ -79,6 +101,11 @@ class Region:
         if self.fmt != "queue_list":  # a column the header lacks was not looked at, hits or not
             self.missing_fields = {f for f in self.m.fields if f is not None and f not in self.fields}
         self.hdr_seen = 0
+        self.bad: tuple[int, str] | None = None
+        self.has_lines = False
+        """Some content line was read (an empty or header-only log proves nothing)."""
+        self.block_utf8 = True
+        """The block being scanned is valid UTF-8 (set by :meth:`check_text`)."""
         # Columns are looked up by name only for a field restriction, and the time only decides a count
         # under a window: then every candidate line takes in the headers before it. Otherwise (evidence
         # times only) a row that does not fit the known header triggers the same search, which is cheaper.
@@ -118,7 +145,7 @@ class Region:
                 finder.close()
         every = self.every
         raw = self.raw
-        if raw and not _is_utf8(buf, lo, hi):
+        if raw and not self.block_utf8:
             # RE2 over raw bytes never matches invalid UTF-8, which a line decodes to U+FFFD: test every line
             every = tuple(sorted(set(every) | {i for _, s in raw for i in s}))
             raw = []
@@ -137,14 +164,43 @@ class Region:
     # -- verification of candidate lines ---------------------------------------------
     def scan(self, buf: Any, lo: int, hi: int, offset: int = 0) -> None:
         """Scan ``buf[lo:hi]`` in line-aligned blocks (so candidate bookkeeping stays bounded
-        however large the file); ``offset`` is where ``buf`` starts in the decoded content."""
+        however large the file); ``offset`` is where ``buf`` starts in the decoded content.
+        Each block is also checked to be text (strict UTF-8, no NUL) and its content lines counted."""
         step = BLOCK_EVERY if self.every else BLOCK
         start = lo
         while start < hi:
             end = buf.find(b"\n", min(hi, start + step) - 1, hi) + 1 if start + step < hi else hi
             end = end or hi
+            self.check_text(buf, start, end, offset)
             self._scan_block(buf, start, end, offset)
             start = end
+
+    def check_text(self, buf: Any, lo: int, hi: int, offset: int = 0) -> None:
+        """Judge ``buf[lo:hi]`` as text (the whole file is judged, block by block: strict UTF-8, no
+        NUL) and note whether it holds a content line. The first problem is kept in :attr:`bad` as
+        ``(offset, reason)``; scanning goes on, so a signature found anywhere still fails."""
+        ok = True
+        pos = lo
+        while pos < hi:
+            end = min(hi, pos + _CHECK_STEP)
+            data = buf[pos:end]  # a small copy: no fresh pages per block, and bytes' own fast tests
+            if not data.isascii():
+                try:
+                    used = codecs.utf_8_decode(data, "strict", end == hi)[1]
+                except UnicodeDecodeError as exc:
+                    ok = False
+                    if self.bad is None:
+                        self.bad = (offset + pos + exc.start, _why_not_utf8(data, exc.start))
+                    used = len(data)
+                if 0 < used < len(data):  # a character cut at the step's end starts the next step
+                    end = pos + used
+                    data = data[:used]
+            if self.bad is None and (nul := data.find(b"\0")) != -1:
+                self.bad = (offset + pos + nul, "holds NUL bytes (binary data, or UTF-16 text inside a UTF-8 file)")
+            if not self.has_lines:
+                self.has_lines = has_content(data, self.fmt)
+            pos = end
+        self.block_utf8 = ok
 
     def _scan_block(self, buf: Any, lo: int, hi: int, offset: int) -> None:
         cands = self.candidates(buf, lo, hi)
@@ -256,11 +312,12 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
     region = Region(task)
     line_of: dict[int, int] = {}
     read = 0
+    bad_line: int | None = None
     try:
         if task["format"] == "queue_list":
             from plugins.logs.queuelist import scan_records
 
-            scan_records(reader, region, line_of)
+            bad_line = scan_records(reader, region, line_of)
         else:
             mapped = reader.mapped_region()
             if mapped is not None:
@@ -270,11 +327,16 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
                     lo, hi = task["range"]
                 region.scan(buf, lo, hi)
                 read = hi - lo + (start if lo == start else 0)  # the first range also read the BOM
+                if region.bad is not None:
+                    bad_line = Lines(buf, 0, 1).at(region.bad[0])
             else:
                 base, line = 0, 1
                 for chunk, lo, hi in reader.chunks():
                     lines = Lines(chunk, lo, line)
+                    known = region.bad
                     region.scan(chunk, lo, hi, base)
+                    if region.bad is not known and region.bad is not None:
+                        bad_line = lines.at(region.bad[0] - base)
                     if region.fmt == "w3c":
                         region.advance_header(chunk, hi)  # a header after the chunk's last hit
                     for p in region.tally.sample_positions():
@@ -287,6 +349,15 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
         reader.close()
     out = region.tally.to_json(line_of)
     out["missing_fields"] = sorted(region.missing_fields)
-    out["error"] = reader.error
+    problems = [reader.error] if reader.error else []
+    if reader.bad is not None:  # UTF-16 that does not decode: where in the file, in bytes
+        problems.append(f"{path}: {reader.bad[1]} at byte offset {reader.bad[0]}")
+    elif region.bad is not None:
+        if bad_line is not None:
+            problems.append(f"{path}:{bad_line}: {region.bad[1]}")
+        else:
+            problems.append(f"{path}: {region.bad[1]} at byte offset {region.bad[0]}")
+    out["error"] = "; ".join(problems) or None
+    out["has_lines"] = region.has_lines
     out["read"] = read or reader.consumed
     return out

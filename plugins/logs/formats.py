@@ -92,19 +92,29 @@ def _replaced(sample: bytes, text: str, encoding: str) -> int:
     return max(0, text.count("\ufffd") - own)
 
 
-def detect(head: str) -> tuple[str, str, list[str]]:
-    """``(kind, format, fields)`` of a file from its first lines (decoded)."""
+def detect(head: str) -> tuple[str | None, str, list[str]]:
+    """``(kind, format, fields)`` of a file from its first lines (decoded).
+
+    The kind of a W3C log comes from its header block only: the ``#`` lines at the very start of
+    the file, before the first data line (a ``#Log-type:`` line further down, or smuggled into a
+    data field after a bare CR, is data). A W3C log (``#Fields:``) without ``#Log-type:`` has no
+    kind that can be told: ``None``."""
     kind = ""
     fields: list[str] = []
-    lines = head.splitlines()[:200]
-    for line in lines[:50]:
+    for line in head.split("\n")[:50]:
+        line = line.rstrip("\r")
+        if not line.startswith("#"):
+            break
         low = line.lower()
         if low.startswith("#log-type:"):
-            kind = _LOG_TYPES.get(line.split(":", 1)[1].strip().lower(), "text")
+            kind = kind or _LOG_TYPES.get(line.split(":", 1)[1].strip().lower(), "text")
         elif low.startswith("#fields:") and not fields:
             fields = [f.strip() for f in line.split(":", 1)[1].split(",")]
-    if fields or kind:
-        return kind or "text", "w3c", fields
+    if fields:
+        return kind or None, "w3c", fields
+    if kind:
+        return kind, "w3c", fields
+    lines = head.splitlines()[:200]
     body = [ln for ln in lines if ln.strip()]
     if body and body[0].startswith("#TYPE"):
         body = body[1:]

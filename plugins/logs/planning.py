@@ -94,7 +94,7 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
     ids = f["signatures"]
     groups: dict[tuple[int, ...], dict[str, Any]] = {}
     samples: dict[str, list[dict[str, Any]]] = {}
-    errors = [p["error"] for p in parts if p.get("error")]
+    errors = ([f["error"]] if f.get("error") else []) + [p["error"] for p in parts if p.get("error")]
     for part in parts:
         for g in part["groups"]:
             key = tuple(ids[i] for i in g["sigs"])
@@ -115,6 +115,7 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
         errors.append(f"{f['file']}: read only {read} of its {f['bytes']} bytes")
     return {
         "read": read,
+        "has_lines": any(p.get("has_lines") for p in parts),
         "groups": sorted(groups.values(), key=lambda g: g["sigs"]),
         "samples": samples,
         "missing_fields": missing,
@@ -156,7 +157,7 @@ def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> T
                 continue
             seen.add((path, f["kind"]))
             plan.files.append(f)
-            if f.get("error"):
+            if f.get("format") is None:  # not read at all (an error says why)
                 continue
             kinds.add(f["kind"])
             readers = [c for c in checks if c[0] is None or f["kind"] in c[0]]
@@ -204,9 +205,12 @@ def _describe(path: Path, kind: str | None, base: Path) -> dict[str, Any]:
     f["gzip"] = first == b"\x1f\x8b"
     f["encoding"], f["bom"] = sniff_encoding(head)
     if problem := not_text(head, f["encoding"], f["bom"]):
-        f["error"] = f"{path}: {problem}"
-        return f
+        f["error"] = f"{path}: {problem}"  # still read: a signature found in it is still a fail
     detected, fmt, fields = detect(head[f["bom"]:].decode(f["encoding"], "replace"))
+    if kind is None and detected is None:
+        f["error"] = (f"{path}: looks like a W3C log (#Fields) but has no #Log-type header: cannot tell the "
+                      "log kind; give KIND=... (e.g. smtp_send=GLOB)")
+        return f
     f["kind"] = kind or detected
     f["format"] = fmt
     f["fields"] = fields

@@ -28,12 +28,22 @@ class _Prop:
         self.name, self.spaced, self.tight, self.line, self.pos = name, value, value, line, pos
 
 
-def scan_records(reader: Chunks, region: Region, line_of: dict[int, int]) -> None:
-    """Tally the matching properties of every record in the file."""
+def scan_records(reader: Chunks, region: Region, line_of: dict[int, int]) -> int | None:
+    """Tally the matching properties of every record in the file; returns the line of the first
+    text that does not decode (see :meth:`Region.check_text`), if any."""
+    from plugins.logs.linenumbers import Lines
+
     record: list[_Prop] = []
     names: set[str] = set()
     line_no, pos = 0, 0
+    bad_line = None
     for buf, lo, hi in reader.chunks():
+        if region.bad is None:
+            region.check_text(buf, lo, hi, pos - lo)
+            if region.bad is not None:
+                bad_line = Lines(buf, lo, line_no + 1).at(region.bad[0] - pos + lo)
+        else:
+            region.check_text(buf, lo, hi, pos - lo)
         for raw in bytes(buf[lo:hi]).splitlines(keepends=True):
             line_no += 1
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -51,6 +61,7 @@ def scan_records(reader: Chunks, region: Region, line_of: dict[int, int]) -> Non
             pos += len(raw)
     _flush(record, region, line_of)
     region.missing_fields |= {f for f in region.m.fields if f is not None and f not in names}
+    return bad_line
 
 
 def _flush(record: list[_Prop], region: Region, line_of: dict[int, int]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import mmap
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,13 @@ LINE_CAP = 64 << 20
 GZ_BOUND = 1 << 30
 """At most this many decompressed bytes are read from one ``.gz`` file (a bomb guard)."""
 _READ = 1 << 20
+_TEXT_BYTES = [0x09, 0x0A, 0x0D, *range(0x20, 0x7F)]
+_ASCII_PAIRS = re.compile(
+    "[" + "".join(f"\\u{h << 8 | 0x20:04x}-\\u{h << 8 | 0x7e:04x}\\u{h << 8 | 9:04x}\\u{h << 8 | 10:04x}"
+                  f"\\u{h << 8 | 13:04x}" for h in _TEXT_BYTES if h >= 0x09 and (h << 8) > 0x7F) + "]{16,}"
+)
+"""Sixteen or more UTF-16 code units in a row whose two bytes are both printable ASCII: 8-bit
+text read as UTF-16 (real CJK text rarely strings sixteen such characters together)."""
 
 
 def head_bytes(path: Path, size: int = 16 << 10) -> bytes:
@@ -46,6 +54,8 @@ class Chunks:
         self.error: str | None = None
         self.mapped: mmap.mmap | None = None
         self.consumed = 0
+        self.bad: tuple[int, str] | None = None
+        """The first stretch of the content that does not decode: ``(byte offset, reason)``."""
         """Bytes of the file (compressed, for gzip) read so far: the proof that all of it was read."""
 
     def raw_blocks(self, block: int = _READ) -> Iterator[tuple[bytes, int, int]]:
@@ -121,19 +131,27 @@ class Chunks:
             return None
 
     def chunks(self) -> Iterator[tuple[bytes | bytearray, int, int]]:
-        """Line-aligned UTF-8 chunks of the whole (decoded) content, BOM removed."""
+        """Line-aligned UTF-8 chunks of the whole (decoded) content, BOM removed.
+
+        UTF-16 is decoded strictly: the first undecodable stretch (a lone surrogate, an odd byte
+        count, a misaligned or foreign tail such as UTF-8 appended to a UTF-16 file) is kept in
+        :attr:`bad` as ``(byte offset in the file, reason)`` and the rest is read with replacement
+        characters, so signatures found elsewhere still count."""
         pending = bytearray()
         decoder: codecs.IncrementalDecoder | None = None
         if self.encoding != "utf-8":
-            decoder = codecs.getincrementaldecoder(self.encoding)("replace")
+            decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         skip = self.bom
+        at = 0  # bytes of content (after the BOM) given to the decoder so far
         for buf, lo, hi in self.raw_blocks():
             data = buf[lo:hi]
             if skip:
                 cut = min(skip, len(data))
                 data, skip = data[cut:], skip - cut
             if decoder is not None:
-                data = decoder.decode(data).encode("utf-8", "surrogatepass")
+                text = self._decode(decoder, data, at, False)
+                at += len(data)
+                data = text.encode("utf-8", "surrogatepass")
             pending += data
             if len(pending) >= CHUNK:
                 cut = pending.rfind(b"\n") + 1
@@ -143,9 +161,24 @@ class Chunks:
                 yield bytes(pending[:cut]), 0, cut
                 del pending[:cut]
         if decoder is not None:
-            pending += decoder.decode(b"", True).encode("utf-8", "surrogatepass")
+            pending += self._decode(decoder, b"", at, True).encode("utf-8", "surrogatepass")
         if pending:
             yield bytes(pending), 0, len(pending)
+
+    def _decode(self, decoder: codecs.IncrementalDecoder, data: bytes, at: int, final: bool) -> str:
+        try:
+            text = decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            if self.bad is None:
+                pos = self.bom + at + max(0, exc.start - len(decoder.getstate()[0]))
+                self.bad = (pos, f"is not valid {self.encoding.upper()} text ({exc.reason})")
+            decoder.errors = "replace"  # the rest is read, undecodable bytes as U+FFFD
+            text = decoder.decode(data, final)
+        if self.bad is None and (m := _ASCII_PAIRS.search(text)):
+            self.bad = (self.bom + at, f"is not valid {self.encoding.upper()} text: a stretch of "
+                        f"8-bit text inside it ({m.group()[:20]!r} decodes from pairs of ASCII bytes: "
+                        "UTF-8 or ANSI lines appended to a UTF-16 file?)")
+        return text
 
     def close(self) -> None:
         if self.mapped is not None:

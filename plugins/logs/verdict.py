@@ -8,10 +8,15 @@ regex is invalid, a kind the rule names is not configured, or a kind it reads
 had no file read whole); else ``pass``. ``skip`` when the rule names no kind
 the target has.
 
-The proof (``examined``) is what was read: ``{"files": N, "bytes": B, "kinds":
-{kind: {"files", "bytes"}}, "matching_lines": M}``, counting only files read to
-their end. A ``pass`` needs every kind the rule reads to have such a file; a
-``fail`` is proved by its matching lines.
+The proof (``examined``) is what was read: ``{"files": N, "bytes": B, "with_lines": W,
+"kinds": {kind: {"files", "bytes", "with_lines"}}, "matching_lines": M}``, counting only
+files read to their end; ``with_lines`` counts those that hold at least one content line
+(not blank, not a ``#`` header line of a W3C or CSV log; counting every line would cost
+as much as the search itself). A ``pass`` needs every kind the rule reads to have such
+a file and at least one content line in its files (an empty or header-only log is
+what disabled logging leaves: ``error``, "no log lines in N file(s): is logging
+enabled?"); a ``fail`` is proved by its matching lines. Text that does not decode
+anywhere in a file is ``error`` naming the file and line (or byte offset).
 
 Evidence (SPEC §7: objects with ``source``): per matching signature, its first
 sample line ``{"source": "path:line", "signature": id, "pattern", "count",
@@ -87,9 +92,10 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
         elif f.get("skipped") or not _read_whole(f):
             errors.append(f"{f['path']}: was not read whole ({f.get('read')} of {f.get('bytes')} bytes)")
         else:
-            got = proof.setdefault(str(f["kind"]), {"files": 0, "bytes": 0})
+            got = proof.setdefault(str(f["kind"]), {"files": 0, "bytes": 0, "with_lines": 0})
             got["files"] += 1
             got["bytes"] += int(f["bytes"])
+            got["with_lines"] += bool(f.get("has_lines"))
         if f.get("skipped") or f["path"] in counted:
             continue  # one file configured as two kinds this rule reads: its lines count once
         counted.add(f["path"])
@@ -110,11 +116,15 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     unread = [k for k in (kinds if kinds is not None else kinds_present) if k in kinds_present and k not in proof]
     if unread:  # every kind the rule reads must have had a file read whole: no proof, no pass
         errors.append(f"no {', '.join(sorted(unread, key=str))} log file was read whole")
+    for k, p in sorted(proof.items()):  # logging disabled leaves empty or header-only files: no proof
+        if not p["with_lines"]:
+            errors.append(f"no log lines in {p['files']} {k} file(s): is logging enabled?")
     if not kinds_present and not errors:
         errors.append("no log files are configured for this target")
     read_files = sum(p["files"] for p in proof.values())
     examined: dict[str, Any] = {"files": read_files, "bytes": sum(p["bytes"] for p in proof.values()),
-                                "kinds": proof, "matching_lines": total}
+                                "with_lines": sum(p["with_lines"] for p in proof.values()), "kinds": proof,
+                                "matching_lines": total}
     evidence = _evidence(per_sig, sig_ids, patterns, samples)
     hit = [i for i in sig_ids if per_sig[i]["count"]]
     fields: dict[str, Any] = {"count": total, "undated": undated_total, "max_count": max_count,

@@ -172,8 +172,8 @@ def test_a_file_read_in_part_or_not_at_all_never_passes(tmp_path: Path) -> None:
     check = {"forbid": [{"literal": "absent from every line"}]}
     facts, [o] = run_checks(tmp_path, ["SEND1.LOG"], [check])
     assert o.status is Status.PASS and has_proof(o.examined)
-    assert o.examined == {"files": 1, "bytes": path.stat().st_size, "matching_lines": 0,
-                          "kinds": {"smtp_send": {"files": 1, "bytes": path.stat().st_size}}}
+    assert o.examined == {"files": 1, "bytes": path.stat().st_size, "with_lines": 1, "matching_lines": 0,
+                          "kinds": {"smtp_send": {"files": 1, "bytes": path.stat().st_size, "with_lines": 1}}}
     run = RunContext(now=NOW, jobs=1)
     ctx = EvalContext(run=run, target=Target("ex01", sources={"logs": ["SEND1.LOG"]}, base_dir=tmp_path))
     short = json.loads(json.dumps(facts))

@@ -1,0 +1,145 @@
+"""log_signatures: the attacker's findings of 2026-11-30 (decodability of the whole file, empty logs,
+kind detection from the header block only, quoted fields over line breaks, per-match cost)."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+from pathlib import Path
+
+import pytest
+from exchange_logs import run_checks, send_session, w3c, write
+
+from scanner.api import Status
+
+SOCKET = "TLS negotiation failed with error SocketError"
+CHECK = {"forbid": [{"literal": SOCKET}]}
+CLEAN = b"2026-11-29 10:00:00 hello world, nothing to see here\n"
+
+
+def _one(tmp_path: Path, data: bytes, name: str = "x.log", check: dict | None = None) -> object:
+    write(tmp_path / name, data)
+    _, [o] = run_checks(tmp_path, [name], [check or CHECK])
+    return o
+
+
+# -- findings 1-3: the whole file is judged as text, not its head ----------------------------------
+
+TAILS = {
+    "random bytes after 20 KB": bytes(range(128, 256)) * 800,
+    "a UTF-16LE line with BOM after 20 KB": codecs.BOM_UTF16_LE + (SOCKET + "\n").encode("utf-16-le"),
+    "a UTF-16LE line without BOM after 20 KB": (SOCKET + "\n").encode("utf-16-le"),
+    "a cp1252 line after 20 KB": "Conexión interrumpida por SocketError\n".encode("cp1252"),
+    "an invalid UTF-8 sequence after 20 KB": b"ok \xc3\x28 broken\n",
+}
+
+
+@pytest.mark.parametrize("tail", list(TAILS), ids=list(TAILS))
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gz"])
+def test_text_that_does_not_decode_anywhere_in_the_file_is_error_naming_the_line(
+        tmp_path: Path, tail: str, gzipped: bool) -> None:
+    data = CLEAN * 400 + TAILS[tail] + CLEAN
+    name = "x.log.gz" if gzipped else "x.log"
+    o = _one(tmp_path, gzip.compress(data) if gzipped else data, name)
+    assert o.status is Status.ERROR, o
+    assert f"{name}:401:" in o.message, o.message
+
+
+def test_a_big_file_split_across_workers_is_judged_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.logs import planning, workers
+
+    monkeypatch.setattr(planning, "SPLIT_MIN", 1 << 16)
+    monkeypatch.setattr(workers, "PARALLEL_MIN", 1 << 16)
+    write(tmp_path / "x.log", CLEAN * 4000 + b"\xff\xfe garbage\n" + CLEAN * 10)
+    _, [o] = run_checks(tmp_path, ["x.log"], [CHECK], jobs=2)
+    assert o.status is Status.ERROR and "x.log:4001:" in o.message, o.message
+
+
+def test_utf16_with_utf8_lines_appended_is_error_and_a_found_match_still_fails(tmp_path: Path) -> None:
+    head = codecs.BOM_UTF16_LE + ("hello\n" * 50).encode("utf-16-le")
+    o = _one(tmp_path, head + (SOCKET + "\n").encode("utf-8"))
+    assert o.status is Status.ERROR and "8-bit text inside" in o.message, o.message
+    o = _one(tmp_path, ("hello\n" * 50).encode("utf-16-le") + b"some appended line of ASCII text\n", "nobom.log")
+    assert o.status is Status.ERROR, o
+    # appended after the signature: the proven match still fails
+    o = _one(tmp_path, codecs.BOM_UTF16_LE + (SOCKET + "\n").encode("utf-16-le") + b"an appended line of text\n",
+             "fail.log")
+    assert o.status is Status.FAIL, o
+
+
+@pytest.mark.parametrize("data", [
+    codecs.BOM_UTF16_LE + b"x" + "hello\nworld\n".encode("utf-16-le"),  # misaligned by one byte
+    codecs.BOM_UTF16_LE + "hello\nworld\n".encode("utf-16-le") + b"x",  # odd byte count
+    codecs.BOM_UTF16_LE + "hello\n".encode("utf-16-le") + b"\x00\xd8" + "world\n".encode("utf-16-le"),
+], ids=["misaligned", "odd", "lone-surrogate"])
+def test_broken_utf16_is_error(tmp_path: Path, data: bytes) -> None:
+    o = _one(tmp_path, data)
+    assert o.status is Status.ERROR and "UTF-16" in o.message, o
+
+
+def test_cp1252_log_is_error_saying_so_and_ascii_only_is_fine(tmp_path: Path) -> None:
+    line = "2026-11-29 11:00:00 Conexión cerrada: conexión interrumpida por SocketError\n"
+    check = {"forbid": [{"literal": "conexión interrumpida"}]}
+    o = _one(tmp_path, (line * 3).encode("cp1252"), check=check)
+    assert o.status is Status.ERROR and "x.log:1:" in o.message and "cp1252" in o.message, o.message
+    o = _one(tmp_path, b"plain ASCII text only\n", "ascii.log", check=check)
+    assert o.status is Status.PASS, o  # ASCII is valid UTF-8
+
+
+def test_a_match_followed_by_nul_bytes_fails(tmp_path: Path) -> None:
+    o = _one(tmp_path, b"hello\n" + SOCKET.encode() + b"\n" + b"\0" * 100_000)
+    assert o.status is Status.FAIL, o
+    o = _one(tmp_path, CLEAN * 400 + b"\0" * 100 + b"\n" + CLEAN, "nul.log")
+    assert o.status is Status.ERROR and "nul.log:401:" in o.message, o
+
+
+# -- finding 5: empty logs never pass --------------------------------------------------------------
+
+HEADER_ONLY = w3c("smtp_send", [])
+
+
+@pytest.mark.parametrize("name,data", [
+    ("empty.log", b""),
+    ("blank.log", b"\n\r\n   \n\n"),
+    ("SEND.LOG", HEADER_ONLY),
+    ("empty.log.gz", gzip.compress(b"")),
+], ids=["0-byte", "blank-lines", "header-only", "empty-gz"])
+def test_a_log_with_no_content_line_is_error(tmp_path: Path, name: str, data: bytes) -> None:
+    o = _one(tmp_path, data, name)
+    assert o.status is Status.ERROR and "no log lines in 1" in o.message and "logging enabled" in o.message, o
+
+
+def test_examined_counts_files_with_content_lines(tmp_path: Path) -> None:
+    rows = send_session("2025-03-04T11:20", "08DD", "tls12")
+    write(tmp_path / "SEND1.LOG", w3c("smtp_send", rows) + b"\r\n")
+    write(tmp_path / "SEND2.LOG", HEADER_ONLY)
+    _, [o] = run_checks(tmp_path, ["SEND*.LOG"], [CHECK])
+    assert o.status is Status.PASS and o.examined["kinds"]["smtp_send"] == {
+        "files": 2, "bytes": o.examined["bytes"], "with_lines": 1}, o.examined
+
+
+# -- findings 6-7: the kind comes from the header block, and an unknown W3C kind is error ---------
+
+def test_a_w3c_log_without_log_type_in_a_plain_glob_is_error(tmp_path: Path) -> None:
+    rows = send_session("2025-03-04T11:20", "08DD", "socketerror")
+    write(tmp_path / "SEND1.LOG", w3c("smtp_send", send_session("2025-03-04T11:20", "08DC", "tls12")))
+    data = b"\n".join(ln for ln in w3c("smtp_send", rows).split(b"\n") if b"#Log-type" not in ln)
+    write(tmp_path / "SEND2.LOG", data)
+    check = {"sources": ["smtp_send"], "field": "context", "forbid": [{"literal": SOCKET}]}
+    _, [o] = run_checks(tmp_path, ["SEND*"], [check])
+    assert o.status is Status.ERROR and "SEND2.LOG" in o.message and "KIND=" in o.message, o
+    _, [o] = run_checks(tmp_path, ["smtp_send=SEND*"], [check])
+    assert o.status is Status.FAIL, o  # told the kind, it is read
+
+
+@pytest.mark.parametrize("smuggle", ["end", "cr"])
+def test_a_log_type_line_outside_the_header_block_is_data(tmp_path: Path, smuggle: str) -> None:
+    rows = send_session("2025-03-04T11:20", "08DD", "socketerror")
+    data = w3c("smtp_send", rows)
+    if smuggle == "end":
+        data += b"#Log-type: Connectivity Log\r\n"
+    else:
+        data = data.replace(b"220 AM0PR02", b"220 evil\r#Log-type: Connectivity Log\r\n,x 220 AM0PR02", 1)
+    check = {"sources": ["smtp_send"], "field": "context", "forbid": [{"literal": SOCKET}]}
+    o = _one(tmp_path, data, "SEND.LOG", check)
+    assert o.status is Status.FAIL, o
