@@ -4,7 +4,9 @@ Every check of every target in the batch is read first; each endpoint (with
 its servername) becomes one :class:`~plugins.smtp.probe.Plan` asking for the
 union of what the rules need: the versions they name, plaintext MAIL, the
 certificate, and the largest of their timeouts. So an endpoint read by ten
-rules, or shared by several targets, is probed once per scan.
+rules, or shared by several targets, is probed once per scan. Each stage's
+time is kept in the facts, and a rule whose own ``timeout`` a stage exceeded
+gets ``error`` for that endpoint (``plugins.smtp.judge``).
 
 Facts per target: ``{"probes": {KEY: probe facts}}`` where KEY is the
 canonical endpoint (``host:port``, plus `` servername=NAME`` when set).

@@ -9,7 +9,16 @@ one line per segment, reads the same), never reads past the end of a reply
   ``timeout`` seconds, a wall-clock bound, not a per-read one: a peer dripping
   a byte a second still ends at the deadline;
 * a reply line may be at most :data:`MAX_LINE` bytes, a reply at most
-  :data:`MAX_REPLY_LINES` lines, a connection at most :data:`MAX_TOTAL` bytes.
+  :data:`MAX_REPLY_LINES` lines, a connection at most :data:`MAX_TOTAL` bytes;
+* the dialogue stays in step: the client never pipelines, so before each
+  command nothing may be waiting from the server (neither buffered in the
+  reader nor pending on the socket, seen with a non-blocking peek). Bytes
+  there are a reply nobody asked for, which would otherwise be read as the
+  answer to the command: :class:`DialogueError` (``out of step``) instead.
+
+How long each stage took is kept in ``stages`` (``{stage: seconds}``, the
+longest when a stage repeats), so that a rule with a shorter timeout than the
+probe's can tell that a stage was slower than it allows.
 
 Every command and reply goes into ``transcript`` as ``[ms, ">"|"<"|"!", text]``
 (``!`` for what went wrong), the evidence a result quotes. Failures raise
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from dataclasses import dataclass, field
 
 MAX_LINE = 4096
@@ -73,6 +83,7 @@ class SmtpClient:
     extensions: dict[str, str] = field(default_factory=dict)
     hello: str = ""
     ehlo_reply: Reply | None = None
+    stages: dict[str, float] = field(default_factory=dict)
     _read: int = 0
     _t0: float = 0.0
 
@@ -103,13 +114,44 @@ class SmtpClient:
             raise DialogueError(stage, f"server sent more than {MAX_TOTAL} bytes")
         return line
 
-    async def read_reply(self, stage: str, deadline: float | None = None) -> Reply:
+    def timed(self, stage: str, started: float) -> None:
+        """Keep how long ``stage`` took (since ``started``, a loop time), the longest when it repeats."""
+        took = round(asyncio.get_running_loop().time() - started, 3)
+        self.stages[stage] = max(took, self.stages.get(stage, 0.0))
+
+    async def read_reply(self, stage: str, deadline: float | None = None, started: float | None = None) -> Reply:
         """Read one whole (possibly multi-line) reply before the stage's deadline."""
+        start = asyncio.get_running_loop().time() if started is None else started
         try:
             async with asyncio.timeout_at(self.deadline() if deadline is None else deadline):
                 return await self._reply(stage)
         except TimeoutError:
             raise DialogueError(stage, f"no complete reply within {self.timeout:g} s") from None
+        finally:
+            self.timed(stage, start)
+
+    def unread(self) -> bytes:
+        """What the server sent that no reply has taken yet: bytes buffered in the reader, else (a
+        non-blocking ``MSG_PEEK`` on a duplicate of the socket) bytes waiting in the kernel."""
+        buffered = bytes(getattr(self.reader, "_buffer", b"")[:120])
+        if buffered:
+            return buffered
+        sock = self.writer.get_extra_info("socket")
+        if sock is None:
+            return b""
+        try:
+            with sock.dup() as dup:
+                return dup.recv(120, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:  # BlockingIOError: nothing waiting; anything else: the read that follows will say
+            return b""
+
+    def in_step(self, stage: str, command: str) -> None:
+        """Raise :class:`DialogueError` when the server has sent something before ``command`` was sent."""
+        early = self.unread()
+        if early:
+            self.note("!", f"before {command}: unread {early!r}")
+            raise DialogueError(stage, f"out of step: the server sent {early[:80]!r} before {command!r} was "
+                                       "sent (a reply nobody asked for would be read as the answer)")
 
     async def _reply(self, stage: str) -> Reply:
         code: int | None = None
@@ -139,7 +181,11 @@ class SmtpClient:
 
     async def send(self, stage: str, command: str) -> Reply:
         """Send one command line and read its reply, all within one stage deadline."""
+        started = asyncio.get_running_loop().time()
         deadline = self.deadline()
+        if stage != "QUIT":
+            await asyncio.sleep(0)  # let the loop take in whatever has arrived
+            self.in_step(stage, command)
         self.note(">", command)
         try:
             self.writer.write(command.encode("ascii") + b"\r\n")
@@ -149,7 +195,7 @@ class SmtpClient:
             raise DialogueError(stage, f"could not send {command!r} within {self.timeout:g} s") from None
         except OSError as exc:
             raise DialogueError(stage, f"connection lost while sending {command!r}: {exc}") from None
-        return await self.read_reply(stage, deadline)
+        return await self.read_reply(stage, deadline, started)
 
     async def greet(self) -> Reply:
         """Wait for the whole ``220`` greeting; anything else is a :class:`DialogueError`."""

@@ -5,7 +5,17 @@ rejected version, ``plaintext_mail``, each certificate requirement), every
 item ``pass``, ``fail`` or ``error``. The check is ``fail`` if any item fails,
 else ``error`` if any errors, else ``pass`` (SPEC §4.1). A version whose answer
 was not decided is ``error``, never "refused"; STARTTLS required but not
-offered or refused fails whatever ``accept``/``reject`` say.
+offered or refused (``5xx``) fails whatever ``accept``/``reject`` say; a
+temporary ``4xx`` is ``error`` (it decides nothing, and ``not:`` must not turn
+it into a pass). ``starttls: required`` passes only when a TLS handshake was
+seen to follow the ``220``: an accepted version, or a completed handshake.
+
+A host name with several addresses was probed on each (``parts`` in the
+facts): each address is judged as a part of its own, labelled
+``host:port (address)``. A stage that took longer than the rule's own
+``timeout`` (the shared probe waits for the longest of the rules' timeouts)
+makes that endpoint's items ``error`` for this rule. Transcripts go into the
+evidence capped (:data:`EVIDENCE_LINE`, :data:`EVIDENCE_BUDGET`).
 
 No pass without proof: every item names the observation it rests on (the
 server's reply, the ServerHello or alert, the certificate's fingerprint), and
@@ -27,6 +37,11 @@ from plugins.smtp.endpoint import EndpointError, parse_endpoint
 from plugins.smtp.replies import plaintext_answer, starttls_answer
 from scanner.api import JSON, EvalContext, Outcome, Status
 from scanner.combine import combine_parts
+
+EVIDENCE_LINE = 512
+"""Longest string from a transcript copied into evidence (characters); the rest is counted."""
+EVIDENCE_BUDGET = 16 * 1024
+"""Characters of transcript strings copied into one endpoint's evidence, all connections together."""
 
 _NO_STARTTLS = ("not_offered", "refused")
 """STARTTLS answers that decide "no TLS version can be negotiated": not in EHLO, or a permanent 5xx."""
@@ -78,8 +93,14 @@ def _starttls_items(mode: str, probe: Mapping[str, Any]) -> list[dict[str, JSON]
     detail = st.get("quoted") or st.get("reason") or probe.get("error") or ""
     proof = st.get("quoted") if result in ("accepted", "refused", "temporary", "not_offered") else None
     if mode == "required":
-        status = (Status.PASS if result == "accepted" else Status.FAIL if result in (*_NO_STARTTLS, "temporary")
+        status = (Status.PASS if result == "accepted" else Status.FAIL if result in _NO_STARTTLS
                   else Status.ERROR)
+        if result == "temporary":
+            detail = f"a temporary answer decides nothing: {detail}"
+        if status == Status.PASS and not _tls_followed(probe):
+            status, result = Status.ERROR, "no TLS"
+            detail = f"STARTTLS answered {detail}, but no TLS handshake was seen to follow " + \
+                     str((probe.get("handshake") or {}).get("reason") or "")
         return [_item("starttls", "required", result, status, detail, proof)]
     if mode == "forbidden":
         offered = st.get("offered")
@@ -89,6 +110,14 @@ def _starttls_items(mode: str, probe: Mapping[str, Any]) -> list[dict[str, JSON]
         return [_item("starttls", "forbidden", "offered" if offered else result, status, detail,
                       st.get("quoted") or ("STARTTLS in the EHLO reply" if offered else None))]
     return []
+
+
+def _tls_followed(probe: Mapping[str, Any]) -> bool:
+    """Whether a TLS handshake followed STARTTLS: some version accepted, or the stdlib handshake completed."""
+    versions = probe.get("versions") or {}
+    if any((v or {}).get("verdict") == "accepted" for v in versions.values()):
+        return True
+    return bool((probe.get("handshake") or {}).get("completed"))
 
 
 def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list[dict[str, JSON]]:
@@ -169,9 +198,31 @@ def _certificate_items(
     return items
 
 
+def _too_slow(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> str:
+    """Why the probe's stages do not fit the rule's own timeout ("" when they do)."""
+    timeout = float(str(params.get("timeout", 10.0)))
+    slow = [(stage, took) for stage, took in (probe.get("stages") or {}).items() if took > timeout]
+    if not slow:
+        return ""
+    stage, took = max(slow, key=lambda s: s[1])
+    return f"{stage} took {took:.2f} s, more than this rule's timeout of {timeout:g} s"
+
+
 def judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: str,
                    ctx: EvalContext) -> list[dict[str, JSON]]:
-    """Every judged item of one endpoint."""
+    """Every judged item of one endpoint (one address of it)."""
+    items = _judge_endpoint(params, probe, label, ctx)
+    slow = _too_slow(params, probe)
+    if slow:
+        for item in items:
+            if item["status"] != str(Status.ERROR):
+                item["status"], item["proof"] = str(Status.ERROR), None
+                item["detail"] = f"{slow}" + (f" ({item['detail']})" if item["detail"] else "")
+    return items
+
+
+def _judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: str,
+                    ctx: EvalContext) -> list[dict[str, JSON]]:
     items = _starttls_items(str(params.get("starttls", "required")), probe)
     items += _version_items(params, probe)
     items += _plaintext_items(params, probe)
@@ -183,6 +234,33 @@ def judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: 
         items.append(_item("endpoint", "answer", "error", Status.ERROR,
                            str(probe.get("error") or "the check asks nothing of this endpoint")))
     return items
+
+
+def _cut(text: str, budget: list[int]) -> str:
+    keep = max(0, min(EVIDENCE_LINE, budget[0]))
+    budget[0] -= min(len(text), keep)
+    if len(text) <= keep:
+        return text
+    more = len(text[keep:].encode("utf-8", "replace"))
+    return f"{text[:keep]}…({more} bytes more)"
+
+
+def capped(value: Any, budget: list[int]) -> Any:
+    """A copy of transcript data for evidence: each string at most :data:`EVIDENCE_LINE` characters, all
+    strings together at most ``budget[0]`` (spent as it goes); what is cut says how many bytes it had."""
+    if isinstance(value, str):
+        return _cut(value, budget)
+    if isinstance(value, Mapping):
+        return {k: capped(v, budget) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        out = []
+        for i, v in enumerate(value):
+            if budget[0] <= 0:
+                out.append(f"…({len(value) - i} more entries)")
+                break
+            out.append(capped(v, budget))
+        return out
+    return value
 
 
 def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outcome:
@@ -205,18 +283,23 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
         if probe is None:
             judged.append((label, _item("endpoint", "probed", None, Status.ERROR, "endpoint was not probed")))
             continue
-        items = judge_endpoint(params, probe, label, ctx)
-        examined[label] = {str(it["item"]): it.pop("proof") for it in items if it.get("proof")}
-        for it in items:
-            it.pop("proof", None)
-        judged += [(label, it) for it in items]
-        actual[label] = {str(it["item"]): it["observed"] for it in items}
-        evidence.append({
-            "source": f"smtp://{label}", "endpoint": label, "address": probe.get("address"),
-            "sni": probe.get("sni"), "items": items, "error": probe.get("error"),
-            "addresses_tried": probe.get("addresses_tried", []),
-            "certificate": probe.get("certificate"), "transcript": probe.get("connections", []),
-        })
+        parts = probe.get("parts") or [probe]
+        for part in parts:
+            where = f"{label} ({part.get('address')})" if len(parts) > 1 else label
+            items = judge_endpoint(params, part, label, ctx)
+            examined[where] = {str(it["item"]): it.pop("proof") for it in items if it.get("proof")}
+            for it in items:
+                it.pop("proof", None)
+            judged += [(where, it) for it in items]
+            actual[where] = {str(it["item"]): it["observed"] for it in items}
+            evidence.append({
+                "source": f"smtp://{label}", "endpoint": label, "address": part.get("address"),
+                "sni": part.get("sni"), "items": items, "error": part.get("error"),
+                "addresses_tried": part.get("addresses_tried", []),
+                "addresses": probe.get("addresses", []),
+                "certificate": part.get("certificate"),
+                "transcript": capped(part.get("connections", []), [EVIDENCE_BUDGET]),
+            })
     if not judged:
         judged.append(("", _item("endpoints", "at least one", None, Status.ERROR, "no SMTP endpoint to probe")))
     status = combine_parts([Status(str(it["status"])) for _, it in judged])

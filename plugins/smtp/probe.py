@@ -6,14 +6,27 @@ what per-stage ``timeout``. :func:`probe_many` runs plans concurrently under a
 global connection limit and a small per-endpoint one (mail servers rate-limit),
 and returns each endpoint's facts as plain JSON.
 
-For one endpoint the order is: resolve; a first connection, tried address by
-address until one greets and answers EHLO/HELO (that address is then used for
-every other connection); when the greeting or EHLO/HELO fails everywhere, or
-STARTTLS is not offered or refused, nothing more is tried and every version
-says why. Then each remaining version gets its own connection
+For one endpoint the order is: resolve; then every address the name has
+(deduplicated, at most :data:`MAX_ADDRESSES`) is probed as an endpoint of its
+own, concurrently, and the facts keep each as one of ``parts`` (a name with
+one address, or an IP literal, gives the facts of that address directly).
+Every address counts: one that refuses the TCP connection is ``error`` for
+what it would have shown, so give an IP address to probe one address only.
+For one address: a first connection (greeting, EHLO/HELO); when it fails,
+or STARTTLS is not offered or refused, nothing more is tried and every
+version says why. Then each remaining version gets its own connection
 (greeting, EHLO, STARTTLS, raw ClientHello via :mod:`plugins.smtp.tls_wire`).
 The certificate comes from an accepted TLS 1.2-or-older handshake, else from a
 stdlib ``ssl`` handshake (CERT_NONE) - the only way to see a TLS 1.3-only one.
+That handshake is also made when STARTTLS was answered ``220`` but no probed
+version was accepted, so that ``starttls: required`` rests on a TLS session
+really set up (``handshake`` in the facts).
+
+Time: every stage has the plan's ``timeout``; each connection records how long
+its stages took (``stages``, the longest per stage in the facts); and one
+address has :data:`ENDPOINT_DEADLINE_FACTOR` x ``timeout`` in all, after which
+whatever is still unanswered is ``error`` (a server answering each stage just
+inside the timeout cannot hold a scan for 16 x the timeout).
 """
 
 from __future__ import annotations
@@ -34,6 +47,10 @@ VERSIONS = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 #: Order versions are probed in: the likely-accepted ones first, so the first connection yields a certificate.
 PROBE_ORDER = ("TLSv1.2", "TLSv1.3", "TLSv1.1", "TLSv1.0", "SSLv3")
 PER_ENDPOINT_CONNECTIONS = 3
+MAX_ADDRESSES = 16
+"""Addresses of one host name probed at most (in resolver order, duplicates removed)."""
+ENDPOINT_DEADLINE_FACTOR = 6
+"""One address is probed for at most this many times the per-stage timeout, all connections together."""
 
 
 @dataclass(slots=True)
@@ -61,6 +78,9 @@ class _State:
     address: tuple[int, str] | None = None
     connections: list[dict[str, Any]] = field(default_factory=list)
     tried: list[dict[str, str]] = field(default_factory=list)
+    deadline: float | None = None
+    """Loop time after which no connection of this address goes on: set when the first one starts,
+    pushed back by time spent queueing for the global connection limit (a fleet's wait, not this server's)."""
 
 
 class _Stop(Exception):
@@ -76,6 +96,10 @@ async def _open(st: _State, address: tuple[int, str], purpose: str) -> tuple[Smt
     record: dict[str, Any] = {"purpose": purpose, "address": address[1], "events": []}
     st.connections.append(record)
     timeout = st.plan.timeout
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    stages: dict[str, float] = {}
+    record["stages"] = stages
     try:
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(
@@ -85,7 +109,9 @@ async def _open(st: _State, address: tuple[int, str], purpose: str) -> tuple[Smt
             f"cannot connect: {os.strerror(exc.errno) if exc.errno else exc}")
         record["error"] = f"connect: {why}"
         raise DialogueError("connect", why) from None
-    client = SmtpClient(reader, writer, timeout, transcript=record["events"])
+    finally:
+        stages["connect"] = round(loop.time() - started, 3)
+    client = SmtpClient(reader, writer, timeout, transcript=record["events"], stages=stages)
     try:
         record["greeting"] = (await client.greet()).to_json()
         reply = await client.say_hello(hello_name(writer))
@@ -147,8 +173,10 @@ async def _version(st: _State, facts: dict[str, Any], version: str) -> dict[str,
     client, record = await _session(st, version)
     try:
         await _starttls(client, record, facts)
-        deadline = asyncio.get_running_loop().time() + st.plan.timeout
-        probe = await tls_wire.probe_version(client.reader, client.writer, version, st.plan.sni, deadline)
+        started = asyncio.get_running_loop().time()
+        probe = await tls_wire.probe_version(client.reader, client.writer, version, st.plan.sni,
+                                             started + st.plan.timeout)
+        client.timed("TLS", started)
     finally:
         client.close()
     result = {
@@ -189,6 +217,7 @@ async def _stdlib_tls(st: _State, facts: dict[str, Any]) -> None:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         context.set_ciphers("ALL:@SECLEVEL=0")  # see weak certificates too: judging them is our job
+        started = asyncio.get_running_loop().time()
         try:
             await asyncio.wait_for(
                 client.writer.start_tls(context, server_hostname=st.plan.sni), st.plan.timeout
@@ -196,21 +225,48 @@ async def _stdlib_tls(st: _State, facts: dict[str, Any]) -> None:
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             reason = f"TLS handshake: {type(exc).__name__}: {exc}"
             facts["certificate"] = {"error": reason}
+            facts.setdefault("handshake", {"completed": False, "reason": reason})
             record["error"] = reason
             return
+        finally:
+            client.timed("TLS", started)
         tls = client.writer.get_extra_info("ssl_object")
         der = tls.getpeercert(binary_form=True) if tls is not None else None
         record["tls"] = {"verdict": "accepted", "selected_version": tls.version() if tls else None,
                          "cipher": tls.cipher()[0] if tls and tls.cipher() else None}
+        facts["handshake"] = {"completed": True, "version": record["tls"]["selected_version"],
+                              "cipher": record["tls"]["cipher"]}
         if der:
             facts["_der"] = der
     finally:
         client.close()
 
 
+def _budget(plan: Plan) -> float:
+    return ENDPOINT_DEADLINE_FACTOR * plan.timeout
+
+
 async def _guard(st: _State, facts: dict[str, Any], job: Any, *args: Any) -> Any:
-    async with st.local, st.slots:
-        return await job(st, facts, *args)
+    """Run one connection's job under the per-endpoint and global limits and the address's overall deadline."""
+    loop = asyncio.get_running_loop()
+    async with st.local:
+        queued = loop.time()
+        async with st.slots:
+            now = loop.time()
+            if st.deadline is None:
+                st.deadline = now + _budget(st.plan)
+            else:
+                st.deadline += now - queued
+            why = (f"the probe of this address took more than {_budget(st.plan):g} s in all "
+                   f"({ENDPOINT_DEADLINE_FACTOR} x the timeout of {st.plan.timeout:g} s); what was still "
+                   "unanswered is error")
+            if st.deadline <= now:
+                raise _Stop(why, "deadline")
+            try:
+                async with asyncio.timeout_at(st.deadline):
+                    return await job(st, facts, *args)
+            except TimeoutError:
+                raise _Stop(why, "deadline") from None
 
 
 def _error(reason: str) -> dict[str, Any]:
@@ -221,20 +277,46 @@ Resolver = Callable[[Endpoint, float], Awaitable[list[tuple[int, str]]]]
 
 
 async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolver = resolve) -> dict[str, Any]:
-    """Probe one endpoint as planned and return its facts (plain JSON); never raises."""
+    """Probe one endpoint as planned, every address of it, and return its facts (plain JSON); never raises."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    st = _State(plan, slots, asyncio.Semaphore(PER_ENDPOINT_CONNECTIONS))
+    try:
+        async with slots:  # a fleet's lookups queue like its connections, deadline from the start of each
+            addresses = (await resolver(plan.endpoint, loop.time() + plan.timeout))[:MAX_ADDRESSES]
+    except (OSError, TimeoutError) as exc:
+        return await _probe_address(plan, slots, [], f"cannot resolve {plan.endpoint.host}: {exc or 'timed out'}")
+    if len(addresses) <= 1:
+        return await _probe_address(plan, slots, addresses)
+    parts = list(await asyncio.gather(*(_probe_address(plan, slots, [a]) for a in addresses)))
+    return {
+        "endpoint": plan.endpoint.label, "servername": plan.servername, "sni": plan.sni, "timeout": plan.timeout,
+        "error": "; ".join(f"{p['address']}: {p['error']}" for p in parts if p.get("error")) or None,
+        "addresses": [a[1] for a in addresses], "parts": parts,
+        "answered": any(p.get("answered") for p in parts),
+        "elapsed_ms": round((loop.time() - started) * 1000, 1),
+    }
+
+
+async def _probe_address(plan: Plan, slots: asyncio.Semaphore, addresses: list[tuple[int, str]],
+                         unresolved: str = "") -> dict[str, Any]:
+    """Probe the endpoint on ``addresses`` (one, normally) and return its facts; never raises."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    st = _State(plan, slots, asyncio.Semaphore(PER_ENDPOINT_CONNECTIONS), addresses=addresses)
     facts: dict[str, Any] = {"endpoint": plan.endpoint.label, "servername": plan.servername,
                              "sni": plan.sni, "timeout": plan.timeout, "error": None}
     versions: dict[str, dict[str, Any]] = {}
     order = [v for v in PROBE_ORDER if v in plan.versions]
-    try:
+
+    async def version(v: str) -> None:
         try:
-            async with slots:  # a fleet's lookups queue like its connections, deadline from the start of each
-                st.addresses = await resolver(plan.endpoint, loop.time() + plan.timeout)
-        except (OSError, TimeoutError) as exc:
-            raise _Stop(f"cannot resolve {plan.endpoint.host}: {exc}", "resolve") from None
+            versions[v] = await _guard(st, facts, _version, v)
+        except _Stop as stop:
+            versions[v] = _error(stop.reason)
+
+    try:
+        if unresolved:
+            raise _Stop(unresolved, "resolve")
         # The first connection proves the endpoint answers; only then are the others started.
         if plan.plaintext_mail:
             await _guard(st, facts, _plaintext)
@@ -243,18 +325,17 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolve
             order = order[1:]
         if order and facts.get("starttls", {}).get("result") in ("not_offered", "refused", "temporary"):
             raise _Stop(facts["starttls"].get("quoted") or "STARTTLS is not offered", "STARTTLS")
-        results = await asyncio.gather(*(_guard(st, facts, _version, v) for v in order), return_exceptions=True)
-        for version, res in zip(order, results, strict=True):
-            if isinstance(res, _Stop):
-                versions[version] = _error(res.reason)
-            elif isinstance(res, BaseException):
-                versions[version] = _error(f"{type(res).__name__}: {res}")
-            else:
-                versions[version] = res
-        # The certificate when no raw handshake brought one; STARTTLS itself when nothing else tried it.
-        untried = facts.get("starttls", {}).get("result") in (None, "not_tried")
-        need_stdlib = (plan.certificate and "_der" not in facts) or untried
-        if need_stdlib:
+        results = await asyncio.gather(*(version(v) for v in order), return_exceptions=True)
+        for v, res in zip(order, results, strict=True):
+            if isinstance(res, BaseException):
+                versions[v] = _error(f"{type(res).__name__}: {res}")
+        # The certificate when no raw handshake brought one; STARTTLS itself when nothing else tried it;
+        # a handshake when STARTTLS said 220 but no probed version was accepted.
+        starttls = facts.get("starttls", {}).get("result")
+        untried = starttls in (None, "not_tried")
+        no_tls_seen = starttls == "accepted" and not any(
+            r.get("verdict") == "accepted" for r in versions.values())
+        if (plan.certificate and "_der" not in facts) or untried or no_tls_seen:
             try:
                 await _guard(st, facts, _stdlib_tls)
             except _Stop as stop:
@@ -265,15 +346,15 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolve
         if stop.stage != "STARTTLS":
             facts["error"] = stop.reason
             facts["error_stage"] = stop.stage
-        for version in plan.versions:
-            versions.setdefault(version, _error(stop.reason))
+        for v in plan.versions:
+            versions.setdefault(v, _error(stop.reason))
         if plan.plaintext_mail:
             facts.setdefault("plaintext_mail", {"result": "error", "reason": stop.reason})
     except Exception as exc:  # a bug in one probe must not stop the scan
         facts["error"] = f"internal error: {type(exc).__name__}: {exc}"
         facts["error_stage"] = "internal"
-        for version in plan.versions:
-            versions.setdefault(version, _error(facts["error"]))
+        for v in plan.versions:
+            versions.setdefault(v, _error(facts["error"]))
     der = facts.pop("_der", None)
     if plan.certificate:
         if der:
@@ -282,9 +363,14 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolve
             facts.setdefault("certificate", {"error": facts["error"] or "no certificate was received"})
     facts["versions"] = {v: versions[v] for v in VERSIONS if v in versions}
     facts["answered"] = any("greeting" in c for c in st.connections)
-    facts["address"] = st.address[1] if st.address else None
+    facts["address"] = st.address[1] if st.address else (addresses[0][1] if addresses else None)
     facts["addresses_tried"] = st.tried
     facts["connections"] = st.connections
+    stages: dict[str, float] = {}
+    for connection in st.connections:
+        for stage, took in connection.get("stages", {}).items():
+            stages[stage] = max(took, stages.get(stage, 0.0))
+    facts["stages"] = stages
     facts["elapsed_ms"] = round((loop.time() - started) * 1000, 1)
     return facts
 

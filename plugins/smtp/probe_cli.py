@@ -11,6 +11,7 @@ endpoint or report format.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import IO, Any
 
@@ -23,6 +24,8 @@ from scanner.output import parse_report_spec, printable, write_atomic
 
 FORMATS = ("console", "json")
 PROBE_SCHEMA = "policyscan/probe/v1"
+MAX_TIMEOUT = 600.0
+"""The largest ``--timeout`` (as a rule's ``timeout``): a deadline per stage, so the probe always ends."""
 
 
 def probe_document(facts: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -37,6 +40,9 @@ def probe_document(facts: dict[str, Any], now: datetime) -> dict[str, Any]:
         "plaintext_mail": (facts.get("plaintext_mail") or {}).get("result"),
         "versions": {v: r["verdict"] for v, r in facts.get("versions", {}).items()},
         "certificate": facts.get("certificate"),
+        "addresses": {p["address"]: {"starttls": (p.get("starttls") or {}).get("result"),
+                                     "versions": {v: r["verdict"] for v, r in p.get("versions", {}).items()}}
+                      for p in facts.get("parts", [])},
         "facts": facts,
     }
 
@@ -69,7 +75,10 @@ def _certificate_lines(cert: dict[str, Any], now: datetime) -> list[str]:
 
 
 def console_text(facts: dict[str, Any], now: datetime) -> str:
-    """The probe as a table for people."""
+    """The probe as a table for people; a name with several addresses gives one table per address."""
+    if facts.get("parts"):
+        head = f"{facts['endpoint']} has {len(facts['parts'])} addresses: {', '.join(facts['addresses'])}\n"
+        return head + "".join(console_text(part, now) for part in facts["parts"])
     where = f" ({facts['address']})" if facts.get("address") else ""
     lines = [f"SMTP TLS probe of {facts['endpoint']}{where} in {facts.get('elapsed_ms', 0):.0f} ms"]
     lines.append(f"  SNI          {facts.get('sni') or '(none: an IP address)'}")
@@ -101,7 +110,9 @@ def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, no
     """Probe ``endpoint`` fully and write each requested report; 0 answered, 3 could not be probed.
 
     ``servername`` is the SNI sent in every handshake (as a rule's ``servername:``);
-    by default the host name, and none for an IP address.
+    by default the host name, and none for an IP address. ``timeout`` must be finite, above 0 and at
+    most :data:`MAX_TIMEOUT` (else :class:`UsageError`, exit 2). A host name is probed on every address
+    it resolves to; give an IP address to probe one.
     """
     try:
         parsed = parse_endpoint(endpoint)
@@ -109,6 +120,10 @@ def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, no
         raise UsageError(str(exc)) from None
     if servername is not None and not servername.strip():
         raise UsageError("--servername: an empty name; leave the option out to send the host name")
+    if servername is not None and any(c.isspace() or not c.isprintable() for c in servername):
+        raise UsageError(f"--servername {servername!r}: a name has no spaces or control characters")
+    if not (isinstance(timeout, int | float) and math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise UsageError(f"--timeout {timeout!r}: seconds, a number above 0 and at most {MAX_TIMEOUT:g}")
     specs = [parse_report_spec(s) for s in report_specs] or [("console", None)]
     for fmt, _ in specs:
         if fmt not in FORMATS:

@@ -8,13 +8,21 @@ Answer to ``STARTTLS`` (:func:`starttls_answer`):
 
 * ``220``: ``accepted`` - the TLS handshake comes next;
 * ``4xx``: ``temporary`` - the server may do STARTTLS another time; whatever it
-  kept the probe from seeing (the TLS versions, the certificate) is ``error``;
-* ``5xx``: ``refused`` - a permanent no;
+  kept the probe from seeing (the TLS versions, the certificate) is ``error``,
+  and so is ``starttls`` itself, even under ``starttls: required`` (a ``fail``
+  there would let ``not:`` turn a busy server into a pass);
+* ``5xx``: ``refused`` - a permanent no (with STARTTLS not offered, the only
+  answer that fails ``starttls: required``);
 * anything else (``250``, ``354``...): ``error``, not an answer to STARTTLS.
 
 Answer to ``MAIL FROM:<>`` before STARTTLS (:func:`plaintext_answer`):
 
 * ``250``: ``accepted`` - the server takes mail in plaintext;
+* ``error`` first for a busy reply, whatever its enhanced code: ``421``
+  (service not available, closing the channel), ``452`` (insufficient
+  storage), and any reply whose text says the server is busy or limiting
+  (``too many``, ``rate limit``, ``try again later``...) without naming
+  STARTTLS - e.g. ``421 4.7.0 Too many connections``;
 * ``refused`` only for a refusal about TLS or policy: reply code ``530``, an
   enhanced status code of class 4 or 5 and subject 7 (``x.7.y``: security or
   policy, e.g. ``451 5.7.3``, ``530 5.7.0``, ``550 5.7.1``), or a ``4xx``/``5xx``
@@ -39,6 +47,9 @@ PlaintextAnswer = Literal["accepted", "refused", "error"]
 
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)")
 _STARTTLS = re.compile(r"\bSTARTTLS\b", re.IGNORECASE)
+_BUSY_CODES = (421, 452)
+_BUSY_TEXT = re.compile(r"too many|rate.?limit|try (?:again )?later|busy|overload|throttl|temporar(?:il)?y "
+                        r"(?:un)?available|too fast|slow down", re.IGNORECASE)
 
 
 def enhanced_status(reply: Reply) -> tuple[int, int, int] | None:
@@ -64,12 +75,18 @@ def plaintext_answer(reply: Reply) -> tuple[PlaintextAnswer, str]:
         return "accepted", "250: plaintext mail is accepted"
     if not 400 <= reply.code < 600:
         return "error", f"{reply.code} is neither acceptance (250) nor a refusal (4xx/5xx)"
+    if reply.code in _BUSY_CODES:
+        return "error", f"{reply.code} says the server is busy or closing, whatever its enhanced code: MAIL was " \
+                        "not judged"
+    names_starttls = any(_STARTTLS.search(line) for line in reply.lines)
+    if not names_starttls and any(_BUSY_TEXT.search(line) for line in reply.lines):
+        return "error", f"{reply.code}: the server says it is busy or limiting, not that it wants TLS"
     if reply.code == 530:
         return "refused", "530: authentication or TLS required"
     status = enhanced_status(reply)
     if status is not None and status[0] in (4, 5) and status[1] == 7:
         return "refused", f"enhanced status {'.'.join(map(str, status))}: a security or policy refusal"
-    if any(_STARTTLS.search(line) for line in reply.lines):
+    if names_starttls:
         return "refused", "the refusal names STARTTLS"
     return "error", (f"{reply.code} refuses MAIL, but not for TLS or policy (expected 530, an enhanced "
                      "status x.7.y or text naming STARTTLS)")

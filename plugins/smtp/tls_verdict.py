@@ -14,7 +14,10 @@ Verdict semantics (the server's own answer, never this machine's TLS library):
   newer than offered, a ``supported_versions`` naming a version we did not offer
   (or sent to a hello that did not carry the extension), a HelloRetryRequest to a
   hello that cannot get one, a cipher suite or compression we did not offer, a
-  TLS 1.3 answer that does not echo our legacy_session_id. A
+  TLS 1.3 answer that does not echo our legacy_session_id, a TLS 1.3 ServerHello
+  without key_share (we offer no PSK, so it cannot go on), an extension in the
+  ServerHello that the ClientHello did not offer (RFC 5246 §7.4.1.4, RFC 8446
+  §4.1.3: a real client aborts with unsupported_extension). A
   server that breaks the protocol has not told us what it supports.
 """
 
@@ -120,6 +123,15 @@ class ServerHello:
     supported_versions: int | None = None  # the extension's value, None when absent
     compression: int = 0
     session_id: bytes = b""
+    extensions: tuple[int, ...] = ()
+
+
+_EXT_KEY_SHARE, _EXT_COOKIE = 0x0033, 0x002C
+_LEGACY_ANSWERABLE = frozenset({0x0000, 0x000B, 0xFF01})
+"""Extensions a TLS 1.2-or-older ServerHello may carry in answer to our hello: server_name (empty),
+ec_point_formats, renegotiation_info (we send the renegotiation SCSV)."""
+_TLS13_ANSWERABLE = frozenset({_EXT_SUPPORTED_VERSIONS, _EXT_KEY_SHARE})
+_HRR_ANSWERABLE = frozenset({_EXT_SUPPORTED_VERSIONS, _EXT_KEY_SHARE, _EXT_COOKIE})
 
 
 def parse_server_hello(body: bytes) -> ServerHello:
@@ -137,6 +149,7 @@ def parse_server_hello(body: bytes) -> ServerHello:
     pos += 3  # cipher suite + compression method
     version = legacy
     supported: int | None = None
+    seen: list[int] = []
     if len(body) > pos:
         if len(body) < pos + 2:
             raise MalformedAnswer("ServerHello extensions length truncated")
@@ -152,6 +165,9 @@ def parse_server_hello(body: bytes) -> ServerHello:
             data = body[pos + 4:pos + 4 + ext_len]
             if len(data) != ext_len:
                 raise MalformedAnswer("ServerHello extension overruns the message")
+            if ext_type in seen:
+                raise MalformedAnswer(f"ServerHello carries extension {ext_type} twice")
+            seen.append(ext_type)
             if ext_type == _EXT_SUPPORTED_VERSIONS:
                 if ext_len != 2:
                     raise MalformedAnswer("ServerHello supported_versions is not 2 bytes")
@@ -161,7 +177,7 @@ def parse_server_hello(body: bytes) -> ServerHello:
             pos += 4 + ext_len
     return ServerHello(version=version, cipher=cipher, retry_request=random == HRR_RANDOM,
                        legacy_version=legacy, supported_versions=supported, compression=compression,
-                       session_id=bytes(body[35:35 + sid_len]))
+                       session_id=bytes(body[35:35 + sid_len]), extensions=tuple(seen))
 
 
 def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...], session_id: bytes) -> str | None:
@@ -199,6 +215,17 @@ def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...], 
                "a cipher suite that version does not have"
     if hello.compression != 0:
         return f"{what} selected compression method {hello.compression}, which was not offered"
+    if hello.version == 0x0304:
+        allowed = _HRR_ANSWERABLE if hello.retry_request else _TLS13_ANSWERABLE
+        if not hello.retry_request and _EXT_KEY_SHARE not in hello.extensions:
+            return "TLS 1.3 ServerHello without key_share (no PSK was offered, so no handshake can follow)"
+    else:
+        allowed = _LEGACY_ANSWERABLE if probed != "TLSv1.3" else _LEGACY_ANSWERABLE - {0xFF01}
+        if probed == "SSLv3":
+            allowed = frozenset({0xFF01})
+    unsolicited = [e for e in hello.extensions if e not in allowed]
+    if unsolicited:
+        return f"{what} carries extension {unsolicited[0]}, which the ClientHello did not offer"
     return None
 
 

@@ -40,11 +40,29 @@ VERDICT_READ_CAP = 64 * 1024
 CERTIFICATE_READ_CAP = 256 * 1024
 """At most this many bytes are read in all, certificate included."""
 
-_GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x0100)  # x25519, secp256r1, secp384r1, secp521r1, ffdhe2048
-_SIGALGS = (
-    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080A, 0x080B,
-    0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0402, 0x0502, 0x0602, 0x0203, 0x0201, 0x0202,
+_GROUPS = (
+    0x001D, 0x0017, 0x0018, 0x0019, 0x001E,  # x25519, secp256r1, secp384r1, secp521r1, x448
+    0x001A, 0x001B, 0x001C, 0x001F, 0x0020, 0x0021,  # brainpoolP256r1/384r1/512r1, and their TLS 1.3 forms
+    0x0016, 0x0015, 0x0014, 0x0013, 0x0012, 0x0011, 0x0010, 0x000F,  # secp256k1, secp224r1/k1, secp192r1/k1, 160
+    0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0007, 0x0008, 0x0009, 0x000A, 0x000B, 0x000C,
+    0x000D, 0x000E,  # sect163k1 .. sect571r1
+    0x0100, 0x0101, 0x0102, 0x0103, 0x0104,  # ffdhe2048 .. ffdhe8192
+    0x11EC, 0x11EB, 0x11ED,  # X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024 (TLS 1.3: an HRR at most)
 )
+"""Every named group a server might insist on (IANA TLS Supported Groups): a ``handshake_failure`` after all
+of them, every cipher suite and every signature algorithm is a credible refusal, not a missing curve."""
+_GROUPS_TLS13 = tuple(g for g in _GROUPS if g in (0x1D, 0x17, 0x18, 0x19, 0x1E, 0x1F, 0x20, 0x21) or g >= 0x100)
+"""The groups TLS 1.3 defines (RFC 8446, 8734, hybrids): a 1.3 hello naming the old curves is refused by some
+servers (tlslite-ng: illegal_parameter)."""
+_SIGALGS = (
+    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x081A, 0x081B, 0x081C,  # ecdsa sha2, ed25519/448, ecdsa_brainpool
+    0x0804, 0x0805, 0x0806, 0x0809, 0x080A, 0x080B,  # rsa_pss_rsae_*, rsa_pss_pss_*
+    0x0401, 0x0501, 0x0601, 0x0402, 0x0502, 0x0602,  # rsa / dsa sha256..512
+    0x0301, 0x0302, 0x0303, 0x0201, 0x0202, 0x0203, 0x0101, 0x0102, 0x0103,  # sha224, sha1, md5
+)
+"""Every TLS 1.2 hash/signature pair (md5 .. sha512 x rsa, dsa, ecdsa) and every TLS 1.3 scheme a
+certificate may need (ed25519, ed448, rsa_pss_*, ecdsa_brainpool*)."""
+_POINT_FORMATS = b"\x00\x01\x02"  # uncompressed, ansiX962_compressed_prime, ansiX962_compressed_char2
 _SCSV_RENEGOTIATION = 0x00FF
 _DNS_NAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
                        r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
@@ -109,7 +127,8 @@ def build_client_hello(version: str, servername: str | None) -> bytes:
         name = sni_name(servername)
         if name is not None:
             exts += _ext(0x0000, _u16(b"\x00" + _u16(name.encode("ascii"))))
-        exts += _ext(0x000A, _u16(_codes(_GROUPS))) + _ext(0x000B, _u8(b"\x00"))
+        exts += _ext(0x000A, _u16(_codes(_GROUPS_TLS13 if tls13 else _GROUPS)))
+        exts += _ext(0x000B, _u8(_POINT_FORMATS))
         if version in ("TLSv1.2", "TLSv1.3"):
             exts += _ext(0x000D, _u16(_codes(_SIGALGS)))
         if tls13:

@@ -86,9 +86,10 @@ def tls_context(cert: CertFiles, versions: list[str]) -> ssl.SSLContext:
 class ServerThread:
     """An asyncio loop in a daemon thread serving ``factory`` on loopback until :meth:`stop`."""
 
-    def __init__(self, factory: Callable[[], asyncio.BaseProtocol], host: str = "127.0.0.1") -> None:
+    def __init__(self, factory: Callable[[], asyncio.BaseProtocol], host: str = "127.0.0.1", port: int = 0) -> None:
         self.loop = asyncio.new_event_loop()
         self.host = host
+        self.port = port
         ready = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(factory, ready), daemon=True)
         self.thread.start()
@@ -110,7 +111,7 @@ class ServerThread:
             protocol.connection_made = connection_made  # type: ignore[method-assign]
             return protocol
 
-        self.server = self.loop.run_until_complete(self.loop.create_server(tracked, self.host, 0))
+        self.server = self.loop.run_until_complete(self.loop.create_server(tracked, self.host, self.port))
         self.port = self.server.sockets[0].getsockname()[1]
         ready.set()
         self.loop.run_forever()
@@ -150,11 +151,11 @@ class _Handler:
 
 
 def aiosmtpd_server(context: ssl.SSLContext | None, *, require_starttls: bool = False,
-                    refuse_plain_mail: bool = False, host: str = "127.0.0.1") -> ServerThread:
+                    refuse_plain_mail: bool = False, host: str = "127.0.0.1", port: int = 0) -> ServerThread:
     """aiosmtpd on loopback; STARTTLS offered when ``context`` is given."""
     handler = _Handler(refuse_plain_mail)
     return ServerThread(lambda: SMTP(handler, hostname="mail.test", tls_context=context,
-                                     require_starttls=require_starttls), host)
+                                     require_starttls=require_starttls), host, port)
 
 
 class _Hostile(asyncio.Protocol):

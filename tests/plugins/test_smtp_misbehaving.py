@@ -119,7 +119,7 @@ def _hello(version: int, cipher: int, **kw: Any) -> bytes:
 CATALOGUE = [
     # --- STARTTLS answers (finding 7): a temporary or odd answer decides no version ---
     Case("starttls 454, reject only", REJECT_ONLY, "error", Peer(starttls=b"454 4.7.0 TLS not available\r\n")),
-    Case("starttls 454, required", REJECT_REQUIRED, "fail", Peer(starttls=b"454 4.7.0 TLS not available\r\n")),
+    Case("starttls 454, required", REJECT_REQUIRED, "error", Peer(starttls=b"454 4.7.0 TLS not available\r\n")),
     Case("starttls 421, reject only", REJECT_ONLY, "error", Peer(starttls=b"421 4.3.2 Shutting down\r\n")),
     Case("starttls 250, reject only", REJECT_ONLY, "error", Peer(starttls=b"250 2.0.0 Ok\r\n")),
     Case("starttls garbage reply", REJECT_ONLY, "error", Peer(starttls=b"HELLO THERE\r\n")),
@@ -162,8 +162,12 @@ CATALOGUE = [
     Case("control: starttls 554, reject only", REJECT_ONLY, "pass", Peer(starttls=b"554 5.5.1 No TLS\r\n")),
     Case("control: no STARTTLS in EHLO, forbidden", FORBIDDEN, "pass", Peer(ehlo=b"250 peer.test\r\n")),
     Case("control: EHLO 502, HELO 250, forbidden", FORBIDDEN, "pass", Peer(ehlo=b"502 5.5.2 No EHLO\r\n")),
-    Case("control: protocol_version alert", REJECT_REQUIRED, "pass", Peer(tls=record(21, b"\x02\x46"))),
-    Case("control: close after the ClientHello", REJECT_REQUIRED, "pass", Peer(tls="close")),
+    Case("control: protocol_version alert", REJECT_ONLY, "pass", Peer(tls=record(21, b"\x02\x46"))),
+    Case("control: close after the ClientHello", REJECT_ONLY, "pass", Peer(tls="close")),
+    # --- STARTTLS 220 that never yields TLS is not STARTTLS: ``required`` cannot pass on it ---
+    Case("220 to STARTTLS, every hello refused, required", REJECT_REQUIRED, "error",
+         Peer(tls=record(21, b"\x02\x46"))),
+    Case("220 to STARTTLS, then close, required", {"starttls": "required"}, "error", Peer(tls="close")),
     Case("control: MAIL 530 5.7.0", PLAINTEXT, "pass", Peer(mail=b"530 5.7.0 Must issue a STARTTLS command first\r\n")),
     Case("control: MAIL 451 5.7.3", PLAINTEXT, "pass", Peer(mail=b"451 5.7.3 STARTTLS is required\r\n")),
     Case("control: MAIL 250", PLAINTEXT, "fail"),

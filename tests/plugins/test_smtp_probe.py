@@ -178,7 +178,7 @@ def test_ipv6_endpoint(certs: dict) -> None:
     assert facts["probes"][server.endpoint]["address"] == "::1"
 
 
-def test_name_with_several_addresses_is_tried_address_by_address(certs: dict) -> None:
+def test_every_address_of_a_name_is_probed_and_one_that_refuses_tcp_is_error(certs: dict) -> None:
     server = aiosmtpd_server(tls_context(certs["ok"], ["TLSv1.2"]))
     with socket.socket() as dead:  # 127.0.0.2:port - nothing listens there
         dead.bind(("127.0.0.2", server.port))
@@ -191,12 +191,15 @@ def test_name_with_several_addresses_is_tried_address_by_address(certs: dict) ->
         [probe] = asyncio.run(probe_many([plan], 8, resolver=two_addresses))
     finally:
         server.stop()
-    assert [t["address"] for t in probe["addresses_tried"]] == ["127.0.0.2", "127.0.0.1"]
-    assert "refused" in probe["addresses_tried"][0]["error"].lower()
-    assert probe["address"] == "127.0.0.1"
-    assert probe["versions"]["TLSv1.2"]["verdict"] == "accepted"
-    assert probe["versions"]["SSLv3"]["verdict"] == "refused"
-    assert probe["sni"] == "mx.test"
+    assert probe["addresses"] == ["127.0.0.2", "127.0.0.1"]
+    dead_part, live = probe["parts"]
+    assert dead_part["address"] == "127.0.0.2" and "refused" in dead_part["error"].lower()
+    assert {v["verdict"] for v in dead_part["versions"].values()} == {"error"}
+    assert live["address"] == "127.0.0.1" and live["error"] is None
+    assert live["versions"]["TLSv1.2"]["verdict"] == "accepted"
+    assert live["versions"]["SSLv3"]["verdict"] == "refused"
+    assert live["sni"] == "mx.test"
+    assert probe["answered"] and "127.0.0.2" in probe["error"]
 
 
 def test_endpoint_read_by_several_rules_is_probed_once_with_the_largest_timeout(certs: dict) -> None:
