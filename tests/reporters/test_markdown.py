@@ -123,7 +123,9 @@ def test_the_cli_writes_it_and_it_is_a_registered_reporter(tmp_path: Path) -> No
 
 def test_the_notice_names_the_other_reports_of_the_run_json_first() -> None:
     reports = (("markdown", "out/summary.md"), ("junit", "out/j_1.xml"), ("json", "out/r.json"), ("sarif", None))
-    assert markdown.full_reports(reports) == "out/r.json (json), out/j\\_1.xml (junit), the sarif report on standard output"
+    assert markdown.full_reports(reports) == (
+        "out/r.json (json), out/j\\_1.xml (junit), the sarif report on standard output"
+    )
     assert markdown.full_reports((("markdown", None),)) == markdown.TEXT["where_unknown"]
     long = [f"line {i} " + "x" * 80 for i in range(2000)]
     huge_where = "w" * 10_000
@@ -135,7 +137,8 @@ def test_cut_through_the_cli_names_the_json_file_gathered_or_streamed(tmp_path: 
     """700 failing targets: the summary is cut, and says where the run's JSON report went, whether the
     run gathered its results (markdown alone with console) or streamed them (beside json)."""
     (tmp_path / "exports").mkdir()
-    reg = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n\"Enabled\"=dword:00000000\r\n"
+    reg = ("Windows Registry Editor Version 5.00\r\n\r\n"
+           "[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n\"Enabled\"=dword:00000000\r\n")
     (tmp_path / "exports" / "a.reg").write_text(reg, encoding="utf-16")
     targets = "".join(f"  - name: host{i:04d}-{'n' * 80}\n    registry: {{file: exports/a.reg}}\n"
                       for i in range(700))
