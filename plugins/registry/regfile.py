@@ -15,6 +15,20 @@ and a dictionary lookup per line; how keys are kept so that deletions and
 look-ups stay cheap is :mod:`plugins.registry.keytree`. Value data stays raw
 until a check asks for it (:meth:`Tree.convert`).
 
+A file cut short never reads as a complete one. regedit ends every line
+with CRLF (and the file with a blank line), so a file whose last line has no
+line break was cut inside that line (disk full, an interrupted copy) and is
+refused whatever that line holds: ``"Enabled"=dword:0000000`` would read as 0,
+``[...\TLS 1.0]`` as the wrong key. A hex value whose last line ends with
+``\`` at the end of the file is refused the same way. In a complete line a
+``dword:`` of 1 to 8 hex digits is accepted and read as the number it spells,
+as regedit imports it (hand-written files use ``dword:1``); more digits are
+refused. ``hex(4)``/``hex(5)`` (DWORD) and ``hex(b)`` (QWORD) must hold
+exactly 4 / 8 bytes, or none (a value stored empty, which is no number):
+another count is a malformed value (``file:line``), never a number. What
+cannot be seen: a cut exactly at a line end leaves a shorter, well-formed
+export whose lost values read as missing (the oracle test states both).
+
 Coverage: each file covers the branches it exported, i.e. its top-most keys
 (keys with no ancestor key in the same file; a ``[-KEY]`` line counts too).
 """
@@ -74,6 +88,9 @@ class Tree(KeyTree):
             raise RegFileError(
                 f"{name}:1", f"bad header {shown!r}: expected 'Windows Registry Editor Version 5.00' or 'REGEDIT4'"
             )
+        if lines[-1]:
+            raise RegFileError(f"{name}:{len(lines)}", f"file ends inside a line ({syn.short(lines[-1])} has no line "
+                                                       "break): the export is cut short")
         fidx = len(self.files)
         reg = LoadedFile(name, unicode)
         self.files.append(reg)
@@ -93,7 +110,7 @@ class Tree(KeyTree):
                 pending[2].append(more.group(1))
                 if more.group(2):
                     continue
-                self._finish_hex(current, pending, fidx)
+                self._finish_hex(current, pending, fidx, name)
                 pending = None
                 continue
             parsed = memo.get(line)  # most lines were seen in an earlier export: no call at all
@@ -126,14 +143,19 @@ class Tree(KeyTree):
             elif kind == BAD:
                 raise RegFileError(f"{name}:{lineno}", parsed[1])
         if pending is not None:
-            self._finish_hex(current, pending, fidx)
+            raise RegFileError(f"{name}:{pending[1]}", f"file ends inside the hex value {syn.short(pending[0][2])} "
+                                                       "(its last line ends with '\\'): the export is cut short")
         _find_branches(seen, reg)
 
     @staticmethod
-    def _finish_hex(current: Key | None, pending: list[Any], fidx: int) -> None:
+    def _finish_hex(current: Key | None, pending: list[Any], fidx: int, name: str) -> None:
+        start, lineno, chunks = pending
+        data = ",".join(chunks)
+        wrong = syn.wrong_size(start[5], data)
+        if wrong is not None:
+            raise RegFileError(f"{name}:{lineno}", f"{wrong}: {syn.short(start[2])}")
         if current is not None:
-            start, lineno, chunks = pending
-            parsed = (VALUE, start[1], start[2], HEX, ",".join(chunks), start[5])
+            parsed = (VALUE, start[1], start[2], HEX, data, start[5])
             current.values[start[1]] = (parsed, fidx, lineno)
 
     # -- questions asked after loading -------------------------------------------------

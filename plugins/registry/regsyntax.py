@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from plugins.registry import keys as regkeys
-from plugins.registry.values import unescape
+from plugins.registry.values import type_name, unescape
 
 # Possessive quantifiers (*+) everywhere a run is followed by a different token: a
 # malformed line fails in linear time instead of backtracking through its spaces.
@@ -146,7 +146,31 @@ def parse(line: str) -> tuple[Any, ...]:
         return (VALUE, vid, name, SZ, sz, None)
     if dword is not None:
         return (VALUE, vid, name, DWORD, dword, None)
+    if not more and htype is not None:
+        wrong = wrong_size(htype, hexdata)
+        if wrong is not None:
+            return (BAD, f"{wrong}: {short(text)}")
     return (HEX_START if more else VALUE, vid, name, HEX, hexdata, htype)
+
+
+_SIZES = {4: 4, 5: 4, 11: 8}
+"""Bytes of the fixed-size types: REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD."""
+
+
+def wrong_size(htype: str | None, data: str) -> str | None:
+    """What is wrong with the byte count of ``hex(htype):data``, or None.
+
+    Only the fixed-size types have a count to check; a part of one (``01,00``)
+    is what a damaged file leaves, never a number to compare.
+    """
+    number = int(htype, 16) if htype else 3
+    size = _SIZES.get(number)
+    if size is None:
+        return None
+    count = len(hex_bytes(data))
+    if count in (size, 0):  # no data at all is how regedit writes a value stored empty
+        return None
+    return f"hex({htype}) ({type_name(number)}) with {count} byte(s), expected {size}: the value is malformed"
 
 
 def hex_bytes(raw: str) -> bytes:

@@ -420,3 +420,20 @@ def test_remembered_verdicts_match_fresh_judgement(tmp_path: Path) -> None:
         fresh = [CT.collector.evaluate(copy.deepcopy(params), facts[t.name], EvalContext(RUN, t)) for t in targets]
         assert remembered == fresh
         assert {o.evidence[0]["source"].split(":")[0] for o in remembered} == {f"t{i}.reg" for i in range(16)}
+
+
+def test_an_export_cut_inside_a_line_makes_the_targets_rules_error_not_pass(tmp_path: Path) -> None:
+    """The reported false pass: ``"Enabled"=dword:0000000`` at the end of a cut copy read as 0."""
+    tls10 = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.0"
+    cut = utf16(f'Windows Registry Editor Version 5.00\n\n[{tls10}]\n\n[{tls10}\\Server]\n'
+                '"DisabledByDefault"=dword:00000001\n"Enabled"=dword:0000000')
+    outcomes = scan(tmp_path, {"cut.reg": cut}, [
+        {"key": tls10 + r"\Server", "value": "Enabled", "equals": 0},
+        {"key": tls10 + r"\Server", "value": "Gone", "exists": False},
+        {"key": tls10 + r"\Client", "when_missing": "pass"},
+    ])
+    assert [o.status for o in outcomes] == [Status.ERROR] * 3
+    for o in outcomes:
+        assert o.message == "cut.reg:7: file ends inside a line ('\"Enabled\"=dword:0000000' has no line break): " \
+                            "the export is cut short", o.message
+        assert o.evidence[0]["source"] == "cut.reg:7"

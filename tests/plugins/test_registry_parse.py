@@ -285,3 +285,59 @@ def test_string_escapes(written: str, meant: str) -> None:
     assert unescape(written) == meant
     tree = parse(("e.reg", f'REGEDIT4\n\n[HKEY_USERS\\S]\n"v"="{written}"\n'.encode()))
     assert values(tree)[("hkey_users\\s", "v")] == ("REG_SZ", meant)
+
+
+# -- files cut short (a copy interrupted, a disk full): never read as complete -------------------
+
+_SCH = f"Windows Registry Editor Version 5.00\n\n[{TLS}\\TLS 1.0]\n\n[{TLS}\\TLS 1.0\\Server]\n"
+CUT = [
+    # the reported case: the real value 00000001 cut two bytes (one UTF-16 character) early
+    (utf16(_SCH + '"DisabledByDefault"=dword:00000001\n"Enabled"=dword:0000000'), 7, "file ends inside a line"),
+    (utf16(_SCH + '"Enabled"=dword:0000'), 6, "file ends inside a line"),
+    (utf16(_SCH + '"Enabled"=dword:00000001'), 6, "file ends inside a line"),  # complete digits, no line end
+    (utf16(_SCH + '"Name"="abc'), 6, "file ends inside a line"),  # closing quote missing
+    (utf16(_SCH + '"Name"="abc"'), 6, "file ends inside a line"),
+    (utf16(_SCH[: _SCH.rindex("]")]), 5, "file ends inside a line"),  # [...\TLS 1.0\Server cut before ']'
+    (utf16(_SCH.rstrip("\n")), 5, "file ends inside a line"),  # a key line without its line end
+    (utf16(_SCH + '"Enabled"=dword:0000000') + b"0", 6, "cut short"),  # odd byte count: mid-character
+    (utf16(_SCH + '"Enabled"=hex(4):01,00,\\\n'), 6, "file ends inside the hex value 'Enabled'"),
+    (utf16(_SCH + '"Enabled"=hex(4):01,00,\\\n  00,\\\n\n'), 6, "file ends inside the hex value"),
+    (utf16(_SCH + '"Enabled"=hex(4):01,00,\\'), 6, "file ends inside a line"),
+    (f"REGEDIT4\n\n[{TLS}\\TLS 1.0\\Server]\n\"Enabled\"=dword:0000000".encode("cp1252"), 4,
+     "file ends inside a line"),
+    (f"REGEDIT4\r\n\r\n[{TLS}\\TLS 1.0\\Server]\r\n\"Enabled\"=dword:00".encode("cp1252"), 4,
+     "file ends inside a line"),
+    (f"\ufeffWindows Registry Editor Version 5.00\n\n[{TLS}]\n\"Enabled\"=dword:0".encode(), 4,
+     "file ends inside a line"),
+    (b"REGEDIT4", 1, "file ends inside a line"),
+    # fixed-size types written as hex with another byte count: a malformed value, not a number
+    (utf16(_SCH + '"Enabled"=hex(4):01,00\n'), 6, "hex(4) (REG_DWORD) with 2 byte(s), expected 4"),
+    (utf16(_SCH + '"Enabled"=hex(4):01,00,00,00,00\n'), 6, "with 5 byte(s), expected 4"),
+    (utf16(_SCH + '"Enabled"=hex(5):01\n'), 6, "hex(5) (REG_DWORD_BIG_ENDIAN) with 1 byte(s)"),
+    (utf16(_SCH + '"Big"=hex(b):01,00,00,00,00,00,00\n'), 6, "hex(b) (REG_QWORD) with 7 byte(s), expected 8"),
+    (utf16(_SCH + '"Big"=hex(0000000b):01,00,00,00,00,00,00,00,00\n'), 6, "with 9 byte(s), expected 8"),
+    (utf16(_SCH + '"Enabled"=hex(4):01,00,\\\n  00\n\n'), 6, "hex(4) (REG_DWORD) with 3 byte(s), expected 4"),
+]
+
+
+@pytest.mark.parametrize(("data", "line", "what"), CUT)
+def test_a_file_cut_short_or_a_partial_fixed_size_value_is_an_error_not_a_value(
+    data: bytes, line: int, what: str
+) -> None:
+    with pytest.raises(RegFileError) as info:
+        parse(("cut.reg", data))
+    assert str(info.value).startswith(f"cut.reg:{line}: "), str(info.value)
+    assert what in str(info.value)
+    if "inside a line" in what:
+        assert str(info.value).endswith("the export is cut short")
+
+
+@pytest.mark.parametrize(
+    "ending",
+    ['"Enabled"=dword:0\n', '"Enabled"=dword:0000000\n', '"Enabled"=dword:0 ; hand-written\n',
+     '"Enabled"=dword:00000000\r\n\r\n', '"Enabled"=hex(4):00,00,\\\n  00,00\n', '"Enabled"=hex(4):00,00,00,00\n'],
+)
+def test_a_complete_file_keeps_short_dwords_and_whole_hex_values(ending: str) -> None:
+    """regedit imports ``dword:`` with 1 to 8 digits; a complete line means what it spells."""
+    tree = parse(("ok.reg", utf16(_SCH + ending)))
+    assert values(tree)[((TLS + "\\TLS 1.0\\Server").lower(), "Enabled")] == ("REG_DWORD", 0)
