@@ -11,6 +11,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft7Validator
-from sample_reports import PLAIN, POLICY, SPANISH, T0, T1, WAIVER, result
+from sample_reports import PLAIN, POLICY, SPANISH, T0, T1, WAIVER, big_report, result
 
 from scanner.api import ReportOptions, RunContext, Severity, Status
 from scanner.engine import BATCH, Engine
@@ -284,6 +285,18 @@ def test_a_fleet_streamed_with_two_jobs_equals_the_gathered_document(fleet: Path
     assert min(seen) <= names[BATCH - 1] < max(seen)  # results from both batches
     assert len({tuple(r["partialFingerprints"].values()) for r in cli_log["results"]}) == len(cli_log["results"])
     assert not list(tmp_path.glob(".*parts"))
+
+
+def test_a_large_report_is_fast() -> None:
+    """50,000 results (8,000 of them fail or waived, 4,000 errors), each target with its own export."""
+    rep = big_report(2000, 25)
+    start = time.perf_counter()
+    data = sarif.document(rep)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 3.0, f"{elapsed:.2f}s for 50,000 results"
+    run, summary = json.loads(data)["runs"][0], rep.summary()
+    assert len(run["results"]) == summary["fail"] + summary["waived"] == 8_000
+    assert len(run["invocations"][0]["toolExecutionNotifications"]) == summary["error"] == 4_000
 
 
 def test_registered_as_sarif_reporter_with_a_stream() -> None:
