@@ -87,9 +87,19 @@ _REPLACE = {
 }  # fmt: skip
 
 
+_memo: dict[str, str] = {}
+
+
 def escape(text: object) -> str:
-    """Any text as inert Markdown for a table cell or a line: see the module docstring."""
-    return _SPECIAL.sub(lambda m: _REPLACE[m.group()], printable(str(text)))
+    """Any text as inert Markdown for a table cell or a line: see the module docstring.
+    (Remembered: target names, rule ids and titles repeat on every row of a fleet.)"""
+    key = str(text)
+    hit = _memo.get(key)
+    if hit is None:
+        if len(_memo) > 100_000:
+            _memo.clear()
+        hit = _memo[key] = _SPECIAL.sub(lambda m: _REPLACE[m.group()], printable(key))
+    return hit
 
 
 def _row(*cells: object) -> str:

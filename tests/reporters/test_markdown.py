@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from pathlib import Path
 
 from markdown_it import MarkdownIt
-from sample_reports import PLAIN, POLICY, WAIVER, result, sample_report
+from sample_reports import PLAIN, POLICY, WAIVER, big_report, result, sample_report
 
 from scanner.api import ReportOptions, Severity, Status
 from scanner.plugin_host import load_plugins
@@ -160,3 +161,13 @@ def test_cut_through_the_cli_names_the_json_file_gathered_or_streamed(tmp_path: 
             assert f"{markdown.escape(str(tmp_path / 'r.json'))} (json)" in notice, notice
         else:
             assert notice.endswith(f"{markdown.escape(str(tmp_path / 'c.txt'))} (console)._"), notice
+
+
+def test_a_large_report_is_fast_and_capped() -> None:
+    rep = big_report(2000, 25)  # 50,000 results
+    start = time.perf_counter()
+    stream = io.StringIO()
+    markdown.write(rep, stream, ReportOptions())
+    elapsed = time.perf_counter() - start
+    assert elapsed < 3.0, f"{elapsed:.2f}s for 50,000 results"
+    assert len(stream.getvalue()) <= markdown.MAX_CHARS and "left out" in stream.getvalue()
