@@ -15,6 +15,10 @@ against the manifest. Prints GB/s for each and the ratios. The corpus is
 deleted afterwards unless ``--keep`` (or ``--dir`` names an existing corpus).
 
     python bench/logs.py [--size-mb 1075] [--dir DIR] [--mode cli|collector|both] [--runs 3]
+
+``--all-matching MB`` instead times a send log of that size whose every line matches (a literal
+rule, a regex rule, and a regex rule with ``field`` and ``within``, each with a high
+``max_count``): the per-match cost, reported as MB/s and microseconds per matching line.
 """
 
 from __future__ import annotations
@@ -186,6 +190,50 @@ def counts_from_report(path: Path) -> dict[str, int]:
     return got
 
 
+ALL_MATCHING_LINE = ("2026-11-20T09:15:00.201Z,Out,08DD5A1BE8E25D94,8,10.0.0.10:12345,52.101.8.30:25,*,,"
+                     "TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded\r\n")
+ALL_MATCHING_RULES = {
+    "literal": "{forbid: [{literal: 'SP_PROT_TLS1_2_CLIENT'}]}",
+    "regex": "{forbid: [{regex: 'SP_PROT_TLS1_[0-9]_CLIENT'}]}",
+    "regex+field+within": "{field: context, within: 30d, forbid: [{regex: '(?i)s.*e'}]}",
+}
+
+
+def all_matching(size_mb: int, runs: int, jobs: int) -> None:
+    """Time rules over a send log whose every line matches."""
+    work = Path(tempfile.mkdtemp(prefix="policyscan-logs-bench-all-"))
+    try:
+        log = work / "SEND.LOG"
+        header = ("#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
+                  "#Date: 2026-11-20T09:00:00.000Z\r\n#Fields: date-time,connector-id,session-id,sequence-number,"
+                  "local-endpoint,remote-endpoint,event,data,context\r\n")
+        n = size_mb * 1_000_000 // len(ALL_MATCHING_LINE)
+        with log.open("w", newline="") as f:
+            f.write(header)
+            for _ in range(n // 10_000):
+                f.write(ALL_MATCHING_LINE * 10_000)
+            f.write(ALL_MATCHING_LINE * (n % 10_000))
+        size = log.stat().st_size
+        print(f"all-matching send log: {size / 1e6:.1f} MB, {n} lines, every one matching")
+        for name, check in ALL_MATCHING_RULES.items():
+            policy = work / "p.yaml"
+            policy.write_text("apiVersion: policyscan/v1\nkind: Policy\n"
+                              "metadata: {id: all, title: all, version: 1.0.0}\n"
+                              "rules:\n  - id: R1\n    title: r\n    severity: low\n    check:\n      log_signatures: "
+                              + check[:-1] + ", max_count: 1000000000}\n")
+            report = work / "r.json"
+            cmd = ["policyscan", "scan", "--policy", str(policy), "--logs", f"smtp_send={log}",
+                   "--report", f"json={report}", "--jobs", str(jobs), "--now", "2026-11-30T00:00:00Z"]
+            t, _ = timed(cmd, runs)
+            [r] = json.loads(report.read_text())["results"]
+            ok = r["status"] == "pass" and r["actual"] == n
+            wrong = "" if ok else f"  WRONG: {r['status']} {r['actual']}"
+            print(f"  {name:20s} {t:7.2f} s wall {size / t / 1e6:8.1f} MB/s {t / n * 1e6:6.2f} us/line "
+                  f"(CPU {CPU['policyscan scan']:.2f} s){wrong}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=int, default=1075)
@@ -194,7 +242,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--keep", action="store_true", help="keep the corpus")
+    ap.add_argument("--all-matching", type=int, metavar="MB", help="time a log whose every line matches instead")
     a = ap.parse_args()
+    if a.all_matching:
+        all_matching(a.all_matching, a.runs, a.jobs)
+        return
     root = a.dir or Path(tempfile.mkdtemp(prefix="policyscan-logs-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     manifest_path = root / "manifest.json"
@@ -227,9 +279,9 @@ def main() -> None:
         for s, want in manifest.items():
             proc = subprocess.run(["grep", "-F", "-c", "-h", "-e", s, *files], capture_output=True, text=True,
                                   env=env)
-            got = sum(int(x) for x in proc.stdout.split())
-            ok &= got == want
-            print(f"  grep count {s!r}: {got} (manifest {want})")
+            found = sum(int(x) for x in proc.stdout.split())
+            ok &= found == want
+            print(f"  grep count {s!r}: {found} (manifest {want})")
         report = work / "report.json"
         modes = ["cli", "collector"] if a.mode == "both" else [a.mode]
         for mode in modes:

@@ -4,8 +4,14 @@ Finds forbidden signatures (literals or RE2 regexes) in Exchange W3C logs (SMTP
 send/receive protocol logs, message tracking, any log with a ``#Fields``
 header), ``Get-Queue`` exports (Format-List text or Export-Csv) and plain text
 logs, plain or ``.gz`` (one or more members), UTF-8 (BOM or not) or UTF-16
-(either byte order, BOM or not), CRLF or LF. Content that is clearly not text
-is an error, never an empty pass.
+(either byte order, BOM or not), CRLF or LF. The whole of every file is judged
+as text, in the same pass as the search: an undecodable byte (Windows ANSI,
+random bytes), a NUL, broken or misaligned UTF-16, or 8-bit lines appended to a
+UTF-16 file anywhere in it is ``error`` naming ``file:line`` (or the byte
+offset), never an empty pass; a signature found anyway still fails. A file with
+no content line (empty, blank or header-only: logging disabled) proves nothing:
+``error`` ("no log lines in N file(s)"). A W3C log's kind comes from its header
+block; one with ``#Fields`` but no ``#Log-type`` needs ``KIND=``.
 
 All signatures of all rules for one target are found in one pass over each
 file (per kind it is configured as): a literal prefilter runs over raw bytes
@@ -17,7 +23,8 @@ against a plain RE2 search of every line. Facts per target (plain JSON)::
     {"collected_at": ISO, "kinds": [kind, ...],
      "globs": [{"kind": k|null, "glob": g, "files": n, "error": str|null}],
      "signatures": [{"key", "id", "type": literal|regex, "pattern", "ignore_case", "field"}],
-     "files": [{"path", "kind", "format", "bytes", "read", "encoding", "bom", "gzip", "signatures": [sig index],
+     "files": [{"path", "kind", "format", "bytes", "read", "has_lines", "encoding", "bom", "gzip",
+                "signatures": [sig index],
                 "groups": [{"sigs": [sig index], "count", "undated", "times": [epoch ms],
                             "all_times": bool}],  # every dated line's time, or first and last only
                 "samples": {sig index: [{"source": "path:line", "line", "time", "text"}]},

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from plugins.logs.fastfind import Finder
-from plugins.logs.formats import parse_stamp, shown, split_csv
+from plugins.logs.formats import parse_stamp, split_csv
 from plugins.logs.linenumbers import Lines
-from plugins.logs.matching import Matchers, Tally
+from plugins.logs.matching import Matchers, Tally, _raw_regexp
 from plugins.logs.streams import Chunks
 
 _MATCHERS: dict[str, Matchers] = {}
@@ -65,6 +65,24 @@ def _why_not_utf8(data: bytes, at: int) -> str:
     return "is not valid UTF-8 or UTF-16: looks like a Windows ANSI (cp1252) file; save it as UTF-8"
 
 
+def _first_match(rx: Any) -> Any:
+    """``search(buf, start, hi)``: where ``rx`` first matches in ``buf[start:hi]``, or -1. The RE2
+    object under the wrapper is called directly when this wrapper version exposes it (the
+    wrapper's match objects cost several microseconds a hit)."""
+    raw = _raw_regexp(rx)
+    if raw:
+        from plugins.logs import matching
+
+        anchor = matching._UNANCHORED
+        return lambda buf, start, hi: int(raw.Match(anchor, buf, start, hi)[0][0])
+
+    def search(buf: Any, start: int, hi: int) -> int:
+        hit = rx.search(buf, start, hi)
+        return -1 if hit is None else int(hit.start())
+
+    return search
+
+
 class Region:
     """The scanning state of one file: format, columns, compiled signatures, tally."""
 
@@ -103,6 +121,8 @@ class Region:
         self.hdr_seen = 0
         self.bad: tuple[int, str] | None = None
         self.has_lines = False
+        self._stamp_of: str | None = None
+        self._stamp_ms: int | None = None
         """Some content line was read (an empty or header-only log proves nothing)."""
         self.block_utf8 = True
         """The block being scanned is valid UTF-8 (set by :meth:`check_text`)."""
@@ -151,10 +171,11 @@ class Region:
             raw = []
         for rx, sigs in ([(self.folded_re, self.folded_sigs)] if self.folded_re else []) + raw:
             start = lo
-            while start < hi and (hit := rx.search(buf, start, hi)) is not None:
-                if hit.start() == hi and buf[hi - 1 : hi] == b"\n":
+            search = _first_match(rx)
+            while start < hi and (at := search(buf, start, hi)) != -1:
+                if at == hi and buf[hi - 1 : hi] == b"\n":
                     break  # an empty match after the last line end is on no line
-                start = mark(hit.start(), sigs)
+                start = mark(at, sigs)
         if every:
             pos = lo
             while pos < hi:
@@ -227,7 +248,13 @@ class Region:
         """The row fits the header known so far: as many columns, and a time in the date column."""
         if len(row) != self.ncols:
             return False
-        return self.date_col is None or parse_stamp(row[self.date_col]) is not None
+        return self.date_col is None or self.stamp(row[self.date_col]) is not None
+
+    def stamp(self, text: str) -> int | None:
+        """:func:`parse_stamp`, remembered for the last text (a row's time is asked twice)."""
+        if text is not self._stamp_of:
+            self._stamp_of, self._stamp_ms = text, parse_stamp(text)
+        return self._stamp_ms
 
     def advance_header(self, buf: Any, upto: int) -> None:
         """Take in the last ``#Fields`` line of ``buf`` before ``upto`` not yet seen: a header that
@@ -237,7 +264,7 @@ class Region:
         if upto <= lo:
             return
         last = 0 if lo == 0 and bytes(buf[0:8]) == b"#Fields:" else -1
-        finder = Finder(buf) if USE_MEMMEM else None
+        finder = Finder(buf) if USE_MEMMEM and upto - lo > 1 << 16 else None  # a Finder costs microseconds
         try:
             find = finder.find if finder is not None else buf.find
             pos = max(0, lo - 1)
@@ -265,6 +292,10 @@ class Region:
                 if col is None:
                     self.missing_fields.add(field)
                     continue
+                if len(row) != self.ncols and self.bad is None:  # which value is the field's? cannot tell
+                    self.bad = (pos, f"a row has {len(row)} values where the header names {self.ncols} columns, "
+                                "so its field values cannot be told (a cut or malformed row, or a quoted value "
+                                "spanning lines)")
                 ok = col < len(row) and self.m.hit(s, row[col])
             else:
                 self.missing_fields.add(field)
@@ -277,11 +308,10 @@ class Region:
         if self.fmt == "w3c":
             if self.date_col is not None:
                 row = row if row is not None else split_csv(text)
-                ms = parse_stamp(row[self.date_col]) if self.date_col < len(row) else None
+                ms = self.stamp(row[self.date_col]) if self.date_col < len(row) else None
         elif self.fmt == "text":
             ms = parse_stamp(text)
-        self.tally.add(tuple(matched), pos, ms, shown(text))
-
+        self.tally.add(tuple(matched), pos, ms, text)
 
     def verify_property(self, name: str, spaced: str, tight: str, sigs: set[int], pos: int) -> None:
         """Verify one Format-List property (value joined with and without spaces at wraps)."""
@@ -297,7 +327,7 @@ class Region:
             if ok:
                 matched.append(s)
         if matched:
-            self.tally.add(tuple(matched), pos, None, shown(f"{name} : {spaced}"))
+            self.tally.add(tuple(matched), pos, None, f"{name} : {spaced}")
 
 
 def scan_task(task: dict[str, Any]) -> dict[str, Any]:

@@ -135,17 +135,30 @@ def split_csv(line: str) -> list[str]:
     return next(csv.reader([line]), [])
 
 
+_MINUTES: dict[str, int] = {}
+"""Epoch milliseconds of ``YYYY-MM-DDTHH:MM`` prefixes seen (a log's lines share few minutes)."""
+
+
 def parse_stamp(text: str) -> int | None:
     """Epoch milliseconds of a leading ISO-8601 stamp (no zone means UTC), or None."""
     m = _STAMP.match(text)
     if not m:
         return None
     y, mo, d, h, mi, s, frac, zone = m.groups()
-    try:
-        dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), tzinfo=UTC)
-    except ValueError:
+    key = f"{y}{mo}{d}{h}{mi}"
+    base = _MINUTES.get(key)
+    if base is None:
+        try:
+            base = int(datetime(int(y), int(mo), int(d), int(h), int(mi), tzinfo=UTC).timestamp()) * 1000
+        except ValueError:
+            return None
+        if len(_MINUTES) > 100_000:
+            _MINUTES.clear()
+        _MINUTES[key] = base
+    sec = int(s or 0)
+    if sec > 59:
         return None
-    ms = int(dt.timestamp()) * 1000 + (int((frac or "0")[:3].ljust(3, "0")))
+    ms = base + sec * 1000 + (int((frac or "0")[:3].ljust(3, "0")))
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")

@@ -17,6 +17,24 @@ SAMPLE_CAP = 5
 """Sample lines kept per signature per file (the first ones, and the last ones when windows apply)."""
 
 
+_UNANCHORED: Any = None
+
+
+def _raw_regexp(compiled: Any) -> Any:
+    """The compiled RE2 object under the ``re2`` wrapper, when this version exposes it (else False:
+    the wrapper's own search is used)."""
+    global _UNANCHORED
+    try:
+        from re2 import _re2
+
+        raw = compiled._regexp
+        _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+        raw.Match(_UNANCHORED, b"", 0, 0)
+    except Exception:  # another wrapper version: no shortcut
+        return False
+    return raw
+
+
 class Matchers:
     """Line verifiers for signature definitions (literal ``in`` tests or RE2 regexes)."""
 
@@ -37,14 +55,18 @@ class Matchers:
                 opts.case_sensitive = not d["ignore_case"]
                 opts.log_errors = False
                 rx = re2.escape(pattern) if d["type"] == "literal" else pattern
-                self.tests.append((True, re2.compile(rx, opts), False))
+                compiled = re2.compile(rx, opts)
+                self.tests.append((True, compiled, _raw_regexp(compiled)))
             except Exception as exc:  # re2.error, or a pattern re2 cannot take
                 self.errors[i] = f"regex {pattern!r} is not valid RE2: {exc}"
                 self.tests.append((False, "\x00never\x00", False))
 
     def hit(self, i: int, subject: str) -> bool:
-        is_re, test, _ = self.tests[i]
+        is_re, test, raw = self.tests[i]
         if is_re:
+            if raw:  # the wrapper's str search maps offsets both ways: ten times the cost of a match
+                data = subject.encode("utf-8", "surrogatepass")
+                return bool(raw.Match(_UNANCHORED, data, 0, len(data))[0][0] != -1)
             return test.search(subject) is not None
         return test in subject
 
@@ -61,6 +83,7 @@ class Tally:
         self.keep_last = keep_last
 
     def add(self, sigs: tuple[int, ...], pos: int, ms: int | None, text: str) -> None:
+        """Count one matching line; ``text`` is kept as is (escaped and cut only for output)."""
         g = self.groups.get(sigs)
         if g is None:
             g = self.groups[sigs] = [0, 0, []]
@@ -86,13 +109,15 @@ class Tally:
         return sorted(seen)
 
     def to_json(self, line_of: Mapping[int, int]) -> dict[str, Any]:
+        from plugins.logs.formats import shown
+
         """Plain JSON: groups with counts and sorted times; samples with their byte offset (``pos``)
         and line number when already known (else the collector counts lines for the samples it keeps)."""
         samples: dict[str, list[dict[str, Any]]] = {}
         for s, lst in self.first.items():
             items = list(lst) + list(self.last.get(s, ()))
             samples[str(s)] = [
-                {"pos": p, "line": line_of.get(p), "time": ms, "text": text} for p, ms, text in items
+                {"pos": p, "line": line_of.get(p), "time": ms, "text": shown(text)} for p, ms, text in items
             ]
         return {
             "groups": [

@@ -12,7 +12,8 @@ from typing import Any
 
 KINDS: tuple[str, ...] = ("smtp_send", "smtp_receive", "message_tracking", "queue", "text")
 
-_DURATION = re.compile(r"^([0-9]+)(s|m|h|d|w)$")
+_DURATION = re.compile(r"^(0*[1-9][0-9]*)(s|m|h|d|w)$")
+"""At least one unit: ``0d`` would forgive every dated line."""
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 PARAMS_SCHEMA: Mapping[str, Any] = {
