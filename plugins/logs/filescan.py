@@ -28,6 +28,8 @@ BLOCK = 1 << 20
 cache (measured about 10% less CPU than whole-file passes), and a round's candidates stay few."""
 BLOCK_EVERY = 1 << 20
 """The same when some signature must test every line."""
+RECORD_LINES = 50
+"""Lines a quoted CSV value may span (Export-Csv's multi-line LastError, a W3C quoted context)."""
 _CHECK_STEP = 64 << 10
 """Bytes judged as text at a time: small copies stay in the allocator's reused memory (1 MB
 copies cost fresh pages each time, measured twice the search's own CPU time)."""
@@ -225,12 +227,19 @@ class Region:
 
     def _scan_block(self, buf: Any, lo: int, hi: int, offset: int) -> None:
         cands = self.candidates(buf, lo, hi)
+        done = lo  # candidate lines before this were read as part of a record spanning lines
         for ls in sorted(cands):
             le, sigs = cands[ls]
+            if ls < done:
+                continue
             raw = buf[ls:le]
             if raw.startswith(b"#") and self.fmt in ("w3c", "queue_csv"):
                 continue
             text = raw.decode("utf-8", "replace").rstrip("\r")
+            # an open quote: a quoted value with a line break, as Export-Csv writes; read the record
+            if self.fmt in ("w3c", "queue_csv") and text.count('"') % 2 and \
+                    (record := self._record(buf, ls, le)) is not None:
+                ls, done, text = record
             row = None
             if self.fmt == "w3c":
                 if self.exact_header:
@@ -243,6 +252,43 @@ class Region:
                 if [c.strip().lower() for c in row] == self.header:
                     continue
             self.verify(text, sigs, offset + ls, row)
+
+    def _record(self, buf: Any, ls: int, le: int) -> tuple[int, int, str] | None:
+        """The CSV record that the line ``buf[ls:le]`` (with an odd number of quotes) belongs to,
+        as ``(start, end, text)``: the lines from here on, or up to here, that close the quote and
+        make as many values as the header names (at most :data:`RECORD_LINES` lines)."""
+        def line_at(a: int, b: int) -> str:
+            return bytes(buf[a:b]).decode("utf-8", "replace").rstrip("\r")
+
+        size = len(buf)
+        # forward: this line opens the quoted value
+        text, end = line_at(ls, le), le
+        for _ in range(RECORD_LINES):
+            if end >= size:
+                break
+            nxt = buf.find(b"\n", end + 1)
+            nxt = size if nxt == -1 else nxt
+            text += "\n" + line_at(end + 1, nxt)
+            end = nxt
+            if text.count('"') % 2 == 0:
+                if len(split_csv(text)) == self.ncols:
+                    return ls, end, text
+                break
+        # backward: this line closes a value opened on an earlier line
+        text, start = line_at(ls, le), ls
+        for _ in range(RECORD_LINES):
+            if start <= 0:
+                break
+            prev = buf.rfind(b"\n", 0, start - 1) + 1
+            piece = line_at(prev, start - 1)
+            if piece.startswith("#"):
+                break
+            text, start = piece + "\n" + text, prev
+            if text.count('"') % 2 == 0:
+                if len(split_csv(text)) == self.ncols:
+                    return start, le, text
+                break
+        return None
 
     def _dated_as_before(self, row: list[str]) -> bool:
         """The row fits the header known so far: as many columns, and a time in the date column."""

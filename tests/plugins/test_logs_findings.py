@@ -187,3 +187,30 @@ def test_within_zero_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_duration("00h")
     assert parse_duration("07d") == 7 * 86400
+
+
+# -- finding 8: a quoted value with a line break is one value ------------------------------------
+
+DROPPED = "421 4.4.2 Connection dropped due to SocketError"
+
+
+@pytest.mark.parametrize("where", ["second", "first"])
+def test_a_quoted_csv_value_spanning_lines_is_searched_under_field(tmp_path: Path, where: str) -> None:
+    cell = f"451 4.4.397 Error\r\n{DROPPED}" if where == "second" else f"{DROPPED}\r\nand more text"
+    data = ('"Identity","NextHopDomain","LastError"\r\n"EXCH02\\11","fabrikam","none"\r\n'
+            f'"EXCH02\\12","contoso","{cell}"\r\n"EXCH02\\13","tailspin","none"\r\n').encode()
+    check = {"sources": ["queue"], "field": "LastError", "forbid": [{"literal": DROPPED}]}
+    o = _one(tmp_path, data, "queues.csv", check)
+    assert o.status is Status.FAIL and o.actual == 1, o
+    assert o.evidence[0]["source"] == "queues.csv:3", o.evidence
+
+
+def test_a_quoted_w3c_context_spanning_lines_is_searched_under_field(tmp_path: Path) -> None:
+    rows = send_session("2025-03-04T11:20", "08DD", "tls12")
+    data = w3c("smtp_send", rows)
+    data += b'2025-03-04T11:21:00.000Z,Outbound,08DE,1,10.0.0.1:1,52.1.1.1:25,*,,"Remote said\r\n' \
+            + SOCKET.encode() + b'"\r\n'
+    check = {"field": "context", "forbid": [{"literal": SOCKET}]}
+    o = _one(tmp_path, data, "SEND.LOG", check)
+    assert o.status is Status.FAIL and o.actual == 1, o
+    assert o.evidence[0]["source"] == f"SEND.LOG:{5 + len(rows) + 1}", o.evidence
