@@ -26,7 +26,8 @@ class Entry:
     glob: str
     files: tuple[Path, ...]
     error: str | None = None
-    """Why the glob was not even looked at (a ``WORD=`` that is not a kind)."""
+    """Why the glob was not even looked at (a ``WORD=`` that is not a kind), or what it matched
+    that is not a regular file (its regular files are still read)."""
 
 
 def entries(target: Any) -> list[tuple[str | None, str, str | None]]:
@@ -45,6 +46,16 @@ def entries(target: Any) -> list[tuple[str | None, str, str | None]]:
         except ValueError as exc:
             out.append((None, spec, str(exc)))
     return out
+
+
+def not_regular(target: Any, pattern: str) -> list[str]:
+    """What a glob matches that is not a regular file (a FIFO, a device, a directory, a broken
+    link): never read, and never silently left out."""
+    full = str(target.path(pattern))
+    if "**" in full:
+        return []  # the walk lists files only; directories are how it descends
+    found = globmod.glob(full) if globmod.has_magic(full) else [full] if os.path.lexists(full) else []
+    return sorted(p for p in found if not os.path.isfile(p))
 
 
 def expand(target: Any, pattern: str) -> tuple[Path, ...]:
@@ -96,5 +107,28 @@ def _translate(pattern: str) -> str:
 
 
 def resolve(target: Any) -> list[Entry]:
-    """Every configured glob of the target with the files it matches."""
-    return [Entry(kind, g, () if err else expand(target, g), err) for kind, g, err in entries(target)]
+    """Every configured glob of the target with the files it matches; a glob that also matches
+    something that is not a regular file has an error naming it."""
+    out = []
+    for kind, g, err in entries(target):
+        files = () if err else expand(target, g)
+        if err is None and (odd := not_regular(target, g)):
+            err = "; ".join(f"{p}: matched by {g!r} but not a regular file ({_what(p)}), so not read" for p in odd)
+        out.append(Entry(kind, g, files, err))
+    return out
+
+
+def _what(path: str) -> str:
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "a broken link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"

@@ -214,3 +214,21 @@ def test_a_quoted_w3c_context_spanning_lines_is_searched_under_field(tmp_path: P
     o = _one(tmp_path, data, "SEND.LOG", check)
     assert o.status is Status.FAIL and o.actual == 1, o
     assert o.evidence[0]["source"] == f"SEND.LOG:{5 + len(rows) + 1}", o.evidence
+
+
+@pytest.mark.parametrize("odd", ["fifo", "dev-zero-link", "directory"])
+def test_a_glob_matching_something_not_a_regular_file_is_error_naming_it(tmp_path: Path, odd: str) -> None:
+    import os
+
+    write(tmp_path / "a.log", CLEAN)
+    other = tmp_path / "b.log"
+    if odd == "fifo":
+        os.mkfifo(other)
+    elif odd == "dev-zero-link":
+        other.symlink_to("/dev/zero")
+    else:
+        other.mkdir()
+    _, [o] = run_checks(tmp_path, ["*.log"], [CHECK])
+    assert o.status is Status.ERROR and "b.log" in o.message and "not a regular file" in o.message, o
+    _, [o] = run_checks(tmp_path, ["b.log"], [CHECK])
+    assert o.status is Status.ERROR and "not a regular file" in o.message, o
