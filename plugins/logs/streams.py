@@ -21,6 +21,8 @@ LINE_CAP = 64 << 20
 GZ_BOUND = 1 << 30
 """At most this many decompressed bytes are read from one ``.gz`` file (a bomb guard)."""
 _READ = 1 << 20
+_GZ_PIECE = 4 << 20
+"""At most this many decompressed bytes come out of one call (memory stays flat for a bomb)."""
 _TEXT_BYTES = [0x09, 0x0A, 0x0D, *range(0x20, 0x7F)]
 _ASCII_PAIRS = re.compile(
     "[" + "".join(f"\\u{h << 8 | 0x20:04x}-\\u{h << 8 | 0x7e:04x}\\u{h << 8 | 9:04x}\\u{h << 8 | 10:04x}"
@@ -88,7 +90,16 @@ class Chunks:
             data = read(block)
             self.consumed += len(data)
             if not data:
-                if in_member:
+                while in_member and not d.eof:  # output still held back by the bounded calls below
+                    piece = d.decompress(b"", _GZ_PIECE)
+                    if not piece:
+                        break
+                    out += len(piece)
+                    if out > self.gz_bound:
+                        self.error = f"{self.path}: stopped at the decompression bound of {self.gz_bound} bytes"
+                        return
+                    yield piece, 0, len(piece)
+                if in_member and not d.eof:
                     self.error = f"{self.path}: truncated gzip member (read {out} bytes of content)"
                 return
             while data:
@@ -96,7 +107,8 @@ class Chunks:
                     break  # zero padding between or after members
                 in_member = True
                 try:
-                    piece = d.decompress(data, self.gz_bound - out + 1)
+                    # bounded pieces: a bomb's gigabyte never sits in memory at once
+                    piece = d.decompress(data, min(_GZ_PIECE, self.gz_bound - out + 1))
                 except zlib.error as exc:
                     self.error = f"{self.path}: corrupt gzip data after {out} bytes: {exc}"
                     return

@@ -232,3 +232,23 @@ def test_a_glob_matching_something_not_a_regular_file_is_error_naming_it(tmp_pat
     assert o.status is Status.ERROR and "b.log" in o.message and "not a regular file" in o.message, o
     _, [o] = run_checks(tmp_path, ["b.log"], [CHECK])
     assert o.status is Status.ERROR and "not a regular file" in o.message, o
+
+
+def test_a_gzip_bomb_is_stopped_at_the_bound_with_memory_flat(tmp_path: Path) -> None:
+    import zlib
+
+    from plugins.logs.collector import LogCollector
+    from plugins.logs.streams import Chunks
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    path = tmp_path / "bomb.log.gz"
+    with path.open("wb") as f:
+        for _ in range(200):
+            f.write(c.compress(b"hello world\n" * 100_000))
+        f.write(c.flush())
+    stream = Chunks(path, gz_bound=100 << 20)
+    biggest = max(hi - lo for _, lo, hi in stream.raw_blocks())
+    assert biggest <= 4 << 20, biggest  # was the whole bound (100 MB here, 1 GiB by default) in one piece
+    assert stream.error and "decompression bound" in stream.error
+    _, [o] = run_checks(tmp_path, ["bomb.log.gz"], [CHECK], collector=LogCollector(gz_bound=100 << 20))
+    assert o.status is Status.ERROR and "decompression bound" in o.message, o
