@@ -12,6 +12,13 @@ Policy parameters (SPEC §4.1)::
       certificate: {min_days_valid: 14, min_key_bits: 2048, match_hostname: true}
       timeout: 10                          # seconds, a deadline for each stage of each connection
 
+A host name is probed on every address it resolves to (at most 16), each judged
+as a part (``host:port (address)``); an address refusing TCP is ``error``, so
+give an IP address to probe one address. One address gets 6 x ``timeout`` in
+all; a stage slower than a rule's own ``timeout`` is ``error`` for that rule.
+A ``4xx`` to STARTTLS is ``error`` (also under ``starttls: required``);
+``required`` passes only when a TLS handshake followed the ``220``.
+
 Placeholders for remediation text: ``${endpoint}`` (the endpoint that decided),
 ``${version}`` (the TLS version item that decided, if any), ``${servername}``,
 ``${item}`` (``starttls``, ``TLSv1.0``, ``plaintext_mail``, ``certificate.min_key_bits``...)

@@ -158,6 +158,9 @@ CATALOGUE = [
     Case("alert close_notify", REJECT_REQUIRED, "error", Peer(tls=record(21, b"\x01\x00"))),
     Case("alert of unknown level", REJECT_REQUIRED, "error", Peer(tls=record(21, b"\x07\x46"))),
     Case("ChangeCipherSpec first", REJECT_REQUIRED, "error", Peer(tls=record(20, b"\x01"))),
+    Case("alert of one byte, then close", REJECT_ONLY, "error",
+         Peer(tls=b"\x15\x03\x01\x00\x01\x02", after_tls="close")),
+    Case("alert cut short by a close", REJECT_ONLY, "error", Peer(tls=b"\x15\x03\x01\x00\x02\x02", after_tls="close")),
     # --- controls: a real, decided answer still passes (or fails) ---
     Case("control: starttls 554, reject only", REJECT_ONLY, "pass", Peer(starttls=b"554 5.5.1 No TLS\r\n")),
     Case("control: no STARTTLS in EHLO, forbidden", FORBIDDEN, "pass", Peer(ehlo=b"250 peer.test\r\n")),
