@@ -9,6 +9,7 @@ them), which is what lets the scanner skip everything else before decoding.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -98,16 +99,41 @@ def scan_plan(defs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for a in got[0]:
             table.setdefault(a.lower() if got[1] else a, set()).add(i)
     for table in (exact, folded):
-        for a in sorted(table, key=len):
-            for b in list(table):
-                if b != a and a in b and b in table:
-                    table[a] |= table.pop(b)
+        _merge_contained(table)
     return {
         "exact": [[a.decode("latin-1"), sorted(s)] for a, s in sorted(exact.items())],
         "folded": [[a.decode("latin-1"), sorted(s)] for a, s in sorted(folded.items())],
         "raw": raw,
         "every": every,
     }
+
+
+def _merge_contained(table: dict[bytes, set[int]]) -> None:
+    """Serve an anchor that contains another by the shorter one's hits: its signatures move to the
+    shorter anchor. Each anchor is searched once in all of them joined (linear, not pairwise:
+    5,000 literals took 16 s pairwise)."""
+    keys = sorted(table, key=len)
+    if any(b"\x00" in k for k in keys):  # the separator: pairwise, as the simple definition says
+        for a in keys:
+            for b in list(table):
+                if b != a and a in b and b in table:
+                    table[a] |= table.pop(b)
+        return
+    blob = b"\x00".join(keys)
+    starts, at = [], 0
+    for k in keys:
+        starts.append(at)
+        at += len(k) + 1
+    for a in keys:
+        if a not in table:
+            continue  # absorbed by a shorter one, which absorbed whatever contains it too
+        pos = blob.find(a)
+        while pos != -1:
+            j = bisect.bisect_right(starts, pos) - 1
+            b = keys[j]
+            if b != a and b in table:
+                table[a] |= table.pop(b)
+            pos = blob.find(a, starts[j + 1]) if j + 1 < len(keys) else -1
 
 
 def _line_safe(defn: Mapping[str, Any]) -> bool:

@@ -252,3 +252,35 @@ def test_a_gzip_bomb_is_stopped_at_the_bound_with_memory_flat(tmp_path: Path) ->
     assert stream.error and "decompression bound" in stream.error
     _, [o] = run_checks(tmp_path, ["bomb.log.gz"], [CHECK], collector=LogCollector(gz_bound=100 << 20))
     assert o.status is Status.ERROR and "decompression bound" in o.message, o
+
+
+def test_thousands_of_literals_are_planned_and_found_fast(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(5)
+    words = ["".join(rng.choice("abcdefghij") for _ in range(10)) for _ in range(5000)]
+    check = {"forbid": [{"literal": f"sig {w} error"} for w in words]}
+    data = CLEAN * 20_000 + f"2026-11-29 10:00:01 sig {words[4321]} error\n".encode()
+    t0 = time.process_time()
+    o = _one(tmp_path, data, check=check)
+    spent = time.process_time() - t0
+    assert o.status is Status.FAIL and o.actual == 1, o
+    assert spent < 6, f"{spent:.1f} s"  # was 28 s: pairwise anchor merging and a memmem pass per literal
+
+
+def test_anchor_merging_matches_the_pairwise_definition() -> None:
+    import random
+
+    from plugins.logs.signatures import _merge_contained
+
+    rng = random.Random(3)
+    for _ in range(200):
+        keys = {"".join(rng.choice("ab") for _ in range(rng.randint(1, 5))).encode() for _ in range(12)}
+        table = {k: {i} for i, k in enumerate(sorted(keys))}
+        want = {k: set(v) for k, v in table.items()}
+        for a in sorted(want, key=len):
+            for b in list(want):
+                if b != a and a in b and b in want:
+                    want[a] |= want.pop(b)
+        _merge_contained(table)
+        assert table == want
