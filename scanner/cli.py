@@ -128,9 +128,11 @@ def parse_now(text: str | None) -> datetime:
         return datetime.now(UTC)
     try:
         ts = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     except ValueError:
         raise _usage(f"--now {text!r} is not an ISO 8601 time (e.g. 2026-11-26T10:00:00Z)") from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first representable UTC time
+        raise _usage(f"--now {text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def _parse_inputs(items: Sequence[str]) -> dict[str, str]:
@@ -222,6 +224,11 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
             f"--input {unknown[0]}: no loaded policy declares this input (declared: "
             f"{', '.join(sorted(declared)) or 'none'})"
         )
+    from scanner.engine import rules_for_no_target
+
+    for rule in rules_for_no_target(policies, targets):
+        print(f"policyscan: warning: {rule}: its applies_to labels match no target, so it is skipped everywhere",
+              file=sys.stderr)
     waivers = load_waivers(args.waivers) if args.waivers else None
     baseline = None
     if args.baseline:
@@ -418,6 +425,8 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     if stdout is None and hasattr(sys.stdout, "reconfigure"):
         # evidence from hosts may hold anything; never die on a console that cannot show it
         sys.stdout.reconfigure(errors="backslashreplace")
+    if stdout is None and sys.stdout is None:  # started with stdout closed (`>&-`): like a reader gone
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     out = stdout or sys.stdout
     if args.command is None:
         _parser().print_help(out)
@@ -441,13 +450,36 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         if args.command in VERDICT_COMMANDS:
             # not stdout (write_reports handles that, and the verdict stands): a report's
             # reader went away (a FIFO, a socket) and the report is lost; never exit 0 then
-            return _internal_error(exc)
+            return _undelivered(exc)
         # the reader went away (`policyscan schema report | head`): not our bug
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         return 0
+    except OSError as exc:
+        # the machine, not a bug: a full disk (ENOSPC), /dev/full, a quota, an I/O error
+        return _undelivered(exc) if args.command in VERDICT_COMMANDS else _io_error(exc)
     except Exception as exc:
         return _internal_error(exc)
+
+
+def _io_error(exc: OSError) -> int:
+    where = "; ".join(getattr(exc, "__notes__", ()))
+    print(f"policyscan: error: {exc.strerror or exc}" + (f" ({where})" if where else ""), file=sys.stderr)
+    _silence_stdout()  # what is left in stdout's buffer cannot be written either
+    return 2
+
+
+def _undelivered(exc: OSError) -> int:
+    """A report or output that could not be delivered: the run is not complete, so exit 3
+    (never 0, and not 4: nothing is wrong with policyscan)."""
+    _io_error(exc)
+    print("policyscan: a report was not delivered; the run is incomplete", file=sys.stderr)
+    return 3
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _internal_error(exc: BaseException) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -126,8 +129,8 @@ def test_a_run_of_only_errors_exits_3_even_when_fail_on_is_above_them(fleet):
 
 
 def test_a_report_whose_reader_leaves_early_never_exits_0(fleet):
-    """A FIFO reader that closes after a few bytes loses the report: exit 4 (a broken pipe there
-    is not the harmless `| head` on stdout), never a green 0."""
+    """A FIFO reader that closes after a few bytes loses the report: exit 3, the run is
+    incomplete (a broken pipe there is not the harmless `| head` on stdout), never a green 0."""
     import os
     import threading
 
@@ -146,8 +149,8 @@ def test_a_report_whose_reader_leaves_early_never_exits_0(fleet):
     )
     out = scan(fleet, "--report", f"json={fifo}", "--jobs", "1")
     reader.join(30)
-    assert out.returncode == 4, out.stderr
-    assert "BrokenPipeError" in out.stderr
+    assert out.returncode == 3, out.stderr
+    assert "a report was not delivered" in out.stderr and "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize(
@@ -292,3 +295,46 @@ def test_an_invalid_policy_creates_no_report_folder(fleet):
     out = scan(fleet, "--report", f"json={fleet / 'out' / 'r.json'}")
     assert out.returncode == 2
     assert not (fleet / "out").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("where", ["report", "stdout"])
+def test_a_full_disk_is_an_incomplete_run_not_a_crash(fleet, where):
+    """ENOSPC (a full disk, /dev/full) is the machine's fault: one line, exit 3, no traceback file."""
+    if where == "report":
+        out = scan(fleet, "--report", "json=/dev/full")
+    else:
+        with open("/dev/full", "w") as full:
+            out = subprocess.run([sys.executable, "-m", "scanner", "scan", "--policy", str(fleet / "policy.yaml"),
+                                  "--inventory", str(fleet / "inventory.yaml")], stdout=full,
+                                 stderr=subprocess.PIPE, text=True, timeout=60, check=False, env=_plugin_env())
+    assert out.returncode == 3, out.stderr
+    assert "No space left on device" in out.stderr and "traceback" not in out.stderr.lower()
+
+
+def test_a_closed_stdout_is_not_a_crash(fleet):
+    """Started with stdout closed (`>&-`): the console report has no reader; the verdict decides."""
+    out = subprocess.run([sys.executable, "-m", "scanner", "scan", "--policy", str(fleet / "policy.yaml"),
+                          "--inventory", str(fleet / "inventory.yaml")], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, timeout=60, check=False, env=_plugin_env(),
+                         preexec_fn=lambda: os.close(1))
+    assert out.returncode == 1, out.stderr
+    assert "internal error" not in out.stderr
+
+
+@pytest.mark.parametrize("now", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_now_outside_the_representable_range_is_a_usage_error(fleet, now):
+    out = scan(fleet, "--now", now)
+    assert out.returncode == 2, out.stderr
+    assert "outside the years 1 to 9999" in out.stderr
+
+
+def test_a_rule_whose_labels_match_no_target_is_warned_about(fleet):
+    typo = "severity: high\n    applies_to: {labels: {rol: web}}"
+    (fleet / "policy.yaml").write_text(POLICY.replace("severity: high", typo, 1))
+    out = scan(fleet)
+    assert "its applies_to labels match no target, so it is skipped everywhere" in out.stderr, out.stderr
+
+
+def _plugin_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGIN_SITE), os.environ.get("PYTHONPATH")]))}
