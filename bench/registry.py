@@ -98,6 +98,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", type=int, default=10_000)
     ap.add_argument("--keep", type=Path, help="generate into (and reuse) this directory")
+    ap.add_argument("--no-sarif", dest="sarif", action="store_false", help="JSON and JUnit only (as before SARIF)")
     args = ap.parse_args()
     exe = shutil.which("policyscan") or sys.exit("policyscan is not installed (pip install -e .)")
 
@@ -140,10 +141,12 @@ def main() -> int:
             f"json={where / 'report.json'}",
             "--report",
             f"junit={where / 'junit.xml'}",
+            *(["--report", f"sarif={where / 'report.sarif'}"] if args.sarif else []),
             "--now",
             "2026-11-26T10:00:00Z",
         ]
-        for old in (where / "report.json", where / "junit.xml"):
+        reports = [where / "report.json", where / "junit.xml"] + ([where / "report.sarif"] if args.sarif else [])
+        for old in reports:
             old.unlink(missing_ok=True)  # as in a fresh CI workspace: nothing to replace
         # a fresh child for the scan alone, so RUSAGE_CHILDREN's peak is the scan's
         probe = [
@@ -156,9 +159,10 @@ def main() -> int:
         ]
         out = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.split()
         elapsed, peak_kb, code = float(out[0]), int(out[1]), int(out[2])
-        size = sum(f.stat().st_size for f in (where / "report.json", where / "junit.xml"))
+        size = sum(f.stat().st_size for f in reports)
         print(
-            f"scan: {args.targets} targets x both packs in {elapsed:.2f} s = {args.targets / elapsed:,.0f} targets/s "
+            f"scan: {args.targets} targets x both packs, {'JSON+JUnit+SARIF' if args.sarif else 'JSON+JUnit'}, "
+            f"in {elapsed:.2f} s = {args.targets / elapsed:,.0f} targets/s "
             f"(goal: 10,000 in < 10 s); exit {code}"
         )
         print(f"scan: peak memory {peak_kb / 1024:.0f} MiB (goal < 1024 MiB); reports {size / 1e6:.0f} MB")
