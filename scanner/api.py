@@ -137,6 +137,9 @@ class RunContext:
     """Upper bound on concurrent work a collector may start (``--jobs``)."""
     progress: bool = False
     """True when collectors may draw progress on a terminal (stderr is a tty)."""
+    lang: str = "en"
+    """The language of what a person reads (``--lang``): check types translate their
+    messages with ``scanner.i18n.translator(run.lang)``."""
 
 
 class EvalContext(NamedTuple):

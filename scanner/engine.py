@@ -30,7 +30,7 @@ import os
 import pickle
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar
 
 from scanner import placeholders
@@ -46,6 +46,7 @@ from scanner.api import (
     has_proof,
 )
 from scanner.combine import combine_all, combine_any, combine_not
+from scanner.errors import UsageError
 from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
 
@@ -109,11 +110,19 @@ class Engine:
         policies: Sequence[Policy],
         check_types: Mapping[str, CheckType],
         run: RunContext,
-        lang: str = "en",
+        lang: str | None = None,
     ) -> None:
+        """``lang`` (default: ``run.lang``) must be a language of :func:`scanner.i18n.available_languages`:
+        another is a :class:`UsageError` (``--lang``)."""
+        from scanner.i18n import available_languages
+
+        lang = run.lang if lang is None else lang
+
+        if lang not in (langs := available_languages()):
+            raise UsageError(f"--lang {lang}: no such language (available: {', '.join(langs)})")
         self.policies = policies
         self.check_types = check_types
-        self.run = run
+        self.run = run if run.lang == lang else replace(run, lang=lang)  # check types translate with run.lang
         self.lang = lang
         self._rules = [(p, r, r.check.leaves()) for p in policies for r in p.rules]
         self._plans = [self._plan(p, r, leaves) for p, r, leaves in self._rules]

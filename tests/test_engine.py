@@ -10,11 +10,12 @@ import pytest
 
 from scanner.api import RunContext, Severity, Status, Target
 from scanner.engine import Engine
+from scanner.errors import UsageError
 from scanner.exitcodes import ExitCode, gate, gate_counts
 from scanner.loader import load_policies
 from scanner.plugin_host import load_plugins
 from scanner.report import Result
-from tests.conftest import PLUGIN_SITE
+from tests.conftest import PLUGIN_SITE, ROOT
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -126,7 +127,7 @@ def test_collector_exception_is_an_error_for_the_targets_it_touches(host, write,
     assert "collector 'line_count' failed: RuntimeError: the test plugin was told to raise" in z.message
 
 
-def test_remediation_placeholders_language_and_escapes(host, write, tmp_path):
+def test_remediation_placeholders_language_and_escapes(host, write, tmp_path, monkeypatch):
     rule = """\
   - id: R
     title: t
@@ -141,8 +142,15 @@ def test_remediation_placeholders_language_and_escapes(host, write, tmp_path):
     assert result.remediation == f"a/R: trim {tmp_path / 'a.txt'} to 2 lines (has 5, limit 2); costs $5"
     (result,) = run(host, write, rule, [target(tmp_path, "a", 5)], lang="es")
     assert result.remediation == f"Recorte {tmp_path / 'a.txt'} a 2 líneas"
+    # a language added by a third-party catalog, with no remediation of its own: English
+    fr = tmp_path / "locale" / "fr" / "LC_MESSAGES"
+    fr.mkdir(parents=True)
+    (fr / "policyscan.mo").write_bytes((ROOT / "scanner/locale/es/LC_MESSAGES/policyscan.mo").read_bytes())
+    monkeypatch.setenv("POLICYSCAN_LOCALE_PATH", str(tmp_path / "locale"))
     (result,) = run(host, write, rule, [target(tmp_path, "a", 5)], lang="fr")
     assert result.remediation.startswith("a/R: trim")
+    with pytest.raises(UsageError, match=r"--lang xx: no such language \(available: en, es, fr\)"):
+        run(host, write, rule, [target(tmp_path, "a", 5)], lang="xx")
 
 
 def test_applies_to_labels_and_sorted_results(host, write, tmp_path):
