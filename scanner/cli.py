@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--lang", default="en", metavar="CODE", help="language of remediation text (default: en)")
     scan.add_argument("--now", metavar="ISO8601", help="the run's clock (default: the real time)")
     scan.add_argument(
+        "--redact",
+        action="store_true",
+        help="mask e-mail addresses, IP addresses and host names in evidence, messages and remediation "
+        "(every report format; target names stay)",
+    )
+    scan.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 2, metavar="N", help="parallel work (default: cores)"
     )
 
@@ -247,17 +253,25 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run, lang=args.lang)
     report = Report.begin(__version__, started, now, policies, targets, waivers, args.lang)
+    redactor = None
+    if args.redact:  # one key per run, made before any worker is forked
+        from scanner.redact import Redactor
+
+        redactor = Redactor(keep=[t.name for t in targets])
+        report.redacted = True
     progress = progress_printer(len(targets))
     if can_stream(specs, host.reporters):
         # json, junit... render batch by batch in the workers; console gets the gathered results
         finished, counts = scan_streamed(
-            engine, targets, report, specs, host.reporters, stdout, waivers, progress, baseline
+            engine, targets, report, specs, host.reporters, stdout, waivers, progress, baseline, redactor
         )
         _say_known(finished)
         return int(gate_counts(counts, Severity(args.fail_on)))
     results = engine.scan(targets, progress)
     if waivers is not None:
         results = apply_waivers(results, waivers, now)
+    if redactor is not None:
+        results = redactor.results(results)
     report = replace(report, finished_at=datetime.now(UTC), results=results)
     gated = results
     if baseline is not None:

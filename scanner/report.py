@@ -138,6 +138,9 @@ class Report:
     :meth:`summary` uses it when set."""
     baseline: Mapping[str, JSON] | None = None
     """``{"file", "sha256", "known"}`` of ``scan --baseline``: ``known`` failures were not gated."""
+    redacted: bool = False
+    """``scan --redact``: e-mail addresses, IP addresses and host names in the results are masked
+    (:mod:`scanner.redact`); the JSON report says ``"redacted": true``."""
 
     @classmethod
     def begin(
@@ -200,6 +203,8 @@ class Report:
             "waivers": dict(self.waivers) if self.waivers is not None else None,
             "targets": [{"name": t.name, "labels": dict(t.labels)} for t in self.targets],
             "summary": self.summary(),
-        } | ({"baseline": dict(self.baseline)} if self.baseline is not None else {}) | {
+        } | ({"baseline": dict(self.baseline)} if self.baseline is not None else {}) | (
+            {"redacted": True} if self.redacted else {}
+        ) | {
             "results": [r.to_json() for r in self.results] if with_results else [],
         }

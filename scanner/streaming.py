@@ -47,6 +47,7 @@ from scanner.baseline import Baseline, gate_counts_of
 from scanner.engine import Engine, pack_results, unpack_results
 from scanner.output import atomic_file, reader_went_away, write_reports
 from scanner.policy import WaiverSet
+from scanner.redact import Redactor
 from scanner.report import Report, Result
 from scanner.report_dest import destination, open_through
 
@@ -79,6 +80,7 @@ def scan_streamed(
     waivers: WaiverSet | None = None,
     progress: Callable[[int, int], None] | None = None,
     baseline: Baseline | None = None,
+    redactor: Redactor | None = None,
 ) -> tuple[Report, StatusCounts]:
     """Scan ``targets`` and write every report of ``specs``; return the finished report and
     the number of results per (status, severity) that gate the exit code (a ``baseline``'s
@@ -88,7 +90,8 @@ def scan_streamed(
     summary are filled in here). Reports whose reporter has a ``stream`` are
     rendered in the workers; the others (``console``) are written afterwards by
     :func:`scanner.output.write_reports` from results the workers send back, and
-    only then does the finished report hold the results.
+    only then does the finished report hold the results. A ``redactor`` (``--redact``)
+    masks every result in the worker, after waivers and before any report or count.
     """
     streams = [(fmt, path) for fmt, path in specs if reporters[fmt].stream is not None]
     gathered = [(fmt, path) for fmt, path in specs if reporters[fmt].stream is None]
@@ -103,7 +106,7 @@ def scan_streamed(
         counts: StatusCounts = Counter()
         results: list[Result] = []
         render = _BatchRenderer(report, outputs, waivers, engine.run.now, keep=bool(gathered), pack=pack,
-                                baseline=baseline)
+                                baseline=baseline, redactor=redactor)
         known: StatusCounts = Counter()
         for batch_counts, kept in engine.map_batches(targets, render, progress):
             for (status, severity), n in batch_counts:
@@ -141,6 +144,7 @@ class _BatchRenderer:
         keep: bool = False,
         pack: bool = False,
         baseline: Baseline | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.report = report
         self.outputs = outputs
@@ -149,12 +153,15 @@ class _BatchRenderer:
         self.keep = keep
         self.pack = pack
         self.baseline = baseline
+        self.redactor = redactor
 
     def __call__(self, index: int, results: list[Result]) -> tuple[list[tuple[tuple[str, str], int]], Any]:
         if self.waivers is not None:
             from scanner.waivers import apply_waivers
 
             results = apply_waivers(results, self.waivers, self.now)
+        if self.redactor is not None:
+            results = self.redactor.results(results)
         for out in self.outputs:
             for section, (_, write_results, _) in enumerate(_sections(out.stream)):
                 part = out.parts / _part_name(section, index)

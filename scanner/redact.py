@@ -1,0 +1,151 @@
+"""``scan --redact``: e-mail addresses, IP addresses and host names masked in results.
+
+:class:`Redactor` rewrites a :class:`~scanner.report.Result` before any
+reporter sees it (in the gathered path in the parent, in the streamed path in
+the worker that judged the batch), so every report format gets the same
+masked text without a reporter knowing about it.
+
+What is masked, in a result's ``message``, ``expected``, ``actual``,
+``evidence`` (every string value, at any depth; keys stay) and
+``remediation``:
+
+* e-mail addresses -> ``email-1a2b3c``;
+* IPv4 and IPv6 addresses, also with a port or in brackets (``[::1]:25``)
+  -> ``ip-1a2b3c`` (the port and brackets stay);
+* DNS host names of two or more labels whose last label is alphabetic and
+  not a file extension (``mail.contoso.com``,
+  ``AM0PR02CA0001.outlook.office365.com``) -> ``host-1a2b3c``.
+
+What is kept: the ``target``, ``policy``, ``rule``, ``title``, ``waiver`` and
+``check_type`` fields; the exact name of any target of the run wherever it
+appears (case-insensitive; ``exch01.contoso.local`` stays when a target has
+that name, but ``smtp.exch01.contoso.local`` does not); a name right after
+``/`` or ``\\`` (a file path's component or a registry key: ``exports/exch01.reg:14``,
+``HKLM\\...\\TLS 1.2``), unless after ``//`` (a URL's host) or at the start of a
+UNC path; names ending in a known file extension (``queues.txt``); version
+strings after a letter (``TLSv1.2``, ``v4.0.30319``) and three-part numbers
+(``4.4.2``). A four-part version standing alone (``#Version: 15.0.0.0``) looks
+like an IPv4 address and is masked.
+
+A mask is ``kind-`` and six hex digits of an HMAC-SHA256 of the normalised
+value (host names and e-mail addresses lower-cased, IP addresses in their
+compressed form) under a key made once per run: the same value gets the same
+mask across every report and every worker of one run, so a reader can still
+tell that two results name the same host; another run uses another key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from scanner.api import JSON
+from scanner.report import Result
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+
+_PATTERN = re.compile(
+    # e-mail: local part, @, a dotted domain, a bracketed literal or one label
+    rf"(?P<email>(?<![\w.%+-])[A-Za-z0-9._%+-]+@(?:(?:{_LABEL}\.)+[A-Za-z]{{2,63}}|\[[0-9A-Fa-f:.]+\]|{_LABEL})"
+    rf"(?![\w-]))"
+    # IPv6 candidate (validated in _replace): hex, colons and dots with two colons at least
+    r"|(?P<ip6>(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]*[0-9A-Fa-f:](?:%[0-9A-Za-z_.-]+)?"
+    r"(?![\w:]))"
+    # IPv4: not after a letter or dot (v4.0.30319), not followed by more of a number
+    rf"|(?P<ip4>(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.[0-9]))"
+    # host name: two labels or more, the last alphabetic; after an SMTP reply's "250-" too
+    r"|(?P<host>(?:(?<![\w.-])(?![2-5][0-9][0-9]-)|(?<=(?<![\w.-])[2-5][0-9][0-9]-))"
+    rf"(?:{_LABEL}\.)+[A-Za-z]{{2,63}}(?![\w-]|\.[A-Za-z0-9]))",
+)
+
+_FILE_EXTENSIONS = frozenset((
+    "reg", "log", "txt", "json", "jsonl", "yaml", "yml", "xml", "csv", "tsv", "html", "htm", "md", "rst", "py",
+    "pyc", "ps1", "psm1", "psd1", "bat", "cmd", "sh", "exe", "dll", "sys", "msi", "ini", "cfg", "conf", "config",
+    "toml", "zip", "gz", "tgz", "bz2", "xz", "tar", "evtx", "etl", "pem", "crt", "cer", "der", "pfx", "key",
+    "sarif", "js", "ts", "css", "png", "jpg", "jpeg", "gif", "svg", "pdf", "doc", "docx", "xls", "xlsx", "lock",
+    "tmp", "bak", "old", "out", "err",
+))
+"""Last labels that make a dotted name a file name (``queues.txt``), not a host name."""
+
+
+class Redactor:
+    """Masks e-mail addresses, IP addresses and host names in results (see the module docstring).
+
+    Picklable (a streamed scan sends it to its workers with the batch renderer);
+    make it once per run, in the parent, so every worker masks alike.
+    """
+
+    def __init__(self, keep: Iterable[str] = (), key: bytes | None = None) -> None:
+        self.key = key if key is not None else secrets.token_bytes(16)
+        self.keep = frozenset(name.casefold() for name in keep)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"key": self.key, "keep": self.keep}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.key = state["key"]
+        self.keep = state["keep"]
+
+    def _mask(self, kind: str, value: str) -> str:
+        digest = hmac.new(self.key, f"{kind}\0{value}".encode(), hashlib.sha256).hexdigest()
+        return f"{kind}-{digest[:6]}"
+
+    def _replace(self, m: re.Match[str]) -> str:
+        text = m.group()
+        if text.casefold() in self.keep:
+            return text
+        kind = m.lastgroup
+        if kind == "email":
+            return self._mask("email", text.casefold())
+        if kind == "ip4":
+            return self._mask("ip", text)
+        if kind == "ip6":
+            address, _, zone = text.partition("%")
+            try:
+                ip = ipaddress.IPv6Address(address)
+            except ValueError:
+                return text  # a time of day (10:00:00.201), a MAC address...
+            return self._mask("ip", ip.compressed) + (f"%{zone}" if zone else "")
+        # a host name
+        start = m.start()
+        source = m.string
+        before = source[start - 1] if start else ""
+        if before and before in "/\\" and not (start >= 2 and source[start - 2] == before):
+            return text  # a path's component or a registry key, not a URL's or UNC path's host
+        tld = text.rsplit(".", 1)[1]
+        if tld.casefold() in _FILE_EXTENSIONS or not (tld.islower() or tld.isupper()):
+            return text  # queues.txt, System.Net.Mail
+        return self._mask("host", text.casefold())
+
+    def text(self, value: str) -> str:
+        """``value`` with every e-mail address, IP address and host name masked."""
+        return _PATTERN.sub(self._replace, value)
+
+    def json(self, value: JSON) -> JSON:
+        """A JSON value with every string in it masked (keys kept)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {k: self.json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.json(v) for v in value]
+        return value
+
+    def result(self, r: Result) -> Result:
+        """``r`` with its message, expected and actual values, evidence and remediation masked."""
+        return r._replace(
+            message=self.text(r.message),
+            expected=self.json(r.expected),
+            actual=self.json(r.actual),
+            evidence=[self.json(dict(e)) for e in r.evidence],
+            remediation=self.text(r.remediation),
+        )
+
+    def results(self, results: Iterable[Result]) -> list[Result]:
+        return [self.result(r) for r in results]
