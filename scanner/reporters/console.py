@@ -20,16 +20,19 @@ policy, rule), so two runs diff cleanly. Rule ids carry their policy id when
 the report has results from more than one policy. ANSI colour only when
 ``options.color`` is set (the CLI sets it for a terminal without NO_COLOR).
 Text from hosts and logs is printed with control characters escaped, so a
-hostile log line cannot drive the terminal.
+hostile log line cannot drive the terminal. Every label and status word is
+translated into the report's language (``report.lang``, :mod:`scanner.i18n`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from gettext import NullTranslations
 from typing import IO
 
 from scanner.api import Reporter, ReportOptions, Severity, Status, hookimpl
+from scanner.i18n import N_, translator
 from scanner.output import printable
 from scanner.report import Report, Result
 
@@ -52,6 +55,9 @@ _ORDER = (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP, Status.WAIVED)
 _EVIDENCE_SHOWN = 3
 _SKIP_REASONS_SHOWN = 5
 _INDENT = " " * 9
+# the status words, marked for the catalog (translated where they are printed)
+_STATUS_WORDS = {"pass": N_("pass"), "fail": N_("fail"), "error": N_("error"), "skip": N_("skip"),
+                 "waived": N_("waived")}
 
 Paint = Callable[[str, str], str]
 
@@ -67,19 +73,26 @@ def _clean(text: str) -> str:
     return printable(text).replace("\r", "\\r")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _status(tr: NullTranslations, status: str) -> str:
+    return tr.gettext(_STATUS_WORDS[status])
 
 
 def summary_line(report: Report, paint: Paint) -> str:
-    """``N results: a pass, b fail, ... (T targets, P policies)``."""
+    """``N results: a pass, b fail, ... (T targets, P policies)``, in the report's language."""
+    tr = translator(report.lang)
     counts = report.summary()
-    parts = [paint(s.value, f"{counts[s.value]} {s.value}") if counts[s.value] else f"0 {s.value}" for s in _ORDER]
+    parts = [
+        paint(s.value, f"{counts[s.value]} {_status(tr, s.value)}") if counts[s.value] else f"0 {_status(tr, s.value)}"
+        for s in _ORDER
+    ]
     targets = len(report.targets) or len({r.target for r in report.results})
     policies = len(report.policies) or len({r.policy for r in report.results})
-    return (
-        f"{_plural(counts['total'], 'result')}: {', '.join(parts)} "
-        f"({_plural(targets, 'target')}, {'1 policy' if policies == 1 else f'{policies} policies'})"
+    total = counts["total"]
+    return tr.gettext("{results}: {counts} ({targets}, {policies})").format(
+        results=tr.ngettext("{n} result", "{n} results", total).format(n=total),
+        counts=", ".join(parts),
+        targets=tr.ngettext("{n} target", "{n} targets", targets).format(n=targets),
+        policies=tr.ngettext("{n} policy", "{n} policies", policies).format(n=policies),
     )
 
 
@@ -95,25 +108,27 @@ def _block(label: str, text: str) -> list[str]:
     return [head, *(pad + line for line in lines[1:])]
 
 
-def _problem(result: Result, multi_policy: bool, paint: Paint) -> list[str]:
+def _problem(result: Result, multi_policy: bool, paint: Paint, tr: NullTranslations) -> list[str]:
+    _ = tr.gettext
     status = result.status.value
     severity = result.severity.value
     head = (
-        f"  {paint(status, status.upper().ljust(6))} {paint(severity, severity.ljust(9))} "
+        f"  {paint(status, _status(tr, status).upper().ljust(6))} {paint(severity, severity.ljust(9))} "
         f"{_clean(_rule_id(result, multi_policy))}  {_clean(result.title)}"
     )
-    lines = [head, *_block("", result.message or "(no message)")]
+    lines = [head, *_block("", result.message or _("(no message)"))]
     sources = [str(e.get("source", "")) for e in result.evidence if e.get("source")]
     if sources:
         shown = "; ".join(sources[:_EVIDENCE_SHOWN])
         more = len(sources) - _EVIDENCE_SHOWN
-        lines.extend(_block("evidence: ", shown + (f" (+{more} more)" if more > 0 else "")))
+        more_text = " " + _("(+{n} more)").format(n=more) if more > 0 else ""
+        lines.extend(_block(_("evidence:") + " ", shown + more_text))
     if result.remediation and result.status is Status.FAIL:
-        lines.extend(_block("remediation: ", result.remediation))
+        lines.extend(_block(_("remediation:") + " ", result.remediation))
     return lines
 
 
-def _problems(results: Sequence[Result], multi_policy: bool, paint: Paint) -> list[str]:
+def _problems(results: Sequence[Result], multi_policy: bool, paint: Paint, tr: NullTranslations) -> list[str]:
     lines: list[str] = []
     current: str | None = None
     for r in results:
@@ -122,47 +137,50 @@ def _problems(results: Sequence[Result], multi_policy: bool, paint: Paint) -> li
         if r.target != current:
             current = r.target
             lines.extend(["", paint("target", _clean(r.target))])
-        lines.extend(_problem(r, multi_policy, paint))
+        lines.extend(_problem(r, multi_policy, paint, tr))
     return lines
 
 
-def _waived(results: Sequence[Result], multi_policy: bool, paint: Paint) -> list[str]:
+def _waived(results: Sequence[Result], multi_policy: bool, paint: Paint, tr: NullTranslations) -> list[str]:
+    _ = tr.gettext
     waived = [r for r in results if r.status is Status.WAIVED]
     if not waived:
         return []
-    lines = ["", paint("waived", f"Waived ({len(waived)}):")]
+    lines = ["", paint("waived", _("Waived ({n}):").format(n=len(waived)))]
     for r in waived:
         waiver = r.waiver or {}
-        reason = waiver.get("reason") or "no reason given"
-        expires = f" (expires {waiver['expires']})" if waiver.get("expires") else ""
+        reason = waiver.get("reason") or _("no reason given")
+        expires = " " + _("(expires {date})").format(date=waiver["expires"]) if waiver.get("expires") else ""
         lines.append(
             f"  {_clean(r.target)}  {_clean(_rule_id(r, multi_policy))}  {_clean(str(reason) + expires)}"
         )
     return lines
 
 
-def _skipped(results: Sequence[Result], paint: Paint) -> list[str]:
-    reasons = Counter(r.message or "(no reason)" for r in results if r.status is Status.SKIP)
+def _skipped(results: Sequence[Result], paint: Paint, tr: NullTranslations) -> list[str]:
+    _ = tr.gettext
+    reasons = Counter(r.message or _("(no reason)") for r in results if r.status is Status.SKIP)
     if not reasons:
         return []
-    lines = ["", paint("skip", f"Skipped ({sum(reasons.values())}):")]
+    lines = ["", paint("skip", _("Skipped ({n}):").format(n=sum(reasons.values())))]
     ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
     lines.extend(f"  {n} x {_clean(reason)}" for reason, n in ranked[:_SKIP_REASONS_SHOWN])
     if len(ranked) > _SKIP_REASONS_SHOWN:
-        lines.append(f"  ... and {len(ranked) - _SKIP_REASONS_SHOWN} more reasons")
+        lines.append("  " + _("... and {n} more reasons").format(n=len(ranked) - _SKIP_REASONS_SHOWN))
     return lines
 
 
 def render(report: Report, color: bool = False) -> str:
     """The console text of ``report``, ending with a newline."""
     paint = _painter(color)
+    tr = translator(report.lang)
     multi_policy = len({r.policy for r in report.results}) > 1
     lines = [summary_line(report, paint)]
     if not report.results:
-        lines.append("Nothing was checked: no rule produced a result.")
-    lines += _problems(report.results, multi_policy, paint)
-    lines += _waived(report.results, multi_policy, paint)
-    lines += _skipped(report.results, paint)
+        lines.append(tr.gettext("Nothing was checked: no rule produced a result."))
+    lines += _problems(report.results, multi_policy, paint, tr)
+    lines += _waived(report.results, multi_policy, paint, tr)
+    lines += _skipped(report.results, paint, tr)
     return "\n".join(lines) + "\n"
 
 

@@ -103,3 +103,28 @@ def test_output_is_deterministic() -> None:
 def test_registered_as_console_reporter() -> None:
     (reporter,) = console.register_reporters()
     assert reporter.name == "console" and reporter.write is console.write and reporter.extension == ".txt"
+
+
+def test_spanish_labels_with_lang_es() -> None:
+    """With ``--lang es`` the summary, status words and labels are Spanish (scanner/locale/es)."""
+    import dataclasses
+
+    text = render(dataclasses.replace(sample_report(), lang="es"))
+    assert text.splitlines()[0] == (
+        "9 resultados: 3 correcto, 2 fallo, 1 error, 2 omitido, 1 exento (2 destinos, 2 políticas)"
+    )
+    assert "FALLO  high      corp.exchange-tls12/EXO-002" in text
+    assert "evidencia: exports/exch01.reg:14; logs/send.LOG:7" in text
+    assert f"corrección: {REMEDIATION}" in text
+    assert "Exentos (1):" in text and "Omitidos (2):" in text and "(vence el 2026-12-31)" in text
+    for english in ("results:", "evidence:", "remediation:", "Waived", "Skipped"):
+        assert english not in text
+
+
+def test_spanish_console_from_the_command_line() -> None:
+    from tests.conftest import POLICIES, ROOT, run_cli
+
+    out = run_cli("scan", "--policy", str(POLICIES), "--inventory", str(ROOT / "examples" / "inventory.yaml"),
+                  "--lang", "es")
+    assert out.returncode == 1
+    assert "resultados:" in out.stdout and "evidencia:" in out.stdout and "corrección:" in out.stdout
