@@ -69,6 +69,8 @@ class _Plan(NamedTuple):
     """The check types the rule uses, comma-separated (the result's ``check_type``)."""
     message: placeholders.Template | None
     remediation: placeholders.Template | None
+    title: str
+    """The rule's title in the run's language (else English)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,7 @@ class Engine:
             ",".join(sorted({leaf.type_name for leaf in leaves})),
             placeholders.Template(self._pick(rule.message)) if rule.message else None,
             placeholders.Template(self._pick(rule.remediation)) if rule.remediation else None,
+            self._pick(rule.titles) if rule.titles else rule.title,
         )
 
     # ---------------------------------------------------------------- public
@@ -358,7 +361,7 @@ class Engine:
     def _result(
         self, plan: _Plan, target: Target, facts: Mapping[tuple[str, str], Any], memo: dict[Any, Any]
     ) -> Result:
-        policy, rule, leaf, kinds, message_template, remediation_template = plan
+        policy, rule, leaf, kinds, message_template, remediation_template, title = plan
         if rule.labels and not _labels_match(rule, target):
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
             outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
@@ -379,7 +382,7 @@ class Engine:
                 "target": target.name,
                 "rule": rule.id,
                 "policy": policy.id,
-                "title": rule.title,
+                "title": title,
                 "severity": str(rule.severity),
                 "status": str(outcome.status),
                 "message": outcome.message,
@@ -397,7 +400,7 @@ class Engine:
                 target.name,
                 policy.id,
                 rule.id,
-                rule.title,
+                title,
                 rule.severity,
                 outcome.status,
                 outcome.status,

@@ -51,6 +51,8 @@ class Rule:
     rationale: str = ""
     line: int = 0
     """The line of the rule in its policy file (1-based; 0 when built in code)."""
+    titles: Mapping[str, str] = field(default_factory=dict)
+    """Language code → title (``title`` is the English one); empty when built in code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class Policy:
     """Effective inputs: the file's defaults with ``--input`` overrides applied."""
     description: str = ""
     references: Sequence[Mapping[str, Any]] = ()
+    titles: Mapping[str, str] = field(default_factory=dict)
+    """Language code → title (``title`` is the English one); empty when built in code."""
 
 
 EVERY_TARGET: tuple[str, ...] = ("*",)

@@ -126,7 +126,8 @@ class _PolicyBuilder:
         meta = data["metadata"]
         return Policy(
             id=meta["id"],
-            title=meta["title"],
+            title=_lang_map(meta["title"])["en"],
+            titles=_lang_map(meta["title"]),
             version=str(meta["version"]),
             sha256=self.doc.sha256,
             path=self.doc.display,
@@ -167,7 +168,8 @@ class _PolicyBuilder:
         applies = raw.get("applies_to") or {}
         return Rule(
             id=raw["id"],
-            title=raw["title"],
+            title=_lang_map(raw["title"])["en"],
+            titles=_lang_map(raw["title"]),
             severity=Severity(raw["severity"]),
             check=check,
             remediation=_lang_map(raw.get("remediation")),

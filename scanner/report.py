@@ -107,10 +107,11 @@ class TargetInfo:
     paths) are relative to: the inventory's; "" when unknown (not part of the JSON report)."""
 
 
-def _rule_infos(policy: Policy) -> tuple[RuleInfo, ...]:
+def _rule_infos(policy: Policy, lang: str) -> tuple[RuleInfo, ...]:
     return tuple(
         RuleInfo(
-            r.id, r.title, r.severity, ",".join(sorted({leaf.type_name for leaf in r.check.leaves()})),
+            r.id, r.titles.get(lang) or r.title, r.severity,
+            ",".join(sorted({leaf.type_name for leaf in r.check.leaves()})),
             r.description, r.rationale, dict(r.remediation), tuple(r.references), tuple(r.tags), r.line,
         )
         for r in policy.rules
@@ -166,7 +167,10 @@ class Report:
             started_at=started_at,
             finished_at=started_at,
             now=now,
-            policies=[PolicyInfo(p.id, p.title, p.version, p.sha256, p.path, _rule_infos(p)) for p in policies],
+            policies=[
+                PolicyInfo(p.id, p.titles.get(lang) or p.title, p.version, p.sha256, p.path, _rule_infos(p, lang))
+                for p in policies
+            ],
             inputs=inputs,
             targets=[
                 TargetInfo(t.name, dict(t.labels), str(t.base_dir)) for t in sorted(targets, key=lambda t: t.name)

@@ -19,6 +19,18 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 API_VERSION = "policyscan/v1"
 COMBINATORS = ("all", "any", "not")
 
+_TITLE = {
+    "description": "a title, or a map of language -> title with at least `en`",
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "required": ["en"],
+            "propertyNames": {"pattern": "^[a-z]{2,3}(-[A-Za-z0-9]+)*$"},
+            "additionalProperties": {"type": "string", "minLength": 1},
+        },
+    ],
+}
 _TEXT_OR_LANG = {
     "oneOf": [
         {"type": "string"},
@@ -50,7 +62,7 @@ def _rule_schema(check: Mapping[str, Any]) -> dict[str, Any]:
         "required": ["id", "title", "severity", "check"],
         "properties": {
             "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"},
-            "title": {"type": "string", "minLength": 1},
+            "title": _TITLE,
             "severity": {"enum": [s.value for s in Severity]},
             "description": {"type": "string"},
             "rationale": {"type": "string"},
@@ -86,7 +98,7 @@ def _policy_schema(check: Mapping[str, Any], defs: Mapping[str, Any] | None = No
                 "required": ["id", "title", "version"],
                 "properties": {
                     "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$"},
-                    "title": {"type": "string", "minLength": 1},
+                    "title": _TITLE,
                     "version": {"type": "string", "minLength": 1},
                     "description": {"type": "string"},
                     "references": _REFERENCES,

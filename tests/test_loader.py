@@ -335,3 +335,22 @@ def test_scan_and_validate_read_a_symlinked_policy_directory(write, tmp_path):
         ("demo", "R-1", "pass"), ("demo", "R-2", "pass"), ("linked", "R-1", "pass"), ("linked", "R-2", "fail")
     ]
     assert out.returncode == 1
+
+
+def test_titles_may_be_a_map_of_language_to_text_with_english(write, host):
+    text = GOOD.replace("  title: Demo policy", "  title: {en: Demo policy, es: Política de prueba}").replace(
+        "    title: first", "    title:\n      en: first\n      es: primera"
+    )
+    (policy,) = load_policies([str(write("p.yaml", text))], host)
+    assert (policy.title, policy.titles) == ("Demo policy", {"en": "Demo policy", "es": "Política de prueba"})
+    first = next(r for r in policy.rules if r.id == "R-1")
+    assert (first.title, first.titles) == ("first", {"en": "first", "es": "primera"})
+    second = next(r for r in policy.rules if r.id == "R-2")
+    assert (second.title, second.titles) == ("second", {"en": "second"})  # a plain string is English
+
+
+def test_a_title_map_without_english_is_invalid(write, host):
+    path = write("p.yaml", GOOD.replace("    title: second", "    title: {es: segunda}"))
+    with pytest.raises(LoadError) as info:
+        load_policies([str(path)], host)
+    assert "rules[0].title" in str(info.value)

@@ -158,3 +158,31 @@ def test_smtp_rules_of_the_shipped_packs_against_real_servers(tmp_path):
     assert st["legacy"]["TLS-HARD-SMTP-002"] == "fail"
     assert st["old"]["EXO-TLS12-SMTP-001"] == "fail"
     assert "Microsoft 365 requires TLS 1.2" in results["old"]["EXO-TLS12-SMTP-001"]["remediation"]
+
+
+def _pack_titles() -> dict[str, dict]:
+    """Every title of the shipped packs (metadata and rules) by id, as the file says it."""
+    from scanner.yamlio import load_yaml
+
+    titles = {}
+    for pack in sorted(POLICIES.glob("*.yaml")):
+        ((doc, _marks),) = load_yaml(pack)
+        titles[doc["metadata"]["id"]] = doc["metadata"]["title"]
+        titles.update({rule["id"]: rule["title"] for rule in doc["rules"]})
+    return titles
+
+
+def test_every_shipped_title_has_spanish():
+    for rid, title in _pack_titles().items():
+        assert isinstance(title, dict) and title.get("en") and title.get("es"), (rid, title)
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_json_report_titles_are_in_the_runs_language(tmp_path, lang):
+    _, report = scan_json(tmp_path, "--inventory", str(ROOT / "examples" / "inventory.yaml"), "--lang", lang)
+    shipped = _pack_titles()
+    assert report["results"]
+    for r in report["results"]:
+        assert r["title"] == shipped[r["rule"]][lang]
+    for p in report["policies"]:
+        assert p["title"] == shipped[p["id"]][lang]
