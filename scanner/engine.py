@@ -389,9 +389,9 @@ class Engine:
                 "inputs": policy.inputs,
             }
             if message_template is not None:
-                message = message_template.fill(values)
+                message = message_template.fill(values, self.lang)
             if remediation_template is not None:
-                remediation = remediation_template.fill(values)
+                remediation = remediation_template.fill(values, self.lang)
         # tuple.__new__ with every field in order: half the cost of Result(...), which goes
         # through a Python-level __new__; this runs once per (target, rule)
         return _new_result(

@@ -1,8 +1,15 @@
 """``${name}`` placeholders in remediation text, messages and check parameters.
 
 ``${actual}``, ``${inputs.smtp_port}`` ... are replaced by values; ``$$`` is a
-literal ``$``; any other ``$`` is kept as it is. Values that are not strings
-are written as JSON would write them (``1``, ``true``, ``null``, lists).
+literal ``$``; any other ``$`` is kept as it is.
+
+In remediation text and messages (:func:`render`, :class:`Template`) values
+read as a person would say them, in the run's language: a missing value
+(``null``) is "absent" ("ausente" in Spanish), a map is ``key: value; ...``
+with inner maps as ``key value, ...`` (an SMTP ``actual`` reads
+``mx:25: TLSv1.0 accepted; ...``), lists inside a map are comma-separated.
+Other values are written as JSON would write them (``1``, ``true``, lists).
+In check parameters (:func:`substitute_inputs`) values stay JSON.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from scanner.i18n import N_, translator
 
 _TOKEN = re.compile(r"\$\$|\$\{([^}]*)\}|\$\{")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)*\Z")
@@ -23,6 +32,30 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+_ABSENT = N_("absent")
+
+
+def _inline(value: Any, lang: str) -> str:
+    if value is None:
+        return translator(lang).gettext(_ABSENT)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_inline(v, lang)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_inline(v, lang) for v in value)
+    return _text(value)
+
+
+def readable(value: Any, lang: str = "en") -> str:
+    """``value`` as remediation text shows it (see the module docstring)."""
+    if value is None:
+        return translator(lang).gettext(_ABSENT)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_inline(v, lang)}" for k, v in value.items())
+    return _text(value)
 
 
 def names(template: str) -> tuple[list[str], list[str]]:
@@ -42,7 +75,7 @@ def names(template: str) -> tuple[list[str], list[str]]:
     return found, problems
 
 
-def render(template: str, lookup: Callable[[str], Any]) -> str:
+def render(template: str, lookup: Callable[[str], Any], lang: str = "en") -> str:
     """Fill ``template``; ``lookup(name)`` raises KeyError for an unknown name (kept as is)."""
 
     def sub(m: re.Match[str]) -> str:
@@ -53,7 +86,7 @@ def render(template: str, lookup: Callable[[str], Any]) -> str:
         if name is None:
             return token
         try:
-            return _text(lookup(name))
+            return readable(lookup(name), lang)
         except KeyError:
             return token
 
@@ -69,9 +102,9 @@ def _map_lookup(values: Mapping[str, Any], name: str) -> Any:
     raise KeyError(name)
 
 
-def render_map(template: str, values: Mapping[str, Any]) -> str:
+def render_map(template: str, values: Mapping[str, Any], lang: str = "en") -> str:
     """Fill ``template`` from ``values``; ``inputs.port`` reads ``values["inputs"]["port"]``."""
-    return render(template, lambda name: _map_lookup(values, name))
+    return render(template, lambda name: _map_lookup(values, name), lang)
 
 
 class Template:
@@ -108,14 +141,14 @@ class Template:
         self._names = tuple(names)
         self._tokens = tuple(tokens)
 
-    def fill(self, values: Mapping[str, Any]) -> str:
+    def fill(self, values: Mapping[str, Any], lang: str = "en") -> str:
         literals = self._literals
         if not self._names:
             return literals[0]
         parts = [literals[0]]
         for i, name in enumerate(self._names):
             try:
-                parts.append(_text(_map_lookup(values, name)))
+                parts.append(readable(_map_lookup(values, name), lang))
             except KeyError:
                 parts.append(self._tokens[i])
             parts.append(literals[i + 1])

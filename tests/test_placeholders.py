@@ -24,3 +24,22 @@ def test_examples() -> None:
     t = Template("Set ${key} to ${expected} (found ${actual}) on ${target}:${inputs.port}; $$5, ${nope} stays, ${")
     assert t.fill(VALUES) == "Set HKLM\\X to [1, 4294967295] (found 0) on exch01:25; $5, ${nope} stays, ${"
     assert Template("plain").fill({}) == "plain"
+
+
+@given(st.lists(PIECES, max_size=12).map("".join), st.sampled_from(["en", "es"]))
+def test_template_fills_like_render_map_in_every_language(template: str, lang: str) -> None:
+    assert Template(template).fill(VALUES, lang) == render_map(template, VALUES, lang)
+
+
+def test_values_read_naturally() -> None:
+    """A missing value is "absent" in the run's language, a map of endpoints is text, not JSON."""
+    smtp = {"mx:25": {"TLSv1.0": "accepted", "TLSv1.2": "accepted"}, "mx2:25": {"TLSv1.0": None}}
+    t = Template("found ${actual}; was ${none}")
+    assert t.fill({"actual": smtp, "none": None}) == (
+        "found mx:25: TLSv1.0 accepted, TLSv1.2 accepted; mx2:25: TLSv1.0 absent; was absent"
+    )
+    assert t.fill({"actual": smtp, "none": None}, "es") == (
+        "found mx:25: TLSv1.0 accepted, TLSv1.2 accepted; mx2:25: TLSv1.0 ausente; was ausente"
+    )
+    assert Template("${x}").fill({"x": {"a": [1, 2]}}) == "a: 1, 2"
+    assert Template("${x}").fill({"x": 0}) == "0"
