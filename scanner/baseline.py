@@ -20,6 +20,9 @@ from scanner.diff import Key, read_report
 from scanner.report import Result
 
 _BAD = (Status.FAIL, Status.ERROR)
+#: How the gate sees a known failure: a known ``fail`` was judged (like a waived one); a known
+#: ``error`` was still not checked (like a skip), so a run of only known errors exits 3, not 0.
+_KNOWN_AS = {Status.FAIL: Status.WAIVED, Status.ERROR: Status.SKIP}
 
 
 def gate_counts_of(counts: Counter[tuple[Status, Severity]], known: Counter[tuple[Status, Severity]]) -> Counter[
@@ -27,8 +30,8 @@ def gate_counts_of(counts: Counter[tuple[Status, Severity]], known: Counter[tupl
 ]:
     """Counts per (status, severity) as the gate sees them: known failures moved to ``waived``."""
     seen = counts - known
-    for (_, severity), n in known.items():
-        seen[(Status.WAIVED, severity)] += n
+    for (status, severity), n in known.items():
+        seen[(_KNOWN_AS[status], severity)] += n
     return seen
 
 
@@ -55,7 +58,7 @@ class Baseline:
         judged results are known failures exits 0, not 3 "nothing checked")."""
         if not self.known:
             return list(results), 0
-        seen = [r._replace(status=Status.WAIVED) if self.is_known(r) else r for r in results]
+        seen = [r._replace(status=_KNOWN_AS[r.status]) if self.is_known(r) else r for r in results]
         return seen, sum(a is not b for a, b in zip(seen, results, strict=True))
 
 

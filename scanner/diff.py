@@ -26,6 +26,9 @@ from scanner.errors import UsageError
 
 REPORT_SCHEMA_ID = "policyscan/report/v1"
 BAD = frozenset({"fail", "error"})
+STATUSES = ("pass", "fail", "error", "skip", "waived")
+MARKDOWN_LIMIT = 60_000
+"""At most this many characters of Markdown, as the scan's markdown report (GitHub comments take 65,536)."""
 Key = tuple[str, str, str]
 
 
@@ -68,10 +71,19 @@ def read_report(path: str, what: str = "report") -> LoadedReport:
     for i, r in enumerate(doc["results"]):
         try:
             key = (str(r["target"]), str(r["policy"]), str(r["rule"]))
-            str(r["status"])
+            status = r["status"]
         except (KeyError, TypeError):
             raise UsageError(f"{what} {path}: results[{i}] lacks target, policy, rule or status") from None
+        if status not in STATUSES:
+            raise UsageError(f"{what} {path}: results[{i}] has status {status!r}, not one of {', '.join(STATUSES)}")
+        if key in results:
+            raise UsageError(f"{what} {path}: results[{i}] repeats {'/'.join(key)}: a report has one result per "
+                             "(target, policy, rule)")
         results[key] = r
+    summary = doc.get("summary")
+    if isinstance(summary, dict) and summary.get("total") != len(results):
+        raise UsageError(f"{what} {path}: its summary counts {summary.get('total')} results but it holds "
+                         f"{len(results)} (cut or edited?)")
     return LoadedReport(path, hashlib.sha256(raw).hexdigest(), doc, results)
 
 
@@ -190,17 +202,21 @@ def render_text(diff: Diff) -> str:
 
 
 def _md_rows(changes: Iterable[Change]) -> list[str]:
+    from scanner.reporters.markdown import escape
+
     rows = ["| target | policy/rule | severity | before | after | title |", "|---|---|---|---|---|---|"]
     for c in changes:
         cells = [c.key[0], f"{c.key[1]}/{c.key[2]}", c.severity, c.before or "absent", c.after or "absent", c.title]
-        rows.append("| " + " | ".join(x.replace("|", "\\|").replace("\n", " ") for x in cells) + " |")
+        rows.append("| " + " | ".join(escape(x) for x in cells) + " |")
     return rows
 
 
 def render_markdown(diff: Diff) -> str:
     head = "## policyscan diff: " + ("worse" if diff.worse else "not worse")
+    from scanner.reporters.markdown import escape
+
     out = [head, ""]
-    out += [f"> warning: {w}" for w in diff.warnings]
+    out += [f"> warning: {escape(w)}" for w in diff.warnings]
     if diff.warnings:
         out.append("")
     out.append(f"**{len(diff.new_failures)}** new failure(s), **{len(diff.fixed)}** fixed, "
@@ -210,4 +226,21 @@ def render_markdown(diff: Diff) -> str:
                            ("Gone", diff.gone)):
         if changes:
             out += ["", f"### {title}", "", *_md_rows(changes)]
-    return "\n".join(out) + "\n"
+    return _capped(out)
+
+
+def _capped(lines: list[str]) -> str:
+    """The lines, cut at whole lines so the text stays under :data:`MARKDOWN_LIMIT` with a note."""
+    text = "\n".join(lines) + "\n"
+    if len(text) <= MARKDOWN_LIMIT:
+        return text
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > MARKDOWN_LIMIT - 200:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    left = len(lines) - len(kept)
+    kept.append(f"\n_… {left} more line(s) left out; `policyscan diff --report json=FILE` writes the whole diff._")
+    return "\n".join(kept) + "\n"

@@ -32,6 +32,13 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"bad": scan_report(d, "bad", "exch02-schannel.reg"), "good": scan_report(d, "good", "exch01-schannel.reg")}
 
 
+def _recount(doc: dict) -> None:
+    """The summary of a report whose results a test removed (a report checks its own count)."""
+    statuses = ("pass", "fail", "error", "skip", "waived")
+    doc["summary"] = {"total": len(doc["results"]),
+                      **{s: sum(r["status"] == s for r in doc["results"]) for s in statuses}}
+
+
 def test_a_fix_shows_as_fixed_and_not_worse(reports: dict[str, Path]) -> None:
     diff = compare(read_report(str(reports["bad"])), read_report(str(reports["good"])))
     assert not diff.worse and diff.fixed
@@ -54,6 +61,7 @@ def test_the_reverse_is_worse_and_names_every_new_failure(reports: dict[str, Pat
 def test_a_result_that_did_not_exist_before_and_fails_is_worse(reports: dict[str, Path], tmp_path: Path) -> None:
     doc = json.loads(reports["bad"].read_text())
     doc["results"] = [r for r in doc["results"] if r["rule"] != "EXO-TLS12-001"]
+    _recount(doc)
     trimmed = tmp_path / "trimmed.json"
     trimmed.write_text(json.dumps(doc))
     diff = compare(read_report(str(trimmed)), read_report(str(reports["bad"])))
@@ -191,8 +199,64 @@ def test_baseline_gates_alike_in_streamed_and_gathered_fleet_scans(tmp_path: Pat
         assert proc.returncode == 0, (report, proc.stderr)
         assert f"{known} known failure(s)" in proc.stderr
     doc["results"] = [r for r in doc["results"] if r["target"] != "t150"]
+    _recount(doc)
     base.write_text(json.dumps(doc))
     for report in (["--report", f"json={tmp_path / 'again.json'}"], ["--report", "console"]):
         proc = run_cli("scan", "--policy", policy, "--inventory", str(inv), "--now", NOW, "--jobs", "2",
                        "--baseline", str(base), *report)
         assert proc.returncode == 1, (report, proc.stderr)
+
+
+# ---------------------------------------------------------------- found by the black-box review of issue 9
+
+
+def _edited(reports: dict[str, Path], tmp_path: Path, name: str, change) -> Path:
+    doc = json.loads(reports["bad"].read_text())
+    change(doc)
+    out = tmp_path / name
+    out.write_text(json.dumps(doc))
+    return out
+
+
+@pytest.mark.parametrize("status", ["FAIL", "failed", "fail ", "", None, 1])
+def test_a_result_with_a_status_that_is_not_one_is_not_a_report(reports, tmp_path, status) -> None:
+    def change(doc):
+        doc["results"][0]["status"] = status
+
+    bad = _edited(reports, tmp_path, "st.json", change)
+    proc = run_cli("diff", str(reports["good"]), str(bad))
+    assert proc.returncode == 2 and "has status" in proc.stderr, proc.stderr
+
+
+def test_duplicate_results_or_a_cut_results_list_are_not_a_report(reports, tmp_path) -> None:
+    dup = _edited(reports, tmp_path, "dup.json", lambda d: d["results"].extend(
+        {**r, "status": "pass"} for r in list(d["results"])))
+    proc = run_cli("diff", str(reports["good"]), str(dup))
+    assert proc.returncode == 2 and "repeats" in proc.stderr, proc.stderr
+    cut = _edited(reports, tmp_path, "cut.json", lambda d: d.__setitem__("results", []))
+    proc = run_cli("diff", str(reports["bad"]), str(cut))
+    assert proc.returncode == 2 and "summary counts" in proc.stderr, proc.stderr
+
+
+def test_diff_markdown_is_escaped_and_capped(reports, tmp_path) -> None:
+    from scanner.diff import MARKDOWN_LIMIT, Change, Diff, render_markdown
+
+    hostile = "log <b>bold</b> @octocat | pipe <details open><summary>x</summary>"
+    diff = Diff(new_failures=[Change((f"t{i:04d}", "p", f"R{i}"), "pass", "fail", hostile, "high")
+                              for i in range(3000)])
+    text = render_markdown(diff)
+    assert len(text) <= MARKDOWN_LIMIT
+    assert "<b>" not in text and "<details" not in text and "@octocat" not in text
+    assert "more line(s) left out" in text
+
+
+def test_a_baseline_of_known_errors_only_still_exits_3(tmp_path) -> None:
+    """An unreachable host stays unreachable: its error is known, but it was never checked."""
+    policy = str(POLICIES / "exchange-m365-tls12.yaml")
+    uncovered = ["--target", "exch", "--reg", str(EXPORTS / "exch01-dotnet.reg"), "--now", NOW]
+    base = tmp_path / "b.json"
+    first = run_cli("scan", "--policy", policy, *uncovered, "--report", f"json={base}")
+    doc = json.loads(base.read_text())
+    assert first.returncode == 3 and doc["summary"]["fail"] == 0 and doc["summary"]["error"] > 0, first.stderr
+    again = run_cli("scan", "--policy", policy, *uncovered, "--baseline", str(base))
+    assert again.returncode == 3, again.stderr

@@ -130,7 +130,9 @@ def _rule(policy: str, info: RuleInfo, lang: str) -> dict[str, JSON]:
     if info.rationale:
         text.append(f"{TEXT['rationale']}: {info.rationale}")
         markdown.append(f"**{TEXT['rationale']}**\n\n{_md(info.rationale)}")
-    links = [(str(r.get("title") or r.get("url")), str(r["url"])) for r in info.references if r.get("url")]
+    # only web links: a policy from elsewhere may carry javascript: or data: URLs
+    links = [(str(r.get("title") or r.get("url")), str(r["url"])) for r in info.references
+             if str(r.get("url") or "").lower().startswith(("https://", "http://"))]
     if links:
         text.append(f"{TEXT['references']}: " + ", ".join(url for _, url in links))
         markdown.append(f"**{TEXT['references']}**\n\n" + "\n".join(f"- <{url}> {_md(title)}" for title, url in links))

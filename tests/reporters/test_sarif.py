@@ -393,3 +393,17 @@ def test_microsofts_validator_accepts_every_sarif_these_tests_wrote(written: Pat
     # written by the tests above; when one of them was deselected, validate what there is
     assert names, "no SARIF was written"
     assert validate(paths) == {name: [] for name in names}
+
+
+def test_only_web_links_become_help_uris() -> None:
+    """A policy from elsewhere may name javascript: or data: URLs; SARIF viewers render helpUri as a link."""
+    from scanner.api import Severity
+    from scanner.reporters.sarif import _rule
+    from scanner.report import RuleInfo
+
+    refs = ({"title": "x", "url": "javascript:alert(7)"}, {"title": "d", "url": "data:text/html,<script>1</script>"},
+            {"title": "MS", "url": "https://learn.microsoft.com/x"})
+    rule = _rule("p", RuleInfo("R", "t", Severity.HIGH, "registry", references=refs), "en")
+    assert rule["helpUri"] == "https://learn.microsoft.com/x"
+    text = json.dumps(rule)
+    assert "javascript:" not in text and "data:text" not in text
