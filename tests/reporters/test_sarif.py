@@ -398,8 +398,8 @@ def test_microsofts_validator_accepts_every_sarif_these_tests_wrote(written: Pat
 def test_only_web_links_become_help_uris() -> None:
     """A policy from elsewhere may name javascript: or data: URLs; SARIF viewers render helpUri as a link."""
     from scanner.api import Severity
-    from scanner.reporters.sarif import _rule
     from scanner.report import RuleInfo
+    from scanner.reporters.sarif import _rule
 
     refs = ({"title": "x", "url": "javascript:alert(7)"}, {"title": "d", "url": "data:text/html,<script>1</script>"},
             {"title": "MS", "url": "https://learn.microsoft.com/x"})
