@@ -114,6 +114,7 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
     plan = Plan()
     wanted: dict[tuple[str, str, str], list[Change]] = {}  # (target, normalised key, value id) -> changes
     passing: dict[tuple[str, str, str], list[tuple[str, Mapping[str, Any]]]] = {}  # same slots -> (rule, evidence)
+    absent: dict[tuple[str, str], list[str]] = {}  # (target, key) a passing rule wants absent -> rules
     remediations: dict[str, str] = {}
     for r in results:
         status = r.get("status")
@@ -125,7 +126,7 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
             plan.waived.append(Unfixed(target, rule, "waived: not fixed", remediation))
             continue
         if status == "pass":
-            _keep_passing(r, target, rule, passing)
+            _keep_passing(r, target, rule, passing, absent)
             continue
         if status not in ("fail", "error"):
             continue
@@ -148,6 +149,7 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
         rules = tuple(dict.fromkeys(rule for c in group for rule in c.rules))
         if all((c.type, c.data) == (first.type, first.data) for c in group):
             broken = [rule for rule, e in passing.get((first.target, *_identity(first)), []) if not _holds(first, e)]
+            broken += _creates_what_must_be_absent(first, absent)
             if not broken:
                 plan.changes.setdefault(first.target, []).append(Change(**{**_fields(first), "rules": rules}))
                 continue
@@ -169,22 +171,50 @@ def plan_fixes(results: list[Mapping[str, Any]]) -> tuple[Plan, dict[str, str]]:
 
 
 def _keep_passing(r: Mapping[str, Any], target: str, rule: str,
-                  passing: dict[tuple[str, str, str], list[tuple[str, Mapping[str, Any]]]]) -> None:
-    """Remember a passing registry rule's value check, so that no fix makes it fail."""
+                  passing: dict[tuple[str, str, str], list[tuple[str, Mapping[str, Any]]]],
+                  absent: dict[tuple[str, str], list[str]]) -> None:
+    """Remember what a passing registry rule reads, so that no fix makes it fail.
+
+    A plain value check is judged again against the change (:func:`_holds`). A check
+    under a combinator, or one of several in a rule, cannot be judged alone (``not``
+    and ``any`` turn its meaning around), so any change to the value it reads counts
+    as breaking it. A key that must not exist must not be created, nor anything under it.
+    """
     evidence = r.get("evidence")
-    if r.get("check_type", "registry") != "registry" or not isinstance(evidence, list) or len(evidence) != 1:
+    if r.get("check_type", "registry") != "registry" or not isinstance(evidence, list):
         return
-    e = evidence[0]
-    if not isinstance(e, Mapping) or e.get("combinator") is not None or not isinstance(e.get("value"), str):
-        return
-    norm = regkeys.normalise(e["key"]) if isinstance(e.get("key"), str) else None
-    if norm is not None:
-        passing.setdefault((target, norm, regkeys.value_id(e["value"])), []).append((rule, e))
+    for e in evidence:
+        if not isinstance(e, Mapping) or not isinstance(e.get("key"), str):
+            continue
+        norm = regkeys.normalise(e["key"])
+        if norm is None:
+            continue
+        if e.get("value") is None:
+            if (e.get("operator") == "exists" and e.get("expected") is False) or e.get("combinator") is not None:
+                absent.setdefault((target, norm), []).append(rule)
+            continue
+        if not isinstance(e.get("value"), str):
+            continue
+        combined = e.get("combinator") is not None or len(evidence) > 1
+        passing.setdefault((target, norm, regkeys.value_id(e["value"])), []).append(
+            (rule, {**e, "operator": _NEVER} if combined else e))
+
+
+_NEVER = "\0combined"
+"""Marks a passing check that cannot be judged alone: any change to what it reads breaks it."""
+
+
+def _creates_what_must_be_absent(c: Change, absent: Mapping[tuple[str, str], list[str]]) -> list[str]:
+    key = regkeys.normalise(c.key) or c.key.lower()
+    return [rule for (target, gone), rules in absent.items() if target == c.target
+            and (key == gone or key.startswith(gone + "\\")) for rule in rules]
 
 
 def _holds(c: Change, e: Mapping[str, Any]) -> bool:
     """Whether the check of evidence ``e`` still passes once ``c`` is written."""
     op, required = e.get("operator"), e.get("required_type")
+    if op == _NEVER:
+        return False
     if required is not None and required != c.type:
         return False
     if op is None:

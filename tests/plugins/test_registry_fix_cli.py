@@ -187,3 +187,19 @@ def test_a_fix_never_breaks_a_passing_rule(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "would make p/R3 fail, which passes now" in done.stderr
     assert '"V"' not in (tmp_path / "f.reg").read_bytes().decode("utf-16")
+
+
+def test_a_fix_never_breaks_a_passing_rule_under_a_combinator_or_one_that_wants_a_key_absent(tmp_path: Path) -> None:
+    """Found by the black-box review: `any: [not: equals 'abc']` and `exists: false` passed, and the fix
+    for a failing rule on the same value (or a value under that key) made them fail."""
+    under_not = _result(rule="F", status="pass", combinator="not")
+    plain = _fix("--from", str(_report(tmp_path, _result(rule="E"), under_not)), "--format", "reg",
+                 "--output", str(tmp_path / "a.reg"))
+    assert plain.returncode == 1 and "would make p/F fail" in plain.stderr, plain.stderr
+    wants_absent = _result(rule="J", status="pass", value=None, operator="exists", expected=False,
+                           key=KEY + "\\New")
+    under_it = _result(rule="K", key=KEY + "\\New\\Deeper")
+    done = _fix("--from", str(_report(tmp_path, under_it, wants_absent)), "--format", "reg",
+                "--output", str(tmp_path / "b.reg"))
+    assert done.returncode == 1 and "would make p/J fail" in done.stderr, done.stderr
+    assert "Deeper" not in (tmp_path / "b.reg").read_bytes().decode("utf-16")
