@@ -98,7 +98,8 @@ _NOTE_INDENT = b"\n            "
 _SEPARATOR = b","
 # a path:line evidence source; a URI scheme (two letters or more, then ':') is not a file
 _FILE_LINE = re.compile(r"(?P<path>.+):(?P<line>[1-9][0-9]{0,8})\Z", re.DOTALL)
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+# not a file: smtp://host:25, live:HKLM\... (a bare "exch01.reg:14" is a file, though "exch01.reg:" looks like a scheme)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://|live:")
 
 
 def fingerprint(target: str, policy: str, rule: str) -> str:

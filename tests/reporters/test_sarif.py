@@ -407,3 +407,20 @@ def test_only_web_links_become_help_uris() -> None:
     assert rule["helpUri"] == "https://learn.microsoft.com/x"
     text = json.dumps(rule)
     assert "javascript:" not in text and "data:text" not in text
+
+
+def test_a_relative_export_name_is_a_file_location_not_a_uri_scheme(tmp_path: Path) -> None:
+    """Found by the black-box review: "a.reg:29" matched the URI-scheme test ("a.reg:"), so a scan
+    with --reg a.reg pointed every registry result at the policy file instead of the export."""
+    import shutil as _shutil
+
+    from tests.conftest import POLICIES, ROOT, run_cli
+
+    _shutil.copy(ROOT / "examples" / "exports" / "exch02-schannel.reg", tmp_path / "a.reg")
+    proc = run_cli("scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "--reg", "a.reg",
+                   "--report", "sarif=o.sarif", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads((tmp_path / "o.sarif").read_text())["runs"][0]["results"]
+    registry = [r for r in results if r["ruleId"].endswith(("TLS12-001", "TLS12-002"))]
+    assert registry and all(r["locations"][0]["physicalLocation"]["artifactLocation"]
+                            == {"uri": "a.reg", "uriBaseId": "%SRCROOT%"} for r in registry)
