@@ -359,7 +359,7 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
     import json
 
     from scanner.diff import compare, read_report, render_markdown, render_text
-    from scanner.output import ReportSpecError, atomic_file, parse_report_spec
+    from scanner.output import ReportSpecError, atomic_file, check_report_paths, parse_report_spec
 
     specs = []
     for item in args.report or ["console"]:
@@ -373,6 +373,10 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
     if sum(path is None for _, path in specs) > 1:
         raise _usage("at most one --report may go to stdout")
     before, after = read_report(args.before, "BEFORE"), read_report(args.after, "AFTER")
+    try:  # as scan does: a report that cannot be written is exit 2 before any work
+        check_report_paths(specs)
+    except ReportSpecError as exc:
+        raise _usage(str(exc)) from None
     diff = compare(before, after)
     for line in diff.warnings:
         print(f"policyscan: warning: {line}", file=sys.stderr)

@@ -260,3 +260,10 @@ def test_a_baseline_of_known_errors_only_still_exits_3(tmp_path) -> None:
     assert first.returncode == 3 and doc["summary"]["fail"] == 0 and doc["summary"]["error"] > 0, first.stderr
     again = run_cli("scan", "--policy", policy, *uncovered, "--baseline", str(base))
     assert again.returncode == 3, again.stderr
+
+
+def test_a_diff_report_that_cannot_be_written_is_exit_2(reports, tmp_path) -> None:
+    (tmp_path / "file").write_text("x")
+    where = tmp_path / "file" / "d.json"
+    proc = run_cli("diff", str(reports["bad"]), str(reports["good"]), "--report", f"json={where}")
+    assert proc.returncode == 2, proc.stderr
