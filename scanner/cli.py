@@ -54,7 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         help="an earlier JSON report: its fail/error results are known failures, reported but not gated",
     )
     scan.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="override a policy input")
-    scan.add_argument("--lang", default="en", metavar="CODE", help="language of remediation text (default: en)")
+    scan.add_argument(
+        "--lang", default="en", metavar="CODE",
+        help="language of what a person reads: labels, titles, remediation (default: en)",
+    )
     scan.add_argument("--now", metavar="ISO8601", help="the run's clock (default: the real time)")
     scan.add_argument(
         "--redact",
@@ -213,6 +216,10 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     if args.jobs < 1:
         raise _usage("--jobs must be at least 1")
     now = parse_now(args.now)
+    from scanner.i18n import available_languages
+
+    if args.lang not in (langs := available_languages()):  # before any report folder is made
+        raise _usage(f"--lang {args.lang}: no such language (available: {', '.join(langs)})")
     overrides = _parse_inputs(args.input)
     host = load_plugins()
     specs = _report_specs(args.report, host.reporters)

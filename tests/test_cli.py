@@ -338,3 +338,9 @@ def test_a_rule_whose_labels_match_no_target_is_warned_about(fleet):
 
 def _plugin_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGIN_SITE), os.environ.get("PYTHONPATH")]))}
+
+
+def test_an_unknown_language_is_refused_before_any_report_folder_is_made(fleet):
+    out = scan(fleet, "--lang", "xx", "--report", f"json={fleet / 'new' / 'r.json'}")
+    assert out.returncode == 2 and "available: en, es" in out.stderr, out.stderr
+    assert not (fleet / "new").exists()
