@@ -103,14 +103,15 @@ def remark(text: str) -> str:
     return "".join(ch if ch.isascii() and (ch.isalnum() or ch in " -_./:@,") else "?" for ch in text)
 
 
-def _file_part(text: str) -> str:
+def file_part(text: str) -> str:
+    """``text`` as a short, safe part of a file name (backup files of both scripts)."""
     part = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in text).strip(".-")
     return part[:40] or "key"
 
 
 def render(target: str, changes: list[Change], source: str) -> str:
     """The batch file's text (LF line ends; the caller writes CRLF)."""
-    t = _file_part(target)
+    t = file_part(target)
     lines = [
         "@echo off",
         f"rem policyscan fix for target {remark(target)}, from {remark(source)}",
@@ -138,7 +139,7 @@ def render(target: str, changes: list[Change], source: str) -> str:
         lines += [
             f"reg query {arg(short)} {REG} >nul 2>&1",
             f"if errorlevel 1 goto :absent{i}",
-            f'reg export {arg(short)} "%BACKUP%\\{i:02d}-{_file_part(key.rsplit(chr(92), 1)[-1])}.reg" /y {REG} >nul',
+            f'reg export {arg(short)} "%BACKUP%\\{i:02d}-{file_part(key.rsplit(chr(92), 1)[-1])}.reg" /y {REG} >nul',
             "if errorlevel 1 goto :backupfailed",
             f"echo Backed up {shown(short)}",
             f"goto :backedup{i}",

@@ -34,7 +34,7 @@ golden file, checked by eye and by this docstring, not by execution.
 from __future__ import annotations
 
 from plugins.registry import keys as regkeys
-from plugins.registry.fixcmd import tops
+from plugins.registry.fixcmd import file_part, tops
 from plugins.registry.fixplan import Change
 
 _HIVES = {"HKEY_LOCAL_MACHINE": "LocalMachine", "HKEY_CURRENT_USER": "CurrentUser", "HKEY_CLASSES_ROOT": "ClassesRoot",
@@ -95,14 +95,9 @@ def _data(c: Change) -> str:
     return sq(d)
 
 
-def _file_part(text: str) -> str:
-    part = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "-" for ch in text).strip(".-")
-    return part[:40] or "key"
-
-
 def render(target: str, changes: list[Change], source: str) -> str:
     """The script's text (LF line ends; the caller writes CRLF and the BOM)."""
-    t = _file_part(target)
+    t = file_part(target)
     lines = [
         "<#",
         ".SYNOPSIS",
@@ -131,7 +126,7 @@ def render(target: str, changes: list[Change], source: str) -> str:
     for i, key in enumerate(tops(changes), 1):
         hive, _, path = key.partition("\\")
         lines.append(f"    @{{ Hive = '{_HIVES[hive]}'; Path = {sq(path)}; Reg = {sq(regkeys.short_form(key))}; "
-                     f"File = '{i:02d}-{_file_part(path.rsplit(chr(92), 1)[-1])}.reg' }}")
+                     f"File = '{i:02d}-{file_part(path.rsplit(chr(92), 1)[-1])}.reg' }}")
     lines += [")", "", "# The values to set, each with the rules it serves.", "$changes = @("]
     for c in changes:
         hive, _, path = c.key.partition("\\")
