@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner.api import Status
 from scanner.errors import UsageError
 
 REPORT_SCHEMA_ID = "policyscan/report/v1"
 BAD = frozenset({"fail", "error"})
-STATUSES = ("pass", "fail", "error", "skip", "waived")
+STATUSES = tuple(s.value for s in Status)
 MARKDOWN_LIMIT = 60_000
 """At most this many characters of Markdown, as the scan's markdown report (GitHub comments take 65,536)."""
 Key = tuple[str, str, str]
