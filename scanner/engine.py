@@ -211,7 +211,7 @@ class Engine:
             # Ctrl-C is the parent's to handle: it stops the scan, and leaving the pool
             # terminates the workers, which would otherwise each print a traceback
             with ctx.Pool(min(self.run.jobs, len(batches)), initializer=_ignore_sigint) as pool:
-                yield from pool.imap(_scan_in_worker, enumerate(batches))
+                yield from _watched(pool, pool.imap(_scan_in_worker, enumerate(batches)), len(batches))
         finally:
             _WORKER = None
 
@@ -485,6 +485,31 @@ def _scan_in_worker(job: tuple[int, Sequence[Target]]) -> Any:
     engine, finish = _WORKER
     index, batch = job
     return finish(index, engine._batch_results(batch))
+
+
+class WorkerLost(RuntimeError):
+    """A scan worker process ended while it held a batch: that batch's results are lost."""
+
+
+def _watched(pool: Any, results: Any, count: int, poll: float = 1.0) -> Iterator[Any]:
+    """The pool's results in order, never a hang: ``multiprocessing.Pool`` quietly replaces a
+    worker that died (a signal, the OOM killer) and waits forever for the batch it held, so
+    while waiting, a worker set that changed stops the scan with :class:`WorkerLost`."""
+    import multiprocessing
+
+    workers = {p.pid: p for p in pool._pool}
+    for _ in range(count):
+        while True:
+            try:
+                value = results.next(timeout=poll)
+                break
+            except multiprocessing.TimeoutError:
+                gone = [p for pid, p in workers.items() if not p.is_alive()]
+                if gone or {p.pid for p in pool._pool} != set(workers):
+                    why = ", ".join(f"pid {p.pid} exit code {p.exitcode}" for p in gone) or "a worker was replaced"
+                    raise WorkerLost(f"a scan worker ended while holding a batch ({why}); "
+                                     "the scan cannot be completed") from None
+        yield value
 
 
 def _ignore_sigint() -> None:

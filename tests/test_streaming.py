@@ -340,3 +340,28 @@ def test_sigterm_to_policyscan_cleans_up_and_exits_143(tmp_path: Path) -> None:
     assert code == 143, err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inv.yaml", "p.yaml", "slow_scan.py"]
+
+
+def test_a_worker_that_dies_stops_the_scan_instead_of_hanging(tmp_path: Path) -> None:
+    """multiprocessing.Pool replaces a dead worker and waits forever for its batch; the engine
+    notices the lost worker and stops with an error, so a CI job never hangs on it."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "slow_scan.py").write_text(SLOW_SCAN)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "slow_scan.py"), str(tmp_path), "streamed"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "collecting\n"  # a worker is inside its batch
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children
+        os.kill(int(children[0]), signal.SIGKILL)
+        _, err = proc.communicate(timeout=25)  # without the watch: forever (the batches sleep 30 s)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0
+    assert "WorkerLost: a scan worker ended while holding a batch" in err, err
