@@ -8,6 +8,18 @@ code: it drops ``<lang>/LC_MESSAGES/policyscan.mo`` into a directory named in
 ``POLICYSCAN_LOCALE_PATH`` (``os.pathsep``-separated; searched before the
 shipped catalogs, so it may also override one).
 
+Each plugin keeps its own messages in its own domain and catalog folder (the
+ecosystem's way: a plugin is packaged with its translations), and says so with
+:func:`catalog`::
+
+    _tr = catalog("policyscan-registry", Path(__file__).parent / "locale")
+    ...
+    _ = _tr(run.lang).gettext
+
+``POLICYSCAN_LOCALE_PATH`` is searched first for every domain. A language is
+*available* (``--lang``) when the core domain has a catalog for it; a plugin
+without one for that language reads in English.
+
 English is the source language: it needs no catalog, and a message with no
 translation reads in English. Templates use named ``{placeholders}``, filled
 with :meth:`str.format` *after* translation, so a translator may reorder them.
@@ -17,6 +29,7 @@ from __future__ import annotations
 
 import gettext
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -36,9 +49,10 @@ def locale_dirs() -> list[Path]:
     return [*extra, SHIPPED]
 
 
-def _catalog(lang: str) -> Path | None:
-    for root in locale_dirs():
-        mo = root / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+def _catalog(lang: str, domain: str = DOMAIN, shipped: Path = SHIPPED) -> Path | None:
+    extra = locale_dirs()[:-1]
+    for root in [*extra, shipped]:
+        mo = root / lang / "LC_MESSAGES" / f"{domain}.mo"
         if mo.is_file():
             return mo
     return None
@@ -54,10 +68,22 @@ def available_languages() -> list[str]:
 
 
 @cache
-def translator(lang: str) -> gettext.NullTranslations:
-    """The translations for ``lang`` (English, i.e. untranslated, when there is no catalog)."""
-    mo = None if lang == "en" else _catalog(lang)
+def translator(lang: str, domain: str = DOMAIN, shipped: Path = SHIPPED) -> gettext.NullTranslations:
+    """The translations of ``domain`` for ``lang`` (English, i.e. untranslated, when there is no catalog).
+
+    ``shipped`` is the folder the domain's own catalogs are packaged in (``<lang>/LC_MESSAGES/<domain>.mo``).
+    """
+    mo = None if lang == "en" else _catalog(lang, domain, shipped)
     if mo is None:
         return gettext.NullTranslations()
     with mo.open("rb") as fp:
         return gettext.GNUTranslations(fp)
+
+
+def catalog(domain: str, shipped: Path) -> Callable[[str], gettext.NullTranslations]:
+    """A plugin's translator: ``catalog(domain, folder)(lang)`` gives its translations for ``lang``."""
+
+    def for_lang(lang: str) -> gettext.NullTranslations:
+        return translator(lang, domain, shipped)
+
+    return for_lang

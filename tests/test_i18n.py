@@ -15,21 +15,21 @@ from scanner import i18n
 from tests.conftest import POLICIES, ROOT, run_cli
 
 INVENTORY = ROOT / "examples" / "inventory.yaml"
-CATALOGS = sorted(i18n.SHIPPED.glob(f"*/LC_MESSAGES/{i18n.DOMAIN}.po"))
+CATALOGS = sorted([*i18n.SHIPPED.glob("*/LC_MESSAGES/*.po"), *(ROOT / "plugins").glob("*/locale/*/LC_MESSAGES/*.po")])
 
 
 def test_spanish_is_shipped():
     assert "es" in [p.parent.parent.name for p in CATALOGS]
 
 
-@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: p.parent.parent.name)
+@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_committed_mo_is_a_fresh_compile_of_the_po(po: Path):
     with po.open("rb") as fp:
         catalog = pofile.read_po(fp)
     fresh = io.BytesIO()
     mofile.write_mo(fresh, catalog)
     assert po.with_suffix(".mo").read_bytes() == fresh.getvalue(), (
-        f"{po.with_suffix('.mo')} is stale: pybabel compile -D policyscan -d scanner/locale -l {po.parent.parent.name}"
+        f"{po.with_suffix('.mo')} is stale: pybabel compile -D {po.stem} -d {po.parents[2]} -l {po.parent.parent.name}"
     )
 
 
