@@ -305,13 +305,56 @@ class Reporter:
     stream: ResultStream | None = None
 
 
+class CommandRunner(Protocol):
+    def __call__(self, args: Any, stdout: IO[str]) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A sub-command a plugin adds to ``policyscan`` (``policyscan NAME ...``).
+
+    ``arguments(parser)`` adds the command's options to its
+    :class:`argparse.ArgumentParser` (give every option a ``help``, with its
+    default); ``run(args, stdout)`` carries the command out and returns its
+    exit code (SPEC §3: 0 ok, 1 a finding, 2 a usage error, 3 nothing could be
+    checked). Raise :class:`scanner.errors.UsageError` for bad input: the
+    CLI prints it on one line and exits 2, like its own commands. ``verdict``
+    says the exit code is a verdict, so a report whose reader went away is
+    exit 3, never 0. Import heavy modules inside ``run``: every command's
+    parser is built when ``policyscan --help`` runs.
+    """
+
+    name: str
+    help: str
+    arguments: Callable[[Any], None]
+    run: CommandRunner
+    description: str = ""
+    verdict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPack:
+    """A policy pack a plugin ships: ``--policy pack:NAME`` (and ``extends: pack:NAME``) finds it.
+
+    ``path`` is a policy file or a directory of policy files inside the
+    installed plugin (e.g. ``Path(__file__).parent / "policies"``); a
+    directory may also hold the pack's ``*.test.yaml`` policy tests.
+    """
+
+    name: str
+    path: Path
+    description: str = ""
+
+
 __all__ = [
     "JSON",
     "CheckType",
     "CollectRequest",
     "Collector",
+    "Command",
     "EvalContext",
     "Outcome",
+    "PolicyPack",
     "ReportOptions",
     "Reporter",
     "ResultSection",

@@ -12,18 +12,24 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from scanner import __version__
+
+if TYPE_CHECKING:
+    from scanner.api import Command
+    from scanner.plugin_host import PluginHost
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SCHEMA_KINDS = ("policy", "inventory", "waivers", "report")
 DIFF_FORMATS = ("console", "json", "markdown")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentParser:
+    """The parser of the built-in commands, plus ``commands`` from plugins (``register_commands``)."""
+    commands = commands or {}
     p = argparse.ArgumentParser(
         prog="policyscan",
         description="Policy-as-code compliance scanner: registry exports, SMTP STARTTLS and Exchange logs.",
@@ -77,15 +83,6 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", help="list loaded plugins, their check types and reporters")
 
-    fix = sub.add_parser(
-        "fix",
-        help="turn the failed registry results of a JSON report into a .reg, batch or PowerShell fix",
-    )
-    fix.add_argument("--from", dest="source", required=True, metavar="REPORT.json", help="a policyscan JSON report")
-    fix.add_argument("--format", required=True, choices=("reg", "cmd", "powershell"), help="what to write")
-    fix.add_argument("--output", metavar="PATH",
-                     help="a file, or a directory (existing, or ending in /) for one file per target; default: stdout")
-
     diff = sub.add_parser(
         "diff",
         help="compare two JSON reports: new failures, fixed rules, changed statuses (exit 1 when worse)",
@@ -103,16 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("kind", choices=SCHEMA_KINDS)
 
-    probe = sub.add_parser("probe", help="ad-hoc SMTP STARTTLS probe of one endpoint")
-    probe.add_argument("endpoint", metavar="HOST[:PORT]")
-    _report_args(probe)
-    probe.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
-    probe.add_argument(
-        "--servername",
-        metavar="NAME",
-        help="the TLS server name (SNI) to send; default: the host name, none for an IP address",
-    )
-    probe.add_argument("--now", metavar="ISO8601")
+    for command in sorted(commands.values(), key=lambda c: c.name):
+        plugin_parser = sub.add_parser(command.name, help=command.help, description=command.description or None)
+        command.arguments(plugin_parser)
     return p
 
 
@@ -327,13 +317,18 @@ def cmd_rules(args: argparse.Namespace, stdout: IO[str]) -> int:
 def cmd_plugins(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.plugin_host import load_plugins
 
-    host = load_plugins()
+    host = load_plugins(reserved_commands=COMMANDS)
     for info in sorted(host.plugins.values(), key=lambda i: i.name):
         print(f"{info.name}  ({info.value}, {info.distribution} {info.version})", file=stdout)
         for name in info.check_types:
             print(f"    check type  {name}: {host.check_types[name].description}", file=stdout)
         for name in info.reporters:
             print(f"    reporter    {name}: {host.reporters[name].description}", file=stdout)
+        for name in info.packs:
+            pack = host.packs[name]
+            print(f"    pack        pack:{name}: {pack.description or pack.path}", file=stdout)
+        for name in info.commands:
+            print(f"    command     {name}: {host.commands[name].help}", file=stdout)
     return 0
 
 
@@ -402,21 +397,7 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
     return 1 if diff.worse else 0
 
 
-def cmd_fix(args: argparse.Namespace, stdout: IO[str]) -> int:
-    from plugins.registry.remediate import run_fix_command
-
-    return run_fix_command(args.source, args.format, args.output, stdout)
-
-
-def cmd_probe(args: argparse.Namespace, stdout: IO[str]) -> int:
-    from plugins.smtp.probe_cli import run_probe_command
-
-    return run_probe_command(
-        args.endpoint, list(args.report), args.timeout, parse_now(args.now), stdout, servername=args.servername
-    )
-
-
-VERDICT_COMMANDS = frozenset({"scan", "probe", "diff"})
+VERDICT_COMMANDS = frozenset({"scan", "diff"})
 """Commands whose exit code is a verdict: a broken pipe that reaches :func:`main` is not a pass."""
 
 COMMANDS = {
@@ -426,9 +407,25 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "schema": cmd_schema,
     "diff": cmd_diff,
-    "fix": cmd_fix,
-    "probe": cmd_probe,
 }
+"""The built-in commands. Plugins add theirs with the ``register_commands`` hook (the
+smtp plugin's ``probe``, the registry plugin's ``fix``)."""
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _plugin_commands(argv: Sequence[str]) -> PluginHost | None:
+    """The loaded plugins when the command line may need their commands: a command that is not
+    built in, or the top-level help. A built-in command (and ``--version``) does not wait for them."""
+    word = _command_word(argv)
+    if word in COMMANDS or (word is None and "--version" in argv):
+        return None
+    from scanner.plugin_host import load_plugins
+
+    return load_plugins(reserved_commands=COMMANDS)
 
 
 def _crash_file(exc: BaseException) -> str:
@@ -446,7 +443,16 @@ def _crash_file(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
     """Run the CLI; return the exit code (SPEC §3)."""
-    args = _parser().parse_args(argv)
+    from scanner.errors import PolicyscanError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        host = _plugin_commands(argv)
+    except PolicyscanError as exc:
+        print(f"policyscan: error: {exc}", file=sys.stderr)
+        return 2
+    commands = host.commands if host is not None else {}
+    args = _parser(commands).parse_args(argv)
     if stdout is None and hasattr(sys.stdout, "reconfigure"):
         # evidence from hosts may hold anything; never die on a console that cannot show it
         sys.stdout.reconfigure(errors="backslashreplace")
@@ -454,11 +460,15 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     out = stdout or sys.stdout
     if args.command is None:
-        _parser().print_help(out)
+        _parser(commands).print_help(out)
         return 2
-    from scanner.errors import LoadError, PolicyscanError
+    from scanner.errors import LoadError
 
+    plugin_command = commands.get(args.command)
+    verdict = args.command in VERDICT_COMMANDS or (plugin_command is not None and plugin_command.verdict)
     try:
+        if plugin_command is not None:
+            return plugin_command.run(args, out)
         return COMMANDS[args.command](args, out)
     except LoadError as exc:
         for problem in exc.problems:
@@ -472,7 +482,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         print("policyscan: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError as exc:
-        if args.command in VERDICT_COMMANDS:
+        if verdict:
             # not stdout (write_reports handles that, and the verdict stands): a report's
             # reader went away (a FIFO, a socket) and the report is lost; never exit 0 then
             return _undelivered(exc)
@@ -481,7 +491,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         return 0
     except OSError as exc:
         # the machine, not a bug: a full disk (ENOSPC), /dev/full, a quota, an I/O error
-        return _undelivered(exc) if args.command in VERDICT_COMMANDS else _io_error(exc)
+        return _undelivered(exc) if verdict else _io_error(exc)
     except Exception as exc:
         return _internal_error(exc)
 

@@ -14,14 +14,15 @@ A third-party plugin does the same in its own packaging::
     ssh_config = "policyscan_ssh.plugin"
 
 Names are global: two plugins that register the same entry-point name, check
-type name or reporter name stop start-up with an error naming both.
+type, reporter, policy pack or command name stop start-up with an error naming
+both. A command may not take the name of a built-in command.
 """
 
 from __future__ import annotations
 
 import pluggy
 
-from scanner.api import PROJECT, CheckType, Reporter
+from scanner.api import PROJECT, CheckType, Command, PolicyPack, Reporter
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
@@ -47,4 +48,28 @@ def register_reporters() -> list[Reporter]:  # type: ignore[empty-body]
     :class:`~scanner.report.Report` to a text stream. One that also has a
     :class:`~scanner.api.ResultStream` can be rendered batch by batch in the
     scan's worker processes (see :mod:`scanner.streaming`).
+    """
+
+
+@hookspec
+def register_policy_packs() -> list[PolicyPack]:  # type: ignore[empty-body]
+    """Return the policy packs this plugin ships.
+
+    Each :class:`~scanner.api.PolicyPack` names a policy file or directory
+    installed with the plugin. ``--policy pack:NAME`` (for ``scan``,
+    ``collect``, ``rules``, ``test``...), ``validate pack:NAME`` and an
+    overlay's ``extends: pack:NAME`` find it by name, and ``policyscan
+    plugins`` lists it.
+    """
+
+
+@hookspec
+def register_commands() -> list[Command]:  # type: ignore[empty-body]
+    """Return the sub-commands this plugin adds to ``policyscan``.
+
+    Each :class:`~scanner.api.Command` adds its options to its own parser and
+    runs with the parsed arguments, returning an exit code (SPEC §3). The
+    built-in ``probe`` (smtp plugin) and ``fix`` (registry plugin) commands
+    are registered this way; ``policyscan --help`` and ``policyscan plugins``
+    list every command.
     """

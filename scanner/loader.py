@@ -134,19 +134,47 @@ def policy_files(path: Path) -> list[Path]:
 # --------------------------------------------------------------------------- policies
 
 
-def _documents(paths: Sequence[str], problems: list[Problem]) -> Iterator[tuple[str, bool, _Doc | None]]:
+PACK_PREFIX = "pack:"
+
+
+def pack_path(given: str, host: PluginHost) -> Path | None:
+    """The path ``given`` names: a file or directory, or ``pack:NAME``, a policy pack an installed
+    plugin ships (``register_policy_packs``). None for an unknown pack."""
+    if not given.startswith(PACK_PREFIX):
+        return Path(given)
+    pack = host.packs.get(given[len(PACK_PREFIX) :])
+    return None if pack is None else Path(pack.path)
+
+
+def _unknown_pack(given: str, host: PluginHost) -> Problem:
+    known = ", ".join(f"{PACK_PREFIX}{n}" for n in sorted(host.packs)) or "none; no installed plugin ships one"
+    return Problem(given, 1, 1, f"no installed plugin ships this policy pack (known packs: {known})")
+
+
+def _documents(
+    paths: Sequence[str], problems: list[Problem], host: PluginHost
+) -> Iterator[tuple[str, bool, _Doc | None]]:
     """Every YAML file named, or found under a named directory, read once.
 
     Yields ``(path given, found_in_a_directory, document)``; the document is
     None when the file could not be read as YAML (the problem is already recorded).
+    A ``pack:NAME`` is read from where its plugin installed it.
     """
     for given in paths:
-        p = Path(given)
+        p = pack_path(given, host)
+        if p is None:
+            problems.append(_unknown_pack(given, host))
+            continue
         if not p.exists():
             problems.append(Problem(given, 1, 1, "no such file or directory"))
             continue
         for f in policy_files(p):
             yield given, p.is_dir(), _read(f, problems)
+
+
+def _exists(given: str, host: PluginHost) -> bool:
+    path = pack_path(given, host)
+    return path is not None and path.exists()
 
 
 def _none_found(given: str, what: str) -> Problem:
@@ -163,7 +191,7 @@ def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str
     problems: list[Problem] = []
     docs: list[_Doc] = []
     found = dict.fromkeys(paths, 0)
-    for given, in_dir, doc in _documents(paths, problems):
+    for given, in_dir, doc in _documents(paths, problems, host):
         if doc is not None and in_dir and (not doc.ours or doc.kind in ("Inventory", "Waivers")):
             continue  # a directory holds other files too; only its policies count
         found[given] += 1
@@ -172,7 +200,7 @@ def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str
             problems.append(wrong)
         elif doc is not None:
             docs.append(doc)
-    problems.extend(_none_found(g, "policy files") for g, n in found.items() if n == 0 and Path(g).exists())
+    problems.extend(_none_found(g, "policy files") for g, n in found.items() if n == 0 and _exists(g, host))
     policies = load_policy_docs(docs, host, overrides or {}, problems)
     if problems:
         raise LoadError(problems)
@@ -266,7 +294,7 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
     problems: list[Problem] = []
     policies: list[_Doc] = []
     found = dict.fromkeys(paths, 0)
-    for given, in_dir, doc in _documents(paths, problems):
+    for given, in_dir, doc in _documents(paths, problems, host):
         if doc is not None and in_dir and not doc.ours:
             continue  # not one of ours: directories hold other YAML too
         found[given] += 1
@@ -281,6 +309,6 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
             load_inventory_doc(doc, host, problems)
         elif doc.kind == "Waivers":
             load_waivers_doc(doc, problems)
-    problems.extend(_none_found(g, "policyscan files") for g, n in found.items() if n == 0 and Path(g).exists())
+    problems.extend(_none_found(g, "policyscan files") for g, n in found.items() if n == 0 and _exists(g, host))
     load_policy_docs(policies, host, {}, problems)
     return sum(found.values()), sorted(problems, key=lambda p: (p.file, p.line, p.col))

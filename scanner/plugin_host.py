@@ -4,8 +4,9 @@ It reads the ``policyscan`` entry-point group itself (pluggy's own loader
 silently skips a second entry point whose name is taken), loads every plugin
 into a fresh :class:`pluggy.PluginManager`, rejects hook-name typos with
 ``check_pending()``, and collects the check types and reporters each plugin
-registers. Two plugins claiming one name — entry point, check type or
-reporter — stop start-up with a :class:`~scanner.errors.PluginError` naming
+registers, and the policy packs and sub-commands they ship. Two plugins
+claiming one name — entry point, check type, reporter, pack or command — stop
+start-up with a :class:`~scanner.errors.PluginError` naming
 both.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 import pluggy
 
 from scanner import hookspecs
-from scanner.api import PROJECT, CheckType, Reporter
+from scanner.api import PROJECT, CheckType, Command, PolicyPack, Reporter
 from scanner.errors import PluginError
 
 
@@ -31,17 +32,23 @@ class PluginInfo:
     version: str
     check_types: tuple[str, ...] = ()
     reporters: tuple[str, ...] = ()
+    packs: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
 
 
 @dataclass
 class PluginHost:
-    """Loaded plugins, their check types and their reporters."""
+    """Loaded plugins, their check types, reporters, policy packs and commands."""
 
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     check_types: dict[str, CheckType] = field(default_factory=dict)
     reporters: dict[str, Reporter] = field(default_factory=dict)
+    packs: dict[str, PolicyPack] = field(default_factory=dict)
+    commands: dict[str, Command] = field(default_factory=dict)
     check_type_owner: dict[str, str] = field(default_factory=dict)
     reporter_owner: dict[str, str] = field(default_factory=dict)
+    pack_owner: dict[str, str] = field(default_factory=dict)
+    command_owner: dict[str, str] = field(default_factory=dict)
 
 
 _dist_names: dict[str, tuple[str, str]] = {}
@@ -83,8 +90,11 @@ def _unique_entry_points(eps: Iterable[EntryPoint]) -> list[EntryPoint]:
     return [by_name[n] for n in sorted(by_name)]
 
 
-def load_plugins(extra: Mapping[str, Any] | None = None) -> PluginHost:
-    """Load every plugin of the ``policyscan`` group (plus ``extra`` objects, for tests)."""
+def load_plugins(extra: Mapping[str, Any] | None = None, reserved_commands: Iterable[str] = ()) -> PluginHost:
+    """Load every plugin of the ``policyscan`` group (plus ``extra`` objects, for tests).
+
+    ``reserved_commands`` are the CLI's own command names: a plugin may not take one.
+    """
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     host = PluginHost()
@@ -108,26 +118,35 @@ def load_plugins(extra: Mapping[str, Any] | None = None) -> PluginHost:
 
     _collect(pm.hook.register_check_types, "check type", CheckType, host.check_types, host.check_type_owner)
     _collect(pm.hook.register_reporters, "reporter", Reporter, host.reporters, host.reporter_owner)
+    _collect(pm.hook.register_policy_packs, "policy pack", PolicyPack, host.packs, host.pack_owner)
+    _collect(pm.hook.register_commands, "command", Command, host.commands, host.command_owner)
+    for name in sorted(set(host.commands) & set(reserved_commands)):
+        raise PluginError(f"plugin {host.command_owner[name]!r} registers the command {name!r}, a built-in command")
     for name, info in list(host.plugins.items()):
+
+        def owned(owners: dict[str, str], plugin: str = name) -> tuple[str, ...]:
+            return tuple(sorted(k for k, v in owners.items() if v == plugin))
+
         host.plugins[name] = PluginInfo(
             info.name,
             info.value,
             info.distribution,
             info.version,
-            tuple(sorted(k for k, v in host.check_type_owner.items() if v == name)),
-            tuple(sorted(k for k, v in host.reporter_owner.items() if v == name)),
+            owned(host.check_type_owner),
+            owned(host.reporter_owner),
+            owned(host.pack_owner),
+            owned(host.command_owner),
         )
     return host
 
 
-def _collect(
-    hook: Any, what: str, cls: type[CheckType] | type[Reporter], registry: dict[str, Any], owners: dict[str, str]
-) -> None:
+def _collect(hook: Any, what: str, cls: type, registry: dict[str, Any], owners: dict[str, str]) -> None:
     """Call each plugin's implementation of ``hook`` and file what it returns by name."""
     for impl in hook.get_hookimpls():
         owner = impl.plugin_name
+        item: Any
         for item in _call(owner, hook.name, impl.function):
-            if not isinstance(item, (CheckType, Reporter)) or not isinstance(item, cls):
+            if not isinstance(item, cls):
                 raise PluginError(f"plugin {owner!r} returned {item!r} from {hook.name}, not a {cls.__name__}")
             if what == "check type" and item.name in ("all", "any", "not"):
                 raise PluginError(f"plugin {owner!r} registers check type {item.name!r}, a reserved combinator name")

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from plugins.registry.rule_schema import PARAMS, SOURCE
-from scanner.api import CheckType, CollectRequest, EvalContext, Outcome, RunContext, hookimpl
+from scanner.api import CheckType, CollectRequest, Command, EvalContext, Outcome, RunContext, hookimpl
 
 PLACEHOLDERS = ("key", "value", "type", "operator")
 
@@ -69,3 +69,10 @@ def register_check_types() -> list[CheckType]:
             process_parallel=True,  # local files, pure CPU: batches may run in forked workers
         )
     ]
+
+
+@hookimpl
+def register_commands() -> list[Command]:
+    from plugins.registry.command import FIX
+
+    return [FIX]

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from scanner.api import JSON, CheckType, CollectRequest, EvalContext, Outcome, RunContext, hookimpl
+from scanner.api import JSON, CheckType, CollectRequest, Command, EvalContext, Outcome, RunContext, hookimpl
 
 VERSION_NAMES = ["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 
@@ -136,3 +136,10 @@ def register_check_types() -> list[CheckType]:
             source_schema=SOURCE_SCHEMA,
         )
     ]
+
+
+@hookimpl
+def register_commands() -> list[Command]:
+    from plugins.smtp.command import PROBE
+
+    return [PROBE]
