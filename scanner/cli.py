@@ -42,13 +42,11 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
     scan.add_argument(
         "--policy", action="append", required=True, metavar="PATH", help="policy file or directory (repeatable)"
     )
-    scan.add_argument("--inventory", metavar="FILE", help="inventory of targets")
-    scan.add_argument("--target", metavar="NAME", help="name of the single target built from --reg/--smtp/--logs")
+    _target_args(scan)
     scan.add_argument(
-        "--reg", action="append", default=[], metavar="FILE", help=".reg export (repeatable; merged in order)"
+        "--facts", metavar="FACTS", help="evaluate the facts a `policyscan collect` wrote, offline: no host, file "
+        "or connection is opened (instead of --inventory or target options; --now defaults to the collection time)"
     )
-    scan.add_argument("--smtp", action="append", default=[], metavar="HOST[:PORT]", help="SMTP endpoint (repeatable)")
-    scan.add_argument("--logs", action="append", default=[], metavar="[KIND=]GLOB", help="log files (repeatable)")
     _report_args(scan)
     scan.add_argument(
         "--fail-on", choices=SEVERITIES, default="low", help="lowest severity that fails the gate (default: low)"
@@ -74,6 +72,25 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
     scan.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 2, metavar="N", help="parallel work (default: cores)"
     )
+
+    collect = sub.add_parser(
+        "collect", help="run only the collectors and write every fact they gathered (evaluate later: scan --facts)"
+    )
+    collect.add_argument(
+        "--policy", action="append", required=True, metavar="PATH", help="policy file, directory or pack:NAME "
+        "(repeatable): the facts its checks need are collected"
+    )
+    _target_args(collect)
+    collect.add_argument("--out", required=True, metavar="FACTS", help="the facts file to write (atomically)")
+    collect.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="override a policy input")
+    collect.add_argument("--now", metavar="ISO8601", help="the collection time recorded (default: the real time)")
+    collect.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 2, metavar="N", help="parallel work (default: cores)"
+    )
+
+    test = sub.add_parser("test", help="run policy unit tests (*.test.yaml, kind: PolicyTest)")
+    test.add_argument("paths", nargs="+", metavar="PATH", help="test files, or directories to search for *.test.yaml")
+    _report_args(test)
 
     val = sub.add_parser("validate", help="validate policies, inventories and waiver files")
     val.add_argument("paths", nargs="+", metavar="PATH")
@@ -104,6 +121,17 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
         plugin_parser = sub.add_parser(command.name, help=command.help, description=command.description or None)
         command.arguments(plugin_parser)
     return p
+
+
+def _target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inventory", metavar="FILE", help="inventory of targets")
+    p.add_argument("--target", metavar="NAME",
+                   help="name of the single target built from --reg/--smtp/--logs (default: localhost)")
+    p.add_argument(
+        "--reg", action="append", default=[], metavar="FILE", help=".reg export (repeatable; merged in order)"
+    )
+    p.add_argument("--smtp", action="append", default=[], metavar="HOST[:PORT]", help="SMTP endpoint (repeatable)")
+    p.add_argument("--logs", action="append", default=[], metavar="[KIND=]GLOB", help="log files (repeatable)")
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
@@ -397,7 +425,19 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
     return 1 if diff.worse else 0
 
 
-VERDICT_COMMANDS = frozenset({"scan", "diff"})
+def cmd_collect(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from scanner.collect_cmd import run_collect
+
+    return run_collect(args, stdout)
+
+
+def cmd_test(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from scanner.policytest_cmd import run_tests
+
+    return run_tests(args, stdout)
+
+
+VERDICT_COMMANDS = frozenset({"scan", "diff", "collect", "test"})
 """Commands whose exit code is a verdict: a broken pipe that reaches :func:`main` is not a pass."""
 
 COMMANDS = {
@@ -407,6 +447,8 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "schema": cmd_schema,
     "diff": cmd_diff,
+    "collect": cmd_collect,
+    "test": cmd_test,
 }
 """The built-in commands. Plugins add theirs with the ``register_commands`` hook (the
 smtp plugin's ``probe``, the registry plugin's ``fix``)."""
