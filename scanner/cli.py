@@ -27,9 +27,15 @@ SCHEMA_KINDS = ("policy", "inventory", "waivers", "report")
 DIFF_FORMATS = ("console", "json", "markdown")
 
 
-def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentParser:
-    """The parser of the built-in commands, plus ``commands`` from plugins (``register_commands``)."""
-    commands = commands or {}
+def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
+    """The parser of the built-in commands, plus the commands of ``host``'s plugins (``register_commands``).
+
+    With ``host`` (help was asked for), the help also lists what the loaded plugins offer:
+    report formats, check types, and each target source's forms (e.g. the log kinds).
+    """
+    commands = host.commands if host is not None else {}
+    global _HOST_HELP
+    _HOST_HELP = host
     p = argparse.ArgumentParser(
         prog="policyscan",
         description="Policy-as-code compliance scanner: registry exports, SMTP STARTTLS and Exchange logs.",
@@ -38,7 +44,7 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
     p.add_argument("--version", action="version", version=f"policyscan {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    scan = sub.add_parser("scan", help="scan targets against policies")
+    scan = sub.add_parser("scan", help="scan targets against policies", description=_check_types_line())
     scan.add_argument(
         "--policy", action="append", required=True, metavar="PATH", help="policy file or directory (repeatable)"
     )
@@ -60,7 +66,8 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
     scan.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="override a policy input")
     scan.add_argument(
         "--lang", default="en", metavar="CODE",
-        help="language of what a person reads: labels, titles, remediation (default: en)",
+        help="language of what a person reads: labels, messages, titles, remediation (default: en; "
+        f"available: {', '.join(_languages())})",
     )
     scan.add_argument("--now", metavar="ISO8601", help="the run's clock (default: the real time)")
     scan.add_argument(
@@ -93,10 +100,12 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
     _report_args(test)
 
     val = sub.add_parser("validate", help="validate policies, inventories and waiver files")
-    val.add_argument("paths", nargs="+", metavar="PATH")
+    val.add_argument("paths", nargs="+", metavar="PATH",
+                     help="policy, inventory, waiver or policy test files, directories to walk, or pack:NAME")
 
     rules = sub.add_parser("rules", help="list the rules of policies")
-    rules.add_argument("--policy", action="append", required=True, metavar="PATH")
+    rules.add_argument("--policy", action="append", required=True, metavar="PATH",
+                       help="policy file, directory or pack:NAME (repeatable)")
 
     sub.add_parser("plugins", help="list loaded plugins, their check types and reporters")
 
@@ -104,8 +113,8 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
         "diff",
         help="compare two JSON reports: new failures, fixed rules, changed statuses (exit 1 when worse)",
     )
-    diff.add_argument("before", metavar="BEFORE.json")
-    diff.add_argument("after", metavar="AFTER.json")
+    diff.add_argument("before", metavar="BEFORE.json", help="the JSON report from before the change")
+    diff.add_argument("after", metavar="AFTER.json", help="the JSON report from after the change")
     diff.add_argument(
         "--report",
         action="append",
@@ -115,7 +124,7 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
     )
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("kind", choices=SCHEMA_KINDS)
+    schema.add_argument("kind", choices=SCHEMA_KINDS, help="which schema: " + ", ".join(SCHEMA_KINDS))
 
     for command in sorted(commands.values(), key=lambda c: c.name):
         plugin_parser = sub.add_parser(command.name, help=command.help, description=command.description or None)
@@ -123,24 +132,58 @@ def _parser(commands: Mapping[str, Command] | None = None) -> argparse.ArgumentP
     return p
 
 
+_HOST_HELP: PluginHost | None = None
+"""The plugins loaded for ``--help`` (None otherwise): what they offer is listed in the help."""
+
+
+def _languages() -> list[str]:
+    from scanner.i18n import available_languages
+
+    return available_languages()
+
+
+def _check_types_line() -> str | None:
+    if _HOST_HELP is None:
+        return None
+    listed = "; ".join(f"{n} ({ct.description})" if ct.description else n
+                       for n, ct in sorted(_HOST_HELP.check_types.items()))
+    return f"Scan targets against policies. Check types of the loaded plugins: {listed}."
+
+
+def _source_help(source: str) -> str:
+    """The description the loaded plugins give the target source ``source`` (e.g. the log kinds)."""
+    if _HOST_HELP is None:
+        return ""
+    for ct in _HOST_HELP.check_types.values():
+        text = (ct.source_schema or {}).get("description") if ct.source == source else None
+        if text:
+            return f"; {text}"
+    return ""
+
+
 def _target_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--inventory", metavar="FILE", help="inventory of targets")
+    p.add_argument("--inventory", metavar="FILE", help="inventory of targets (YAML, kind: Inventory)")
     p.add_argument("--target", metavar="NAME",
                    help="name of the single target built from --reg/--smtp/--logs (default: localhost)")
     p.add_argument(
-        "--reg", action="append", default=[], metavar="FILE", help=".reg export (repeatable; merged in order)"
+        "--reg", action="append", default=[], metavar="FILE",
+        help=".reg export, UTF-16LE (regedit) or REGEDIT4 (repeatable; merged in order)" + _source_help("registry"),
     )
-    p.add_argument("--smtp", action="append", default=[], metavar="HOST[:PORT]", help="SMTP endpoint (repeatable)")
-    p.add_argument("--logs", action="append", default=[], metavar="[KIND=]GLOB", help="log files (repeatable)")
+    p.add_argument("--smtp", action="append", default=[], metavar="HOST[:PORT]",
+                   help="SMTP endpoint, port 25 by default (repeatable)" + _source_help("smtp"))
+    p.add_argument("--logs", action="append", default=[], metavar="[KIND=]GLOB",
+                   help="log files (repeatable)" + _source_help("logs"))
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
+    formats = ", ".join(sorted(_HOST_HELP.reporters)) if _HOST_HELP is not None else "console, json, junit, ..."
     p.add_argument(
         "--report",
         action="append",
         default=[],
         metavar="FORMAT[=PATH]",
-        help="report format and file (repeatable; no PATH or - is stdout)",
+        help=f"report format and file (repeatable; no PATH or - is stdout; default: console to stdout); "
+        f"formats: {formats}",
     )
 
 
@@ -463,7 +506,8 @@ def _plugin_commands(argv: Sequence[str]) -> PluginHost | None:
     """The loaded plugins when the command line may need their commands: a command that is not
     built in, or the top-level help. A built-in command (and ``--version``) does not wait for them."""
     word = _command_word(argv)
-    if word in COMMANDS or (word is None and "--version" in argv):
+    helping = "-h" in argv or "--help" in argv
+    if (word in COMMANDS and not helping) or (word is None and "--version" in argv and not helping):
         return None
     from scanner.plugin_host import load_plugins
 
@@ -493,8 +537,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     except PolicyscanError as exc:
         print(f"policyscan: error: {exc}", file=sys.stderr)
         return 2
-    commands = host.commands if host is not None else {}
-    args = _parser(commands).parse_args(argv)
+    args = _parser(host).parse_args(argv)
     if stdout is None and hasattr(sys.stdout, "reconfigure"):
         # evidence from hosts may hold anything; never die on a console that cannot show it
         sys.stdout.reconfigure(errors="backslashreplace")
@@ -502,11 +545,11 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     out = stdout or sys.stdout
     if args.command is None:
-        _parser(commands).print_help(out)
+        _parser(host).print_help(out)
         return 2
     from scanner.errors import LoadError
 
-    plugin_command = commands.get(args.command)
+    plugin_command = host.commands.get(args.command) if host is not None else None
     verdict = args.command in VERDICT_COMMANDS or (plugin_command is not None and plugin_command.verdict)
     try:
         if plugin_command is not None:
