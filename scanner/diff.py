@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
 from scanner.api import Status
 from scanner.errors import UsageError
+from scanner.i18n import N_, translator
 
 REPORT_SCHEMA_ID = "policyscan/report/v1"
 BAD = frozenset({"fail", "error"})
@@ -31,6 +33,18 @@ STATUSES = tuple(s.value for s in Status)
 MARKDOWN_LIMIT = 60_000
 """At most this many characters of Markdown, as the scan's markdown report (GitHub comments take 65,536)."""
 Key = tuple[str, str, str]
+# what a person reads in the text and Markdown renderings, marked for the ``policyscan`` catalog
+_SECTIONS = (
+    ("new_failures", N_("New failures")),
+    ("fixed", N_("Fixed")),
+    ("still_failing", N_("Still failing")),
+    ("changed", N_("Changed")),
+    ("gone", N_("Gone")),
+)
+_WORDS = {
+    "pass": N_("pass"), "fail": N_("fail"), "error": N_("error"), "skip": N_("skip"), "waived": N_("waived"),
+    "critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "low": N_("low"), "info": N_("info"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,25 +151,31 @@ class Diff:
         }
 
 
-def version_warnings(before: LoadedReport, after: LoadedReport) -> list[str]:
-    """What differs between the runs that could explain a difference other than the change itself."""
+def version_warnings(before: LoadedReport, after: LoadedReport, lang: str = "en") -> list[str]:
+    """What differs between the runs that could explain a difference other than the change itself (in ``lang``)."""
+    _ = translator(lang).gettext
     out: list[str] = []
     if before.tool_version != after.tool_version:
-        out.append(f"the reports were made by different policyscan versions "
-                   f"({before.tool_version} and {after.tool_version})")
+        out.append(_("the reports were made by different policyscan versions ({before} and {after})").format(
+            before=before.tool_version, after=after.tool_version))
     b, a = before.policy_versions(), after.policy_versions()
     for pid in sorted(set(b) | set(a)):
-        if pid not in b or pid not in a:
-            out.append(f"policy {pid} is only in the {'after' if pid in a else 'before'} report")
+        if pid not in a:
+            out.append(_("policy {policy} is only in the before report").format(policy=pid))
+        elif pid not in b:
+            out.append(_("policy {policy} is only in the after report").format(policy=pid))
         elif b[pid][0] != a[pid][0]:
-            out.append(f"policy {pid} changed version ({b[pid][0]} -> {a[pid][0]})")
+            out.append(_("policy {policy} changed version ({before} -> {after})").format(
+                policy=pid, before=b[pid][0], after=a[pid][0]))
         elif b[pid][1] != a[pid][1]:
-            out.append(f"policy {pid} changed content under the same version {a[pid][0]} (SHA-256 differs)")
+            out.append(_("policy {policy} changed content under the same version {version} (SHA-256 differs)")
+                       .format(policy=pid, version=a[pid][0]))
     return out
 
 
-def compare(before: LoadedReport, after: LoadedReport) -> Diff:
-    diff = Diff(warnings=version_warnings(before, after))
+def compare(before: LoadedReport, after: LoadedReport, lang: str = "en") -> Diff:
+    """The changes from BEFORE to AFTER; its warnings are in ``lang``."""
+    diff = Diff(warnings=version_warnings(before, after, lang))
     for key in sorted(set(before.results) | set(after.results)):
         b, a = before.results.get(key), after.results.get(key)
         bs = str(b["status"]) if b is not None else None
@@ -179,58 +199,74 @@ def compare(before: LoadedReport, after: LoadedReport) -> Diff:
     return diff
 
 
-def _line(c: Change) -> str:
+def _word(tr: NullTranslations, value: str | None) -> str:
+    """A status or severity in the reader's language; ``absent`` for none."""
+    if value is None:
+        return tr.gettext("absent")
+    return tr.gettext(_WORDS[value]) if value in _WORDS else value
+
+
+def _line(c: Change, tr: NullTranslations) -> str:
     target, policy, rule = c.key
-    arrow = f"{c.before or 'absent'} -> {c.after or 'absent'}"
-    sev = f" [{c.severity}]" if c.severity else ""
+    arrow = f"{_word(tr, c.before)} -> {_word(tr, c.after)}"
+    sev = f" [{_word(tr, c.severity)}]" if c.severity else ""
     return f"{target}  {policy}/{rule}{sev}: {arrow}" + (f"  {c.title}" if c.title else "")
 
 
-def render_text(diff: Diff) -> str:
-    parts = [f"warning: {w}" for w in diff.warnings]
-    for title, changes in (("New failures", diff.new_failures), ("Fixed", diff.fixed),
-                           ("Still failing", diff.still_failing), ("Changed", diff.changed),
-                           ("Gone", diff.gone)):
+def render_text(diff: Diff, lang: str = "en") -> str:
+    """The diff as console text, its headings and labels in ``lang``."""
+    tr = translator(lang)
+    _ = tr.gettext
+    parts = [_("warning: {warning}").format(warning=w) for w in diff.warnings]
+    for name, title in _SECTIONS:
+        changes: list[Change] = getattr(diff, name)
         if changes:
-            parts.append(f"{title} ({len(changes)}):")
-            parts.extend(f"  {_line(c)}" for c in changes)
-    parts.append(
-        f"{len(diff.new_failures)} new failure(s), {len(diff.fixed)} fixed, {len(diff.still_failing)} still failing, "
-        f"{len(diff.changed)} changed, {len(diff.gone)} gone, {diff.unchanged} unchanged"
-        + (": WORSE" if diff.worse else "")
-    )
+            parts.append(_("{section} ({n}):").format(section=_(title), n=len(changes)))
+            parts.extend(f"  {_line(c, tr)}" for c in changes)
+    counts = _("{new} new failure(s), {fixed} fixed, {still} still failing, {changed} changed, {gone} gone, "
+               "{unchanged} unchanged").format(
+        new=len(diff.new_failures), fixed=len(diff.fixed), still=len(diff.still_failing),
+        changed=len(diff.changed), gone=len(diff.gone), unchanged=diff.unchanged)
+    parts.append(counts + (_(": WORSE") if diff.worse else ""))
     return "\n".join(parts) + "\n"
 
 
-def _md_rows(changes: Iterable[Change]) -> list[str]:
+def _md_rows(changes: Iterable[Change], tr: NullTranslations) -> list[str]:
     from scanner.reporters.markdown import escape
 
-    rows = ["| target | policy/rule | severity | before | after | title |", "|---|---|---|---|---|---|"]
+    _ = tr.gettext
+    header = [_("target"), _("policy/rule"), _("severity"), _("before"), _("after"), _("title")]
+    rows = ["| " + " | ".join(escape(h) for h in header) + " |", "|---|---|---|---|---|---|"]
     for c in changes:
-        cells = [c.key[0], f"{c.key[1]}/{c.key[2]}", c.severity, c.before or "absent", c.after or "absent", c.title]
+        cells = [c.key[0], f"{c.key[1]}/{c.key[2]}", _word(tr, c.severity) if c.severity else "",
+                 _word(tr, c.before), _word(tr, c.after), c.title]
         rows.append("| " + " | ".join(escape(x) for x in cells) + " |")
     return rows
 
 
-def render_markdown(diff: Diff) -> str:
-    head = "## policyscan diff: " + ("worse" if diff.worse else "not worse")
+def render_markdown(diff: Diff, lang: str = "en") -> str:
+    """The diff as Markdown (at most :data:`MARKDOWN_LIMIT` characters), its headings and labels in ``lang``."""
     from scanner.reporters.markdown import escape
 
+    tr = translator(lang)
+    _ = tr.gettext
+    head = "## " + (_("policyscan diff: worse") if diff.worse else _("policyscan diff: not worse"))
     out = [head, ""]
-    out += [f"> warning: {escape(w)}" for w in diff.warnings]
+    out += ["> " + escape(_("warning: {warning}").format(warning=w)) for w in diff.warnings]
     if diff.warnings:
         out.append("")
-    out.append(f"**{len(diff.new_failures)}** new failure(s), **{len(diff.fixed)}** fixed, "
-               f"{len(diff.still_failing)} still failing, {len(diff.changed)} changed, {len(diff.gone)} gone.")
-    for title, changes in (("New failures", diff.new_failures), ("Fixed", diff.fixed),
-                           ("Still failing", diff.still_failing), ("Changed", diff.changed),
-                           ("Gone", diff.gone)):
+    out.append(_("**{new}** new failure(s), **{fixed}** fixed, {still} still failing, {changed} changed, "
+                 "{gone} gone.").format(new=len(diff.new_failures), fixed=len(diff.fixed),
+                                        still=len(diff.still_failing), changed=len(diff.changed),
+                                        gone=len(diff.gone)))
+    for name, title in _SECTIONS:
+        changes = getattr(diff, name)
         if changes:
-            out += ["", f"### {title}", "", *_md_rows(changes)]
-    return _capped(out)
+            out += ["", f"### {_(title)}", "", *_md_rows(changes, tr)]
+    return _capped(out, tr)
 
 
-def _capped(lines: list[str]) -> str:
+def _capped(lines: list[str], tr: NullTranslations) -> str:
     """The lines, cut at whole lines so the text stays under :data:`MARKDOWN_LIMIT` with a note."""
     text = "\n".join(lines) + "\n"
     if len(text) <= MARKDOWN_LIMIT:
@@ -243,5 +279,6 @@ def _capped(lines: list[str]) -> str:
         kept.append(line)
         size += len(line) + 1
     left = len(lines) - len(kept)
-    kept.append(f"\n_… {left} more line(s) left out; `policyscan diff --report json=FILE` writes the whole diff._")
+    kept.append("\n" + tr.gettext("_… {n} more line(s) left out; `policyscan diff --report json=FILE` writes the "
+                                   "whole diff._").format(n=left))
     return "\n".join(kept) + "\n"

@@ -267,3 +267,30 @@ def test_a_diff_report_that_cannot_be_written_is_exit_2(reports, tmp_path) -> No
     where = tmp_path / "file" / "d.json"
     proc = run_cli("diff", str(reports["bad"]), str(reports["good"]), "--report", f"json={where}")
     assert proc.returncode == 2, proc.stderr
+
+
+def test_diff_text_and_markdown_in_spanish(reports: dict[str, Path]) -> None:
+    before, after = read_report(str(reports["good"])), read_report(str(reports["bad"]))
+    diff = compare(before, after, lang="es")
+    text = render_text(diff, lang="es")
+    assert re.search(r"^Fallos nuevos \(\d+\):$", text, re.MULTILINE), text
+    assert "correcto -> fallo" in text and "[alta]" in text
+    assert re.search(r"\d+ fallo\(s\) nuevo\(s\), \d+ corregido\(s\), .* sin cambios: PEOR$", text.splitlines()[-1])
+    assert "New failures" not in text and "WORSE" not in text and "pass -> fail" not in text
+    md = render_markdown(diff, lang="es")
+    assert md.startswith("## policyscan diff: peor\n")
+    assert "### Fallos nuevos" in md and "| destino | política/regla | gravedad | antes | después | título |" in md
+    assert "new failure" not in md and "| target |" not in md
+    # English stays the default, word for word
+    assert render_text(compare(before, after)) == render_text(diff, lang="en")
+    assert "pass -> fail" in render_text(diff) and "[high]" in render_text(diff)
+    fixed = render_text(compare(after, before), lang="es")
+    assert re.search(r"^Corregidos \(\d+\):$", fixed, re.MULTILINE) and "no empeora" in render_markdown(
+        compare(after, before), lang="es")
+
+
+def test_diff_warnings_in_spanish(reports: dict[str, Path], tmp_path: Path) -> None:
+    other = _edited(reports, tmp_path, "other.json", lambda d: d["tool"].__setitem__("version", "0.0.1"))
+    diff = compare(read_report(str(reports["bad"])), read_report(str(other)), lang="es")
+    assert diff.warnings and diff.warnings[0].startswith("los informes se hicieron con versiones distintas")
+    assert render_text(diff, lang="es").startswith("aviso: los informes")

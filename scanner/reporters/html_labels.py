@@ -2,100 +2,107 @@
 
 The page's static part (:mod:`scanner.reporters.html_report`) and its script
 (:mod:`scanner.reporters.html_script`, which receives this mapping as data)
-take their headings, labels and button texts from :data:`LABELS` only, so a
-localisation pass can wrap these values (gettext) and pick a language with
-``--lang``. ``{name}`` fields are filled with :meth:`str.format` in Python and
-by the script's ``fmt`` in the page.
+take their headings, labels and button texts from :func:`labels` only: the
+English :data:`LABELS` (marked with ``N_`` for the ``policyscan`` gettext
+catalog) translated into the report's language (``--lang``, :mod:`scanner.i18n`).
+``{name}`` fields are filled with :meth:`str.format` in Python and by the
+script's ``fmt`` in the page, after translation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
+from types import MappingProxyType
+
+from scanner.i18n import N_, translator
 
 LABELS: Mapping[str, str] = {
-    "title": "policyscan report",
-    "subtitle": "Compliance scan of {targets} target(s) against {policies} policy pack(s)",
-    "verdict_fail": "{fail} failed, {error} error(s) in {total} results",
-    "verdict_error": "No failures, but {error} error(s) in {total} results: not everything was checked",
-    "verdict_pass": "No failures and no errors in {total} results",
-    "verdict_empty": "Nothing was checked",
-    "run": "Run",
-    "tool": "Tool",
-    "started": "Started",
-    "finished": "Finished",
-    "now": "Judged at (--now)",
-    "targets": "Targets",
-    "inputs": "Inputs",
-    "none": "none",
-    "waiver_file": "Waiver file",
-    "baseline": "Baseline",
-    "baseline_known": "{known} known failure(s) not gated",
-    "language": "Language",
-    "policies": "Policies",
-    "policy": "Policy",
-    "policy_title": "Title",
-    "version": "Version",
-    "rules": "Rules",
-    "sha256": "SHA-256",
-    "summary": "Summary",
-    "by_status": "Results by status",
-    "by_severity": "Results by severity",
-    "failing_rules": "Failing rules, by targets affected",
-    "no_failing_rules": "No rule fails on any target.",
-    "targets_affected": "{n} target(s)",
-    "matrix": "Targets × rules",
-    "matrix_help": (
+    "title": N_("policyscan report"),
+    "subtitle": N_("Compliance scan of {targets} target(s) against {policies} policy pack(s)"),
+    "verdict_fail": N_("{fail} failed, {error} error(s) in {total} results"),
+    "verdict_error": N_("No failures, but {error} error(s) in {total} results: not everything was checked"),
+    "verdict_pass": N_("No failures and no errors in {total} results"),
+    "verdict_empty": N_("Nothing was checked"),
+    "run": N_("Run"),
+    "tool": N_("Tool"),
+    "started": N_("Started"),
+    "finished": N_("Finished"),
+    "now": N_("Judged at (--now)"),
+    "targets": N_("Targets"),
+    "inputs": N_("Inputs"),
+    "none": N_("none"),
+    "waiver_file": N_("Waiver file"),
+    "baseline": N_("Baseline"),
+    "baseline_known": N_("{known} known failure(s) not gated"),
+    "language": N_("Language"),
+    "policies": N_("Policies"),
+    "policy": N_("Policy"),
+    "policy_title": N_("Title"),
+    "version": N_("Version"),
+    "rules": N_("Rules"),
+    "sha256": N_("SHA-256"),
+    "summary": N_("Summary"),
+    "by_status": N_("Results by status"),
+    "by_severity": N_("Results by severity"),
+    "failing_rules": N_("Failing rules, by targets affected"),
+    "no_failing_rules": N_("No rule fails on any target."),
+    "targets_affected": N_("{n} target(s)"),
+    "matrix": N_("Targets × rules"),
+    "matrix_help": N_(
         "Each column is a rule: on top, its share of the whole fleet by status; below, one row per target,"
         " worst targets first. Click a cell to see its result."
     ),
-    "matrix_all": "All {n} targets",
-    "matrix_page": "Targets {first}–{last} of {total}",
-    "results": "Results",
-    "status": "Status",
-    "severity": "Severity",
-    "target": "Target",
-    "rule": "Rule",
-    "message": "Message",
-    "all_policies": "All policies",
-    "all_rules": "All rules",
-    "target_filter": "Target name contains…",
-    "search": "Search messages, evidence, remediation…",
-    "reset": "Reset filters",
-    "showing": "Showing {first}–{last} of {shown} matching results ({total} in all)",
-    "page_of": "{first}–{last} of {total}",
-    "no_rows": "No result matches these filters.",
-    "previous": "‹ Previous",
-    "next": "Next ›",
-    "loading": "Reading results… {done} of {total}",
-    "noscript": "The charts, filters and result details need JavaScript; the summary above is complete without it.",
-    "expected": "Expected",
-    "actual": "Actual",
-    "evidence": "Evidence",
-    "remediation": "Remediation",
-    "waiver": "Waiver",
-    "waiver_text": "{reason} (expires {expires})",
-    "outcome": "Real outcome",
-    "description": "Description",
-    "rationale": "Rationale",
-    "references": "References",
-    "tags": "Tags",
-    "check_type": "Check type",
-    "target_labels": "Target labels",
-    "details_hint": "Click a row for its details.",
-    "status_pass": "Pass",
-    "status_fail": "Fail",
-    "status_error": "Error",
-    "status_skip": "Skip",
-    "status_waived": "Waived",
-    "severity_info": "Info",
-    "severity_low": "Low",
-    "severity_medium": "Medium",
-    "severity_high": "High",
-    "severity_critical": "Critical",
+    "matrix_all": N_("All {n} targets"),
+    "matrix_page": N_("Targets {first}–{last} of {total}"),
+    "results": N_("Results"),
+    "status": N_("Status"),
+    "severity": N_("Severity"),
+    "target": N_("Target"),
+    "rule": N_("Rule"),
+    "message": N_("Message"),
+    "all_policies": N_("All policies"),
+    "all_rules": N_("All rules"),
+    "target_filter": N_("Target name contains…"),
+    "search": N_("Search messages, evidence, remediation…"),
+    "reset": N_("Reset filters"),
+    "showing": N_("Showing {first}–{last} of {shown} matching results ({total} in all)"),
+    "page_of": N_("{first}–{last} of {total}"),
+    "no_rows": N_("No result matches these filters."),
+    "previous": N_("‹ Previous"),
+    "next": N_("Next ›"),
+    "loading": N_("Reading results… {done} of {total}"),
+    "noscript": N_("The charts, filters and result details need JavaScript; the summary above is complete without it."),
+    "expected": N_("Expected"),
+    "actual": N_("Actual"),
+    "evidence": N_("Evidence"),
+    "remediation": N_("Remediation"),
+    "waiver": N_("Waiver"),
+    "waiver_text": N_("{reason} (expires {expires})"),
+    "outcome": N_("Real outcome"),
+    "description": N_("Description"),
+    "rationale": N_("Rationale"),
+    "references": N_("References"),
+    "tags": N_("Tags"),
+    "check_type": N_("Check type"),
+    "target_labels": N_("Target labels"),
+    "details_hint": N_("Click a row for its details."),
+    "status_pass": N_("Pass"),
+    "status_fail": N_("Fail"),
+    "status_error": N_("Error"),
+    "status_skip": N_("Skip"),
+    "status_waived": N_("Waived"),
+    "severity_info": N_("Info"),
+    "severity_low": N_("Low"),
+    "severity_medium": N_("Medium"),
+    "severity_high": N_("High"),
+    "severity_critical": N_("Critical"),
 }
 """English labels; keys are stable, values are what a reader sees."""
 
 
+@cache
 def labels(lang: str = "en") -> Mapping[str, str]:
-    """The labels for ``lang`` (only English so far: every language gets it)."""
-    return LABELS
+    """The labels in ``lang`` (English for a language, or a label, the catalogs do not translate)."""
+    tr = translator(lang)
+    return MappingProxyType({key: tr.gettext(value) for key, value in LABELS.items()})

@@ -22,6 +22,10 @@ alone 3 s, even without its minidom pretty-printing). So this module streams
 the XML itself, suite by suite, with memoised escaping; its tests check that
 the document has the same elements, attributes and texts as ``junit-xml``
 produces for the same report, and that it parses.
+
+The labels of a failure's body and a waiver's text (``evidence:``, ``waived:``...)
+are in the report's language (``report.lang``); element and attribute names,
+classnames and statuses are not text a person reads there, and stay as they are.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import IO
 
 from scanner.api import JSON, Reporter, ReportOptions, ResultStream, Status, hookimpl
 from scanner.gcpause import paused_gc
+from scanner.i18n import N_, translator
 from scanner.output import UNPRINTABLE, printable
 from scanner.report import Report, Result
 
@@ -46,6 +52,24 @@ def classname(policy: str, target: str) -> str:
 _PASS, _FAIL, _ERROR, _SKIP, _WAIVED = Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP, Status.WAIVED
 _LITERALS = {None: "null", True: "true", False: "false"}
 MAX_VALUE_CHARS = 400
+# the words of a failure's body and a waiver's text, marked for the ``policyscan`` catalog
+TEXT = {
+    "evidence": N_("evidence:"),
+    "expected": N_("expected:"),
+    "actual": N_("actual:"),
+    "remediation": N_("remediation:"),
+    "no_reason": N_("no reason given"),
+    "waived": N_("waived: {reason}"),
+    "waived_until": N_("waived: {reason} (expires {date})"),
+}
+
+
+@cache
+def texts(lang: str = "en") -> dict[str, str]:
+    """:data:`TEXT` in ``lang`` (English where the catalog has no translation)."""
+    tr = translator(lang)
+    return {key: tr.gettext(value) for key, value in TEXT.items()}
+
 """Evidence values longer than this are cut in the failure body."""
 
 
@@ -100,24 +124,26 @@ def evidence_lines(evidence: Iterable[Mapping[str, JSON]]) -> list[str]:
     return [_evidence_line(item) for item in evidence]
 
 
-def waiver_text(result: Result) -> str:
-    """``waived: REASON (expires DATE)`` from the result's waiver mapping."""
+def waiver_text(result: Result, lang: str = "en") -> str:
+    """``waived: REASON (expires DATE)`` from the result's waiver mapping, in ``lang``."""
+    t = texts(lang)
     waiver = result.waiver or {}
-    reason = waiver.get("reason") or "no reason given"
+    reason = waiver.get("reason") or t["no_reason"]
     expires = waiver.get("expires")
-    return f"waived: {reason} (expires {expires})" if expires else f"waived: {reason}"
+    return t["waived_until"].format(reason=reason, date=expires) if expires else t["waived"].format(reason=reason)
 
 
-def _body(result: Result, with_remediation: bool) -> str:
+def _body(result: Result, with_remediation: bool, lang: str = "en") -> str:
+    t = texts(lang)
     lines = [result.message]
     if result.evidence:
-        lines.append("evidence:")
+        lines.append(t["evidence"])
         lines.extend("  " + _evidence_line(item) for item in result.evidence)
     if result.expected is not None or result.actual is not None:
-        lines.append(f"expected: {_scalar(result.expected)}")
-        lines.append(f"actual: {_scalar(result.actual)}")
+        lines.append(f"{t['expected']} {_scalar(result.expected)}")
+        lines.append(f"{t['actual']} {_scalar(result.actual)}")
     if with_remediation and result.remediation:
-        lines.append(f"remediation: {result.remediation}")
+        lines.append(f"{t['remediation']} {result.remediation}")
     return "\n".join(lines)
 
 
@@ -187,18 +213,18 @@ def _child(tag: str, message: str, body: str | None) -> str:
     return f'<{tag} type="{tag}" message="{message}">{_escape_text(body)}</{tag}>'
 
 
-def _testcase(result: Result, cls: str, attr: _Escaper) -> str:
+def _testcase(result: Result, cls: str, attr: _Escaper, lang: str = "en") -> str:
     """One ``<testcase>`` element as text (already indented)."""
     head = f'    <testcase classname="{cls}" name="{attr(f"{result.rule}: {result.title}")}"'
     status = result.status
     if status is _PASS:
         return head + "/>\n"
     if status is _FAIL:
-        child = _child("failure", attr(result.message), _body(result, True))
+        child = _child("failure", attr(result.message), _body(result, True, lang))
     elif status is _ERROR:
-        child = _child("error", attr(result.message), _body(result, False))
+        child = _child("error", attr(result.message), _body(result, False, lang))
     elif status is _WAIVED:
-        child = _child("skipped", attr(waiver_text(result)), _body(result, True))
+        child = _child("skipped", attr(waiver_text(result, lang)), _body(result, True, lang))
     else:  # skip, and any status a later version adds: never reported as a pass
         child = _child("skipped", attr(result.message or str(status)), None)
     return f"{head}>\n      {child}\n    </testcase>\n"
@@ -254,6 +280,7 @@ def _render_suites(report: Report, groups: Sequence[tuple[tuple[str, str], list[
     if len(attr) > 200_000:  # memoised names and messages; bounded for endless runs
         attr.clear()
     stamp = report.started_at.strftime("%Y-%m-%dT%H:%M:%S")
+    lang = report.lang
     parts = []
     with paused_gc():
         for (policy, target), group in groups:
@@ -262,7 +289,7 @@ def _render_suites(report: Report, groups: Sequence[tuple[tuple[str, str], list[
                 f'  <testsuite name="{attr(f"{policy}.{target}")}" {_count_attrs(_counts(group))} '
                 f'time="0" hostname="{attr(target)}" timestamp="{stamp}">\n'
             )
-            parts.extend(_testcase(r, cls, attr) for r in group)
+            parts.extend(_testcase(r, cls, attr, lang) for r in group)
             parts.append("  </testsuite>\n")
     return "".join(parts)
 

@@ -32,15 +32,20 @@ first, as they come last) and a line says how many lines and characters were
 left out and where the full results are: the run's other ``--report`` files
 (``ReportOptions.reports``), JSON first, or else the JSON report. The reporter has no
 ``stream``: a scan gathers the results for it.
+
+Every heading, table header and notice is in the report's language
+(``report.lang``, the ``policyscan`` gettext catalog of :mod:`scanner.i18n`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from typing import IO
 
 from scanner.api import Reporter, ReportOptions, Severity, Status, hookimpl
+from scanner.i18n import N_, translator
 from scanner.output import printable
 from scanner.report import Report, Result
 
@@ -49,35 +54,58 @@ MAX_CHARS = 60_000
 MAX_EVIDENCE = 3
 """Evidence sources shown per affected target."""
 
-# Every sentence and label a person reads, in one place (for a later localisation pass).
+# Every sentence and label a person reads, in one place: marked for the ``policyscan``
+# catalog and translated into the report's language (``report.lang``) by :func:`texts`.
 TEXT = {
-    "title_fail": "policyscan: {fail} failed, {error} errors",
-    "title_error": "policyscan: no failures, {error} errors",
-    "title_ok": "policyscan: no failures",
-    "title_nothing": "policyscan: nothing was checked",
-    "scope": "{targets} targets, {policies} policies, now {now}",
-    "failing": "Failing rules ({n})",
-    "rule": "{rule}: {title} ({severity}; targets: {n})",
-    "remediation": "Remediation",
-    "errors": "Errors ({n})",
-    "waived": "Waived ({n})",
-    "passed": "Passed ({n})",
-    "target": "target",
-    "rule_col": "rule",
-    "title": "title",
-    "message": "message",
-    "evidence": "evidence",
-    "reason": "reason",
-    "expires": "expires",
-    "no_reason": "no reason given",
-    "truncated": "_{lines} more lines ({chars} characters) left out to stay under {limit} characters: "
-    "the full results are in {where}._",
-    "where_unknown": "the JSON report (`--report json=FILE`)",
-    "where_file": "{path} ({format})",
-    "where_stdout": "the {format} report on standard output",
+    "title_fail": N_("policyscan: {fail} failed, {error} errors"),
+    "title_error": N_("policyscan: no failures, {error} errors"),
+    "title_ok": N_("policyscan: no failures"),
+    "title_nothing": N_("policyscan: nothing was checked"),
+    "scope": N_("{targets} targets, {policies} policies, now {now}"),
+    "failing": N_("Failing rules ({n})"),
+    "rule": N_("{rule}: {title} ({severity}; targets: {n})"),
+    "remediation": N_("Remediation"),
+    "errors": N_("Errors ({n})"),
+    "waived": N_("Waived ({n})"),
+    "passed": N_("Passed ({n})"),
+    "target": N_("target"),
+    "rule_col": N_("rule"),
+    "title": N_("title"),
+    "message": N_("message"),
+    "evidence": N_("evidence"),
+    "reason": N_("reason"),
+    "expires": N_("expires"),
+    "no_reason": N_("no reason given"),
+    "truncated": N_("_{lines} more lines ({chars} characters) left out to stay under {limit} characters: "
+                    "the full results are in {where}._"),
+    "where_unknown": N_("the JSON report (`--report json=FILE`)"),
+    "where_file": N_("{path} ({format})"),
+    "where_stdout": N_("the {format} report on standard output"),
     "where_join": ", ",
+    # the counts table's header: the statuses and their total
+    "total": N_("total"),
+    "pass": N_("pass"),
+    "fail": N_("fail"),
+    "error": N_("error"),
+    "skip": N_("skip"),
+    "waived_col": N_("waived"),
+    # severities, as a failing rule's heading names them
+    "critical": N_("critical"),
+    "high": N_("high"),
+    "medium": N_("medium"),
+    "low": N_("low"),
+    "info": N_("info"),
 }
 _COUNTS = ("total", "pass", "fail", "error", "skip", "waived")
+_COUNT_LABELS = ("total", "pass", "fail", "error", "skip", "waived_col")
+
+
+@cache
+def texts(lang: str = "en") -> dict[str, str]:
+    """:data:`TEXT` in ``lang`` (English where the catalog has no translation)."""
+    tr = translator(lang)
+    return {key: tr.gettext(value) for key, value in TEXT.items()}
+
 
 _SPECIAL = re.compile(r"[\\*_\[\]~&<>|`@#\r\n]")
 _REPLACE = {
@@ -110,14 +138,14 @@ def _header(*labels: str) -> list[str]:
     return [_row(*labels), "|" + "---|" * len(labels)]
 
 
-def _title(summary: dict[str, int]) -> str:
+def _title(summary: dict[str, int], t: Mapping[str, str]) -> str:
     if summary["fail"]:
-        return TEXT["title_fail"].format(**summary)
+        return t["title_fail"].format(**summary)
     if summary["error"]:
-        return TEXT["title_error"].format(**summary)
+        return t["title_error"].format(**summary)
     if summary["pass"] or summary["waived"]:
-        return TEXT["title_ok"]
-    return TEXT["title_nothing"]
+        return t["title_ok"]
+    return t["title_nothing"]
 
 
 def _sources(r: Result) -> str:
@@ -126,58 +154,59 @@ def _sources(r: Result) -> str:
     return ", ".join(sources[:MAX_EVIDENCE]) + (f" (+{more})" if more > 0 else "")
 
 
-def _failing(results: Sequence[Result]) -> Iterator[str]:
+def _failing(results: Sequence[Result], t: Mapping[str, str]) -> Iterator[str]:
     groups: dict[tuple[str, str], list[Result]] = {}
     for r in results:
         if r.status is Status.FAIL:
             groups.setdefault((r.policy, r.rule), []).append(r)
     if not groups:
         return
-    yield f"### {TEXT['failing'].format(n=len(groups))}"
+    yield f"### {t['failing'].format(n=len(groups))}"
     order = sorted(groups.items(), key=lambda kv: (-Severity(kv[1][0].severity).rank, kv[0]))
     for (policy, rule), group in order:
         first = group[0]
         remedies = {r.remediation for r in group}
         yield ""
-        yield "#### " + escape(TEXT["rule"].format(rule=f"{policy}/{rule}", title=first.title,
-                                                    severity=first.severity, n=len(group)))
+        severity = t.get(str(first.severity), str(first.severity))
+        yield "#### " + escape(t["rule"].format(rule=f"{policy}/{rule}", title=first.title, severity=severity,
+                                                n=len(group)))
         yield ""
         per_target = len(remedies) > 1
-        labels = [TEXT["target"], TEXT["message"], TEXT["evidence"]]
-        yield from _header(*labels, *([TEXT["remediation"]] if per_target else []))
+        labels = [t["target"], t["message"], t["evidence"]]
+        yield from _header(*labels, *([t["remediation"]] if per_target else []))
         for r in group:
             yield _row(r.target, r.message, _sources(r), *([r.remediation] if per_target else []))
         if not per_target and first.remediation:
             yield ""
-            yield f"**{escape(TEXT['remediation'])}:** {escape(first.remediation)}"
+            yield f"**{escape(t['remediation'])}:** {escape(first.remediation)}"
 
 
-def _errors(results: Sequence[Result]) -> Iterator[str]:
+def _errors(results: Sequence[Result], t: Mapping[str, str]) -> Iterator[str]:
     errors = [r for r in results if r.status is Status.ERROR]
     if errors:
-        yield f"### {TEXT['errors'].format(n=len(errors))}"
+        yield f"### {t['errors'].format(n=len(errors))}"
         yield ""
-        yield from _header(TEXT["target"], TEXT["rule_col"], TEXT["message"])
+        yield from _header(t["target"], t["rule_col"], t["message"])
         yield from (_row(r.target, f"{r.policy}/{r.rule}", r.message) for r in errors)
 
 
-def _waived(results: Sequence[Result]) -> Iterator[str]:
+def _waived(results: Sequence[Result], t: Mapping[str, str]) -> Iterator[str]:
     waived = [r for r in results if r.status is Status.WAIVED]
     if waived:
-        yield f"### {TEXT['waived'].format(n=len(waived))}"
+        yield f"### {t['waived'].format(n=len(waived))}"
         yield ""
-        yield from _header(TEXT["target"], TEXT["rule_col"], TEXT["reason"], TEXT["expires"])
+        yield from _header(t["target"], t["rule_col"], t["reason"], t["expires"])
         for r in waived:
             w = r.waiver or {}
-            yield _row(r.target, f"{r.policy}/{r.rule}", w.get("reason") or TEXT["no_reason"], w.get("expires") or "")
+            yield _row(r.target, f"{r.policy}/{r.rule}", w.get("reason") or t["no_reason"], w.get("expires") or "")
 
 
-def _passed(results: Sequence[Result]) -> Iterator[str]:
+def _passed(results: Sequence[Result], t: Mapping[str, str]) -> Iterator[str]:
     passed = [r for r in results if r.status is Status.PASS]
     if passed:
-        yield f"<details><summary>{escape(TEXT['passed'].format(n=len(passed)))}</summary>"
+        yield f"<details><summary>{escape(t['passed'].format(n=len(passed)))}</summary>"
         yield ""
-        yield from _header(TEXT["target"], TEXT["rule_col"], TEXT["title"])
+        yield from _header(t["target"], t["rule_col"], t["title"])
         yield from (_row(r.target, f"{r.policy}/{r.rule}", r.title) for r in passed)
         yield ""
         yield "</details>"
@@ -186,39 +215,43 @@ def _passed(results: Sequence[Result]) -> Iterator[str]:
 def lines(report: Report) -> Iterator[str]:
     """The whole document, line by line, before any cut."""
     summary = report.summary()
-    yield f"## {escape(_title(summary))}"
+    t = texts(report.lang)
+    yield f"## {escape(_title(summary, t))}"
     yield ""
-    yield from _header(*_COUNTS)
+    yield from _header(*(t[k] for k in _COUNT_LABELS))
     yield "| " + " | ".join(str(summary[k]) for k in _COUNTS) + " |"
     yield ""
-    yield escape(TEXT["scope"].format(targets=len(report.targets), policies=len(report.policies),
+    yield escape(t["scope"].format(targets=len(report.targets), policies=len(report.policies),
                                       now=report.now.strftime("%Y-%m-%dT%H:%M:%SZ")))
     for section in (_failing, _errors, _waived, _passed):
         first = True
-        for line in section(report.results):
+        for line in section(report.results, t):
             if first:
                 yield ""
                 first = False
             yield line
 
 
-def full_reports(reports: Sequence[tuple[str, str | None]]) -> str:
-    """Where the full results are: the run's other reports (JSON first), else a hint."""
+def full_reports(reports: Sequence[tuple[str, str | None]], lang: str = "en") -> str:
+    """Where the full results are: the run's other reports (JSON first), else a hint (in ``lang``)."""
+    t = texts(lang)
     others = sorted((spec for spec in reports if spec[0] != "markdown"), key=lambda spec: spec[0] != "json")
     where = [
-        TEXT["where_file"].format(path=escape(path), format=escape(fmt)) if path not in (None, "-")
-        else TEXT["where_stdout"].format(format=escape(fmt))
+        t["where_file"].format(path=escape(path), format=escape(fmt)) if path not in (None, "-")
+        else t["where_stdout"].format(format=escape(fmt))
         for fmt, path in others
     ]
-    return TEXT["where_join"].join(where) if where else TEXT["where_unknown"]
+    return t["where_join"].join(where) if where else t["where_unknown"]
 
 
-def capped(all_lines: Iterable[str], limit: int = MAX_CHARS, where: str = TEXT["where_unknown"]) -> str:
-    """The lines joined, cut at a line so the text with its notice stays within ``limit``
-    (``where`` says where the full results are)."""
+def capped(all_lines: Iterable[str], limit: int = MAX_CHARS, where: str | None = None, lang: str = "en") -> str:
+    """The lines joined, cut at a line so the text with its notice (in ``lang``) stays within
+    ``limit`` (``where`` says where the full results are; by default, the JSON report)."""
+    t = texts(lang)
+    where = t["where_unknown"] if where is None else where
     where = where if len(where) <= 2000 else where[:2000] + "…"
     # room for the notice (its numbers at most 20 digits each) and the </details> it may close
-    budget = limit - len(TEXT["truncated"]) - len(where) - 100
+    budget = limit - len(t["truncated"]) - len(where) - 100
     kept: list[str] = []
     size = 0
     left_lines = left_chars = 0
@@ -231,14 +264,14 @@ def capped(all_lines: Iterable[str], limit: int = MAX_CHARS, where: str = TEXT["
         size += len(line) + 1
     if left_lines:
         opened = sum(line.startswith("<details>") for line in kept) > kept.count("</details>")
-        notice = TEXT["truncated"].format(lines=left_lines, chars=left_chars, limit=f"{limit:,}", where=where)
+        notice = t["truncated"].format(lines=left_lines, chars=left_chars, limit=f"{limit:,}", where=where)
         kept += [""] + ["</details>"] * opened + ["", notice]
     return "\n".join(kept) + "\n"
 
 
 def write(report: Report, stream: IO[str], options: ReportOptions) -> None:
     """Write the Markdown summary of ``report``; ``options.reports`` names where the full results are."""
-    stream.write(capped(lines(report), where=full_reports(options.reports)))
+    stream.write(capped(lines(report), where=full_reports(options.reports, report.lang), lang=report.lang))
 
 
 @hookimpl

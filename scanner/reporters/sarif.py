@@ -50,11 +50,13 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
 from scanner.api import JSON, Reporter, ReportOptions, ResultSection, ResultStream, Severity, Status, hookimpl
+from scanner.i18n import N_, translator
 from scanner.report import Report, Result, RuleInfo
 from scanner.reporters.json_report import render
 
@@ -81,15 +83,24 @@ SECURITY_SEVERITY = {
 }
 """GitHub code scanning's ``security-severity`` score by severity (>= 9 critical, >= 7 high, >= 4 medium)."""
 
-# Every sentence a person reads, in one place (for a later localisation pass).
+# Every sentence a person reads, in one place: marked for the ``policyscan`` catalog and
+# translated into the report's language where they are written (:func:`texts`).
 TEXT = {
-    "result": "{target}: {message}",
-    "no_reason": "waived without a reason",
-    "remediation": "Remediation",
-    "rationale": "Rationale",
-    "references": "References",
-    "placeholders": "(placeholders such as ${actual} are filled in for each target in the JSON report)",
+    "result": N_("{target}: {message}"),
+    "no_reason": N_("waived without a reason"),
+    "remediation": N_("Remediation"),
+    "rationale": N_("Rationale"),
+    "references": N_("References"),
+    "placeholders": N_("(placeholders such as ${actual} are filled in for each target in the JSON report)"),
 }
+
+
+@cache
+def texts(lang: str) -> dict[str, str]:
+    """:data:`TEXT` in ``lang`` (English where the catalog has no translation)."""
+    tr = translator(lang)
+    return {key: tr.gettext(value) for key, value in TEXT.items()}
+
 
 _RESULTS_SENTINEL = "\x00policyscan-sarif-results\x00"
 _NOTES_SENTINEL = "\x00policyscan-sarif-notifications\x00"
@@ -125,18 +136,19 @@ def _md(text: str) -> str:
 
 
 def _rule(policy: str, info: RuleInfo, lang: str) -> dict[str, JSON]:
+    words = texts(lang)
     remediation = _pick(info.remediation, lang)
-    text = [f"{TEXT['remediation']}: {remediation} {TEXT['placeholders']}"] if remediation else []
-    markdown = [f"**{TEXT['remediation']}**\n\n{_md(remediation)}"] if remediation else []
+    text = [f"{words['remediation']}: {remediation} {words['placeholders']}"] if remediation else []
+    markdown = [f"**{words['remediation']}**\n\n{_md(remediation)}"] if remediation else []
     if info.rationale:
-        text.append(f"{TEXT['rationale']}: {info.rationale}")
-        markdown.append(f"**{TEXT['rationale']}**\n\n{_md(info.rationale)}")
+        text.append(f"{words['rationale']}: {info.rationale}")
+        markdown.append(f"**{words['rationale']}**\n\n{_md(info.rationale)}")
     # only web links: a policy from elsewhere may carry javascript: or data: URLs
     links = [(str(r.get("title") or r.get("url")), str(r["url"])) for r in info.references
              if str(r.get("url") or "").lower().startswith(("https://", "http://"))]
     if links:
-        text.append(f"{TEXT['references']}: " + ", ".join(url for _, url in links))
-        markdown.append(f"**{TEXT['references']}**\n\n" + "\n".join(f"- <{url}> {_md(title)}" for title, url in links))
+        text.append(f"{words['references']}: " + ", ".join(url for _, url in links))
+        markdown.append(f"**{words['references']}**\n\n" + "\n".join(f"- <{url}> {_md(title)}" for title, url in links))
     rule: dict[str, JSON] = {
         "id": _rule_id(policy, info.id),
         "name": info.id,
@@ -181,6 +193,7 @@ class _Places:
         self.policy_path = {p.id: p.path for p in report.policies if p.path}
         self.base = {t.name: t.base_dir for t in report.targets if t.base_dir}
         self._artifacts: dict[tuple[str, str], dict[str, str]] = {}
+        self.text = texts(report.lang)
 
     def artifact(self, path: str, base: str = "") -> dict[str, str]:
         """``{"uri", "uriBaseId"}`` of a file: relative to the working folder when inside it."""
@@ -226,7 +239,7 @@ def _result(r: Result, places: _Places) -> dict[str, JSON]:
     if index is not None:
         item["ruleIndex"] = index
     item["level"] = LEVEL[r.severity]
-    item["message"] = {"text": TEXT["result"].format(target=r.target, message=r.message)}
+    item["message"] = {"text": places.text["result"].format(target=r.target, message=r.message)}
     location = places.location(r)
     if location is not None:
         item["locations"] = [location]
@@ -236,7 +249,7 @@ def _result(r: Result, places: _Places) -> dict[str, JSON]:
         suppression: dict[str, JSON] = {
             "kind": "external",
             "status": "accepted",
-            "justification": str(waiver.get("reason") or TEXT["no_reason"]),
+            "justification": str(waiver.get("reason") or places.text["no_reason"]),
         }
         if waiver.get("expires"):
             suppression["properties"] = {"expires": str(waiver["expires"])}
@@ -249,7 +262,7 @@ def _result(r: Result, places: _Places) -> dict[str, JSON]:
 def _notification(r: Result, places: _Places) -> dict[str, JSON]:
     item: dict[str, JSON] = {
         "level": "error",
-        "message": {"text": TEXT["result"].format(target=r.target, message=r.message)},
+        "message": {"text": places.text["result"].format(target=r.target, message=r.message)},
     }
     location = places.location(r)
     if location is not None:
