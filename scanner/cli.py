@@ -12,14 +12,13 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from scanner import __version__
 
 if TYPE_CHECKING:
-    from scanner.api import Command
     from scanner.plugin_host import PluginHost
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
