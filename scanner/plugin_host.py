@@ -144,10 +144,10 @@ def _collect(hook: Any, what: str, cls: type, registry: dict[str, Any], owners: 
     """Call each plugin's implementation of ``hook`` and file what it returns by name."""
     for impl in hook.get_hookimpls():
         owner = impl.plugin_name
-        item: Any
-        for item in _call(owner, hook.name, impl.function):
-            if not isinstance(item, cls):
-                raise PluginError(f"plugin {owner!r} returned {item!r} from {hook.name}, not a {cls.__name__}")
+        for returned in _call(owner, hook.name, impl.function):
+            if not isinstance(returned, cls):
+                raise PluginError(f"plugin {owner!r} returned {returned!r} from {hook.name}, not a {cls.__name__}")
+            item: Any = returned
             if what == "check type" and item.name in ("all", "any", "not"):
                 raise PluginError(f"plugin {owner!r} registers check type {item.name!r}, a reserved combinator name")
             if item.name in registry:
