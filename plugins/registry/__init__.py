@@ -39,12 +39,15 @@ class RegistryCollector:
 
     def collect(self, requests: Sequence[CollectRequest], ctx: RunContext) -> Iterator[tuple[str, Any]]:
         from plugins.registry import facts, gather
+        from plugins.registry.messages import message
+        from scanner.i18n import N_
 
         for request in requests:
             try:
                 found = gather.facts_for(request.target, request.checks)
             except Exception as exc:  # a bug must not stop the other targets of the batch
-                found = facts.failed([], f"registry collector failed: {type(exc).__name__}: {exc}")
+                found = facts.failed([], message(N_("registry collector failed: {error}"),
+                                                 error=f"{type(exc).__name__}: {exc}"))
             yield request.target.name, found
 
     def evaluate(self, params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:

@@ -30,8 +30,9 @@ class CheckSpec(NamedTuple):
     when_missing: str
     fields: dict[str | None, Mapping[str, Any]]
     """Placeholder fields by the type found (memo; see :func:`plugins.registry.judge.evaluate`)."""
-    verdicts: dict[tuple[str, Any], tuple[Any, str]]
-    """``(type found, data) -> (status, message)`` for data seen before (memo)."""
+    verdicts: dict[tuple[str, str, Any], tuple[Any, str]]
+    """``(language, type found, data) -> (status, message)`` for data seen before (memo; the message
+    is in that language)."""
 
 
 _cache: dict[int, tuple[Mapping[str, Any], CheckSpec]] = {}

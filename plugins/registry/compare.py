@@ -33,13 +33,18 @@ the author asked for it). An operand of no kind (a boolean, say) is ``error``.
 ``not:`` swaps pass and fail as everywhere: ``not: {registry: {equals: 0}}``
 passes on a REG_SZ ``"0"`` (it is indeed not the number 0). To require "not 0"
 in the safe reading above, write ``not_equals: 0``, which fails on it.
+
+What :func:`compare` says (what was required, why it cannot compare) is in the
+language of the translations it is given (:mod:`plugins.registry.messages`).
 """
 
 from __future__ import annotations
 
 import json
+from gettext import NullTranslations
 from typing import Any
 
+from plugins.registry.messages import ENGLISH
 from plugins.registry.values import INTEGER_TYPES, STRING_TYPES
 
 _regexes: dict[str, Any] = {}
@@ -87,7 +92,7 @@ def _norm(vkind: str, operand: Any) -> Any:
     return operand
 
 
-def type_of_operands(items: list[Any], required_type: str | None) -> str:
+def type_of_operands(items: list[Any], required_type: str | None, tr: NullTranslations = ENGLISH) -> str:
     """The registry type operands stand for, for messages (``1`` -> REG_DWORD, ``"1"`` -> REG_SZ)."""
     kinds = {operand_kind(o) for o in items}
     if kinds == {"number"}:
@@ -98,7 +103,7 @@ def type_of_operands(items: list[Any], required_type: str | None) -> str:
         return str(required_type) if required_type in STRING_TYPES else "REG_SZ"
     if kinds == {"strings"}:
         return "REG_MULTI_SZ"
-    return "values of several types"
+    return tr.gettext("values of several types")
 
 
 #: What :func:`compare` says: verdict, what was required, and the registry type the operand
@@ -106,52 +111,57 @@ def type_of_operands(items: list[Any], required_type: str | None) -> str:
 Comparison = tuple[bool | None, str, str | None]
 
 
-def compare(op: str, type_: str, actual: Any, operand: Any, required_type: str | None) -> Comparison:
+def compare(op: str, type_: str, actual: Any, operand: Any, required_type: str | None,
+            tr: NullTranslations = ENGLISH) -> Comparison:
     """How a value that exists fares against the operator.
 
     The verdict is True (holds), False (does not), or None when the check
     cannot be carried out (the second item then says why). When the kinds
     differ the verdict is False and the third item names the operand's type.
+    The texts are in the language of ``tr`` (English by default).
     """
+    _ = tr.gettext
     vkind = value_kind(type_, actual)
     if vkind is None:
-        return None, f"data of an unknown shape: {show(actual)}", None
+        return None, _("data of an unknown shape: {data}").format(data=show(actual)), None
     if op in ("equals", "not_equals"):
-        want = show(operand) if op == "equals" else f"anything but {show(operand)}"
+        shown = show(operand)
+        want = shown if op == "equals" else _("anything but {operand}").format(operand=shown)
         if operand_kind(operand) is None:
-            return None, f"cannot compare with {show(operand)}", None
+            return None, _("cannot compare with {operand}").format(operand=shown), None
         if not _same_kind(vkind, operand):
-            return False, want, type_of_operands([operand], required_type)
+            return False, want, type_of_operands([operand], required_type, tr)
         return (actual == _norm(vkind, operand)) == (op == "equals"), want, None
     if op in ("in", "not_in"):
-        want = f"{'one' if op == 'in' else 'none'} of {show(operand)}"
+        shown = show(operand)
+        want = (_("one of {operands}") if op == "in" else _("none of {operands}")).format(operands=shown)
         if type(operand) is not list or any(operand_kind(o) is None for o in operand):
-            return None, f"cannot compare with {show(operand)}", None
+            return None, _("cannot compare with {operand}").format(operand=shown), None
         mine = [_norm(vkind, o) for o in operand if _same_kind(vkind, o)]
         if not mine:
-            return False, want, type_of_operands(operand, required_type)
+            return False, want, type_of_operands(operand, required_type, tr)
         return (actual in mine) == (op == "in"), want, None
     if op in ("min", "max"):
-        want = f"at {'least' if op == 'min' else 'most'} {show(operand)}"
+        shown = show(operand)
+        want = (_("at least {operand}") if op == "min" else _("at most {operand}")).format(operand=shown)
         if operand_kind(operand) != "number":
-            return None, f"{op} {show(operand)} is not a number", None
+            return None, _("{operator} {operand} is not a number").format(operator=op, operand=shown), None
         if vkind != "number":
-            return False, want, type_of_operands([operand], required_type)
+            return False, want, type_of_operands([operand], required_type, tr)
         return (actual >= operand if op == "min" else actual <= operand), want, None
     if op == "matches":
-        want = f"a match for {show(operand)}"
+        shown = show(operand)
+        want = _("a match for {pattern}").format(pattern=shown)
         regex = _regex(operand) if type(operand) is str else None
         if regex is None:
-            return None, f"invalid regex {show(operand)}", None
+            return None, _("invalid regex {pattern}").format(pattern=shown), None
         if vkind in ("number", "hex") and required_type is None:
-            return False, want, f"REG_SZ; add type: {type_} to search its {_form(vkind)}"
+            if vkind == "number":
+                return False, want, _("REG_SZ; add type: {type} to search its decimal digits").format(type=type_)
+            return False, want, _("REG_SZ; add type: {type} to search its hex digits").format(type=type_)
         texts = actual if vkind == "strings" else [str(actual)]
         return any(regex.search(t) is not None for t in texts), want, None
-    return None, f"unknown operator {op}", None
-
-
-def _form(vkind: str) -> str:
-    return "decimal digits" if vkind == "number" else "hex digits"
+    return None, _("unknown operator {operator}").format(operator=op), None
 
 
 def _regex(pattern: str) -> Any:

@@ -8,6 +8,8 @@ target ask about are kept; the parsed tree is dropped right after. Shape::
       "files": ["exports/exch01.reg"],     # as the inventory / command line names them
       "error": null,                       # or "exports/exch01.reg:7: bad hex data ...":
                                            #   every registry check of the target is then `error`
+      "error_message": null,               # with an error: the same as a template and fields, which
+                                           #   the evaluator translates (see messages.py)
       "error_source": null,                # with an error: "exports/exch01.reg:7" (or the files)
       "keys": {
         "hkey_local_machine\\system\\...\\client": {   # normalised key (see keys.py)
@@ -31,7 +33,8 @@ target ask about are kept; the parsed tree is dropped right after. Shape::
       }
     }
 
-A live key that could not be opened also has ``"error": "cannot open ...: Access is denied"``.
+A live key that could not be opened also has ``"error": "cannot open ...: Access is denied"`` (and its
+``"error_message"``).
 A key above the exported branches whose subkeys were exported is ``covered: false,
 exists: true`` (the import creates it; its values are unknown).
 
@@ -45,6 +48,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from plugins.registry.checkspec import spec
+from plugins.registry.messages import Message, english
 
 if TYPE_CHECKING:
     from plugins.registry.regfile import Tree
@@ -89,13 +93,16 @@ def _needs_of(checks: Iterable[Mapping[str, Any]]) -> Needs:
     return needs
 
 
-def failed(files: list[str], message: str, where: str | None = None, source: str = "files") -> dict[str, Any]:
+def failed(files: list[str], message: Message, where: str | None = None, source: str = "files") -> dict[str, Any]:
     """Facts saying that nothing could be read: every check becomes ``error`` with ``message``.
 
-    ``where`` (``file:line`` of a malformed line, else the files) becomes the evidence source.
+    ``message`` is kept as is (``error_message``, translated when judged) and in English
+    (``error``). ``where`` (``file:line`` of a malformed line, else the files) becomes the
+    evidence source.
     """
     where = where or ", ".join(files) or None
-    return {"source": source, "files": files, "error": message, "error_source": where, "keys": {}}
+    return {"source": source, "files": files, "error": english(message), "error_message": message,
+            "error_source": where, "keys": {}}
 
 
 def from_tree(tree: Tree, needs: Needs, files: list[str]) -> dict[str, Any]:
@@ -119,4 +126,5 @@ def from_tree(tree: Tree, needs: Needs, files: list[str]) -> dict[str, Any]:
         source = tree.where(key.file, key.line) if key else branch["source"] if branch else ", ".join(files)
         out[norm] = {"covered": branch is not None, "exists": key is not None, "source": source,
                      "branch": branch, "values": {}}
-    return {"source": "files", "files": files, "error": None, "error_source": None, "keys": out}
+    return {"source": "files", "files": files, "error": None, "error_message": None, "error_source": None,
+            "keys": out}

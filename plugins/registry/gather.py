@@ -14,8 +14,10 @@ from typing import Any
 
 from plugins.registry import facts as regfacts
 from plugins.registry import live
+from plugins.registry.messages import message
 from plugins.registry.regfile import RegFileError, Tree
 from scanner.api import Target
+from scanner.i18n import N_
 
 
 def file_names(setting: Any) -> list[str] | None:
@@ -38,15 +40,17 @@ def facts_for(target: Target, checks: Sequence[Mapping[str, Any]]) -> dict[str, 
         return live.read(needs)
     names = file_names(setting)
     if names is None:
-        return regfacts.failed([], f"registry source of {target.name} names no file: {setting!r}")
+        return regfacts.failed([], message(N_("registry source of {target} names no file: {setting}"),
+                                           target=target.name, setting=repr(setting)))
     tree = Tree()
     for name in names:
         try:
             data = target.path(name).read_bytes()
         except OSError as exc:
-            return regfacts.failed(names, f"cannot read {name}: {exc.strerror or exc}", name)
+            return regfacts.failed(names, message(N_("cannot read {file}: {reason}"), file=name,
+                                                  reason=str(exc.strerror or exc)), name)
         try:
             tree.load(data, name)
         except RegFileError as exc:
-            return regfacts.failed(names, str(exc), exc.where)
+            return regfacts.failed(names, exc.message, exc.where)
     return regfacts.from_tree(tree, needs, names)

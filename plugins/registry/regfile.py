@@ -42,16 +42,20 @@ from typing import Any
 from plugins.registry import regsyntax as syn
 from plugins.registry import values as regvalues
 from plugins.registry.keytree import Key, KeyTree
+from plugins.registry.messages import Message, english, message
 from plugins.registry.regsyntax import BAD, BLANK, DELETE, DWORD, HEX, HEX_START, KEY, SZ, VALUE
+from scanner.i18n import N_
 
 
 class RegFileError(Exception):
-    """A ``.reg`` file that cannot be parsed; ``str()`` is ``file:line: what was wrong``."""
+    """A ``.reg`` file that cannot be parsed; ``str()`` is ``file:line: what was wrong`` (in English)."""
 
-    def __init__(self, where: str, what: str) -> None:
-        super().__init__(f"{where}: {what}")
+    def __init__(self, where: str, what: Message) -> None:
         self.where = where
         """``file:line`` of the bad line."""
+        self.message: Message = message(N_("{where}: {what}"), where=where, what=what)
+        """The same, for translation (:mod:`plugins.registry.messages`)."""
+        super().__init__(english(self.message))
 
 
 @dataclass(slots=True)
@@ -81,16 +85,17 @@ class Tree(KeyTree):
         try:
             lines = syn.decode(data).split("\n")
         except syn.Undecodable as exc:
-            raise RegFileError(f"{name}:{exc.line}", str(exc)) from None
+            raise RegFileError(f"{name}:{exc.line}", exc.message) from None
         unicode = syn.HEADERS.get(lines[0].strip())
         if unicode is None:
             shown = lines[0].strip()[:60]
-            raise RegFileError(
-                f"{name}:1", f"bad header {shown!r}: expected 'Windows Registry Editor Version 5.00' or 'REGEDIT4'"
-            )
+            raise RegFileError(f"{name}:1", message(
+                N_("bad header {header}: expected 'Windows Registry Editor Version 5.00' or 'REGEDIT4'"),
+                header=repr(shown)))
         if lines[-1]:
-            raise RegFileError(f"{name}:{len(lines)}", f"file ends inside a line ({syn.short(lines[-1])} has no line "
-                                                       "break): the export is cut short")
+            raise RegFileError(f"{name}:{len(lines)}", message(
+                N_("file ends inside a line ({line} has no line break): the export is cut short"),
+                line=syn.short(lines[-1])))
         fidx = len(self.files)
         reg = LoadedFile(name, unicode)
         self.files.append(reg)
@@ -106,7 +111,8 @@ class Tree(KeyTree):
                     continue
                 more = syn.MORE_HEX.fullmatch(stripped)
                 if more is None:
-                    raise RegFileError(f"{name}:{lineno}", f"bad hex continuation line: {syn.short(stripped)}")
+                    raise RegFileError(f"{name}:{lineno}", message(N_("bad hex continuation line: {line}"),
+                                                                   line=syn.short(stripped)))
                 pending[2].append(more.group(1))
                 if more.group(2):
                     continue
@@ -143,17 +149,18 @@ class Tree(KeyTree):
             elif kind == BAD:
                 raise RegFileError(f"{name}:{lineno}", parsed[1])
         if pending is not None:
-            raise RegFileError(f"{name}:{pending[1]}", f"file ends inside the hex value {syn.short(pending[0][2])} "
-                                                       "(its last line ends with '\\'): the export is cut short")
+            raise RegFileError(f"{name}:{pending[1]}", message(
+                N_("file ends inside the hex value {name} (its last line ends with '\\'): the export is cut short"),
+                name=syn.short(pending[0][2])))
         _find_branches(seen, reg)
 
     @staticmethod
     def _finish_hex(current: Key | None, pending: list[Any], fidx: int, name: str) -> None:
         start, lineno, chunks = pending
         data = ",".join(chunks)
-        wrong = syn.wrong_size(start[5], data)
+        wrong = syn.wrong_size(start[5], data, start[2])
         if wrong is not None:
-            raise RegFileError(f"{name}:{lineno}", f"{wrong}: {syn.short(start[2])}")
+            raise RegFileError(f"{name}:{lineno}", wrong)
         if current is not None:
             parsed = (VALUE, start[1], start[2], HEX, data, start[5])
             current.values[start[1]] = (parsed, fidx, lineno)

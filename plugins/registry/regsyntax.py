@@ -9,6 +9,9 @@ Accepted: ``[KEY]`` / ``[-KEY]`` (hive long or short, at most :data:`MAX_DEPTH`
 levels below it, as Windows allows), ``"name"="text"`` (escapes ``\\``,
 ``\"``), ``@=`` default values, ``dword:``, ``hex:`` and ``hex(0)``..``hex(b)``
 (continued with ``\``), ``"name"=-`` deletions, ``;`` comments.
+
+What is wrong with a line is a :mod:`plugins.registry.messages` message (translated
+when a check is judged, in the run's language), the line itself a field of it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import re
 from typing import Any
 
 from plugins.registry import keys as regkeys
+from plugins.registry.messages import Message, english, message
 from plugins.registry.values import type_name, unescape
+from scanner.i18n import N_
 
 # Possessive quantifiers (*+) everywhere a run is followed by a different token: a
 # malformed line fails in linear time instead of backtracking through its spaces.
@@ -49,11 +54,12 @@ _MEMO_LINE = 300
 
 
 class Undecodable(ValueError):
-    """Bytes that are not text in the file's encoding: ``line`` is where they start."""
+    """Bytes that are not text in the file's encoding: ``line`` is where they start, ``message`` what is wrong."""
 
-    def __init__(self, line: int, what: str) -> None:
-        super().__init__(what)
+    def __init__(self, line: int, what: Message) -> None:
+        super().__init__(english(what))
         self.line = line
+        self.message = what
 
 
 def decode(data: bytes) -> str:
@@ -89,8 +95,9 @@ def _strict(data: bytes, skip: int, codec: str) -> str:
     except UnicodeDecodeError as exc:
         before = data[skip : skip + exc.start].decode(codec, "replace")
         line = before.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
-        raise Undecodable(line, f"bytes that are not {codec.upper()} at byte {skip + exc.start} "
-                                f"({exc.reason}): the file is damaged or cut short") from None
+        raise Undecodable(line, message(N_("bytes that are not {encoding} at byte {offset} ({reason}): "
+                                           "the file is damaged or cut short"),
+                                        encoding=codec.upper(), offset=skip + exc.start, reason=exc.reason)) from None
 
 
 def parse_line(line: str) -> tuple[Any, ...]:
@@ -111,7 +118,7 @@ def parse(line: str) -> tuple[Any, ...]:
     ``(BLANK,)``; ``(KEY, deletes, normalised key, key as written)``;
     ``(VALUE, value id, name, data kind, raw data, hex type or None)``;
     ``(HEX_START, ...)`` the same for a hex value continued on the next line;
-    ``(DELETE, value id)``; ``(BAD, what is wrong)``.
+    ``(DELETE, value id)``; ``(BAD, what is wrong)`` (a :data:`~plugins.registry.messages.Message`).
     """
     text = line.strip()
     if not text or text[0] == ";":
@@ -125,10 +132,13 @@ def parse(line: str) -> tuple[Any, ...]:
         path = text[2 if deletes else 1 : close]
         norm = regkeys.normalise(path)
         if norm is None or not path.strip("\\"):
-            why = "unknown hive" if regkeys.normalise(path.partition("\\")[0]) is None else "empty key name"
-            return (BAD, f"{why} in key [{path if len(path) <= 70 else path[:67] + '...'}]")
+            shown = path if len(path) <= 70 else path[:67] + "..."
+            if regkeys.normalise(path.partition("\\")[0]) is None:
+                return (BAD, message(N_("unknown hive in key [{key}]"), key=shown))
+            return (BAD, message(N_("empty key name in key [{key}]"), key=shown))
         if norm.count("\\") > MAX_DEPTH:
-            return (BAD, f"key more than {MAX_DEPTH} levels deep (Windows' limit): {short(text)}")
+            return (BAD, message(N_("key more than {depth} levels deep (Windows' limit): {line}"), depth=MAX_DEPTH,
+                                 line=short(text)))
         return (KEY, deletes, norm, path.rstrip("\\"))
     m = _VALUE_LINE.fullmatch(text) if text[0] in "\"@" else None
     if m is None:
@@ -147,9 +157,9 @@ def parse(line: str) -> tuple[Any, ...]:
     if dword is not None:
         return (VALUE, vid, name, DWORD, dword, None)
     if not more and htype is not None:
-        wrong = wrong_size(htype, hexdata)
+        wrong = wrong_size(htype, hexdata, text)
         if wrong is not None:
-            return (BAD, f"{wrong}: {short(text)}")
+            return (BAD, wrong)
     return (HEX_START if more else VALUE, vid, name, HEX, hexdata, htype)
 
 
@@ -157,8 +167,8 @@ _SIZES = {4: 4, 5: 4, 11: 8}
 """Bytes of the fixed-size types: REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD."""
 
 
-def wrong_size(htype: str | None, data: str) -> str | None:
-    """What is wrong with the byte count of ``hex(htype):data``, or None.
+def wrong_size(htype: str | None, data: str, line: str) -> Message | None:
+    """What is wrong with the byte count of ``hex(htype):data`` (the value of ``line``), or None.
 
     Only the fixed-size types have a count to check; a part of one (``01,00``)
     is what a damaged file leaves, never a number to compare.
@@ -170,7 +180,8 @@ def wrong_size(htype: str | None, data: str) -> str | None:
     count = len(hex_bytes(data))
     if count in (size, 0):  # no data at all is how regedit writes a value stored empty
         return None
-    return f"hex({htype}) ({type_name(number)}) with {count} byte(s), expected {size}: the value is malformed"
+    return message(N_("hex({code}) ({type}) with {count} byte(s), expected {size}: the value is malformed: {line}"),
+                   code=htype, type=type_name(number), count=count, size=size, line=short(line))
 
 
 def hex_bytes(raw: str) -> bytes:
@@ -183,17 +194,20 @@ def short(text: str) -> str:
     return repr(text if len(text) <= 70 else text[:67] + "...")
 
 
-def _diagnose(text: str) -> str:
+def _diagnose(text: str) -> Message:
     """Say what is wrong with a line the grammar did not accept."""
+    line = short(text)
     if text.startswith("["):
-        return f"key line without closing ']': {short(text)}" if "]" not in text else f"text after ']': {short(text)}"
+        if "]" not in text:
+            return message(N_("key line without closing ']': {line}"), line=line)
+        return message(N_("text after ']': {line}"), line=line)
     if text.startswith(('"', "@")):
         rest = text.partition("=")[2].strip()
         if not rest:
-            return f"value line without '=' and data: {short(text)}"
+            return message(N_("value line without '=' and data: {line}"), line=line)
         if rest.startswith("dword:"):
-            return f"bad dword (1 to 8 hex digits expected): {short(text)}"
+            return message(N_("bad dword (1 to 8 hex digits expected): {line}"), line=line)
         if rest.startswith("hex"):
-            return f"bad hex data (comma-separated bytes, '\\' to continue): {short(text)}"
-        return f"unparsable value line: {short(text)}"
-    return f"unexpected line (not a key, a value or a comment): {short(text)}"
+            return message(N_("bad hex data (comma-separated bytes, '\\' to continue): {line}"), line=line)
+        return message(N_("unparsable value line: {line}"), line=line)
+    return message(N_("unexpected line (not a key, a value or a comment): {line}"), line=line)
