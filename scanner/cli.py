@@ -121,6 +121,9 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
         metavar="FORMAT[=PATH]",
         help=f"diff format and file: {', '.join(DIFF_FORMATS)} (repeatable; default console to stdout)",
     )
+    diff.add_argument("--lang", default="en", metavar="CODE",
+                      help=f"language of the console and markdown text (default: en; available: "
+                           f"{', '.join(_languages())})")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("kind", choices=SCHEMA_KINDS, help="which schema: " + ", ".join(SCHEMA_KINDS))
@@ -444,18 +447,20 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
         specs.append((fmt, path))
     if sum(path is None for _, path in specs) > 1:
         raise _usage("at most one --report may go to stdout")
+    if args.lang not in (langs := _languages()):
+        raise _usage(f"--lang {args.lang}: no such language (available: {', '.join(langs)})")
     before, after = read_report(args.before, "BEFORE"), read_report(args.after, "AFTER")
     try:  # as scan does: a report that cannot be written is exit 2 before any work
         check_report_paths(specs)
     except ReportSpecError as exc:
         raise _usage(str(exc)) from None
-    diff = compare(before, after)
+    diff = compare(before, after, lang=args.lang)
     for line in diff.warnings:
         print(f"policyscan: warning: {line}", file=sys.stderr)
     renderers = {
-        "console": lambda: render_text(diff),
+        "console": lambda: render_text(diff, lang=args.lang),
         "json": lambda: json.dumps(diff.to_json(before, after), indent=2, ensure_ascii=False) + "\n",
-        "markdown": lambda: render_markdown(diff),
+        "markdown": lambda: render_markdown(diff, lang=args.lang),
     }
     for fmt, path in specs:
         text = renderers[fmt]()
