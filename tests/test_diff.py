@@ -294,3 +294,12 @@ def test_diff_warnings_in_spanish(reports: dict[str, Path], tmp_path: Path) -> N
     diff = compare(read_report(str(reports["bad"])), read_report(str(other)), lang="es")
     assert diff.warnings and diff.warnings[0].startswith("los informes se hicieron con versiones distintas")
     assert render_text(diff, lang="es").startswith("aviso: los informes")
+
+
+def test_diff_command_speaks_the_language_asked_for(reports: dict[str, Path]) -> None:
+    es = run_cli("diff", str(reports["good"]), str(reports["bad"]), "--lang", "es")
+    assert es.returncode == 1
+    assert "Fallos nuevos" in es.stdout and "New failures" not in es.stdout
+    bad = run_cli("diff", str(reports["good"]), str(reports["bad"]), "--lang", "xx")
+    assert bad.returncode == 2
+    assert "--lang xx: no such language (available: en, es)" in bad.stderr
