@@ -30,6 +30,12 @@ against a plain RE2 search of every line. Facts per target (plain JSON)::
                 "samples": {sig index: [{"source": "path:line", "line", "time", "text"}]},
                 "missing_fields": [...], "error": str|null}]}
 
+An entry with an ``error`` (English, its problems joined with ``"; "``) also has
+``errors``: each problem as ``{"msgid": template, "args": {...}}`` (a field may
+itself be one), which the verdict formats in the run's language (``--lang``;
+catalogs in ``plugins/logs/locale``, gettext domain ``policyscan-logs``; see
+:mod:`plugins.logs.messages`). Log lines, paths and patterns are never translated.
+
 ``bytes`` is the file's size when listed and ``read`` the bytes of it read
 (compressed, for gzip): a file counts as proof only when it was read whole.
 A group counts the lines that matched exactly that set of signatures, so a rule

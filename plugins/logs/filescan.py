@@ -19,7 +19,9 @@ from plugins.logs.fastfind import Finder
 from plugins.logs.formats import parse_stamp, split_csv
 from plugins.logs.linenumbers import Lines
 from plugins.logs.matching import Matchers, Tally, _raw_regexp
+from plugins.logs.messages import Text, put_errors
 from plugins.logs.streams import Chunks
+from scanner.i18n import N_
 
 _MATCHERS: dict[str, Matchers] = {}
 USE_MEMMEM = True
@@ -56,18 +58,18 @@ def has_content(data: bytes, fmt: str) -> bool:
     return rx.search(data) is not None
 
 
-def _why_not_utf8(data: bytes, at: int) -> str:
+def _why_not_utf8(data: bytes, at: int) -> Text:
     """What an undecodable byte says about the file: Windows ANSI, UTF-16, or just not text."""
     ls = data.rfind(b"\n", 0, at) + 1
     le = data.find(b"\n", at)
     line = data[ls : le if le != -1 else len(data)]
     if data[at : at + 2] in (b"\xff\xfe", b"\xfe\xff"):
-        return "is not valid UTF-8 (a UTF-16 byte-order mark inside the file: two encodings mixed)"
+        return Text(N_("is not valid UTF-8 (a UTF-16 byte-order mark inside the file: two encodings mixed)"))
     try:
         line.decode("cp1252")
     except UnicodeDecodeError:
-        return "is not valid UTF-8 or UTF-16 text (undecodable bytes)"
-    return "is not valid UTF-8 or UTF-16: looks like a Windows ANSI (cp1252) file; save it as UTF-8"
+        return Text(N_("is not valid UTF-8 or UTF-16 text (undecodable bytes)"))
+    return Text(N_("is not valid UTF-8 or UTF-16: looks like a Windows ANSI (cp1252) file; save it as UTF-8"))
 
 
 def _first_match(rx: Any) -> Any:
@@ -130,7 +132,7 @@ class Region:
         if self.fmt != "queue_list":  # a column the header lacks was not looked at, hits or not
             self.missing_fields = {f for f in self.m.fields if f is not None and f not in self.fields}
         self.hdr_seen = 0
-        self.bad: tuple[int, str] | None = None
+        self.bad: tuple[int, Text] | None = None
         self.has_lines = False
         self._stamp_of: str | None = None
         self._stamp_ms: int | None = None
@@ -237,7 +239,8 @@ class Region:
                     end = pos + used
                     data = data[:used]
             if self.bad is None and (nul := data.find(b"\0")) != -1:
-                self.bad = (offset + pos + nul, "holds NUL bytes (binary data, or UTF-16 text inside a UTF-8 file)")
+                self.bad = (offset + pos + nul,
+                            Text(N_("holds NUL bytes (binary data, or UTF-16 text inside a UTF-8 file)")))
             if not self.has_lines:
                 self.has_lines = has_content(data, self.fmt)
             pos = end
@@ -357,9 +360,9 @@ class Region:
                     self.missing_fields.add(field)
                     continue
                 if len(row) != self.ncols and self.bad is None:  # which value is the field's? cannot tell
-                    self.bad = (pos, f"a row has {len(row)} values where the header names {self.ncols} columns, "
-                                "so its field values cannot be told (a cut or malformed row, or a quoted value "
-                                "spanning lines)")
+                    self.bad = (pos, Text(N_("a row has {values} values where the header names {columns} columns, "
+                                             "so its field values cannot be told (a cut or malformed row, or a "
+                                             "quoted value spanning lines)"), values=len(row), columns=self.ncols))
                 ok = col < len(row) and self.m.hit(s, row[col])
             else:
                 self.missing_fields.add(field)
@@ -443,15 +446,19 @@ def scan_task(task: dict[str, Any]) -> dict[str, Any]:
         reader.close()
     out = region.tally.to_json(line_of)
     out["missing_fields"] = sorted(region.missing_fields)
-    problems = [reader.error] if reader.error else []
+    problems: list[str] = [reader.error] if reader.error else []
     if reader.bad is not None:  # UTF-16 that does not decode: where in the file, in bytes
-        problems.append(f"{path}: {reader.bad[1]} at byte offset {reader.bad[0]}")
+        problems.append(_at_offset(path, reader.bad))
     elif region.bad is not None:
         if bad_line is not None:
-            problems.append(f"{path}:{bad_line}: {region.bad[1]}")
+            problems.append(Text(N_("{path}:{line}: {problem}"), path=str(path), line=bad_line, problem=region.bad[1]))
         else:
-            problems.append(f"{path}: {region.bad[1]} at byte offset {region.bad[0]}")
-    out["error"] = "; ".join(problems) or None
+            problems.append(_at_offset(path, region.bad))
+    put_errors(out, problems)
     out["has_lines"] = region.has_lines
     out["read"] = read or reader.consumed
     return out
+
+
+def _at_offset(path: Path, bad: tuple[int, Text]) -> Text:
+    return Text(N_("{path}: {problem} at byte offset {offset}"), path=str(path), problem=bad[1], offset=bad[0])

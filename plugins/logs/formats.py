@@ -19,6 +19,9 @@ import csv
 import re
 from datetime import UTC, datetime
 
+from plugins.logs.messages import Text
+from scanner.i18n import N_
+
 BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xef\xbb\xbf", "utf-8"),
     (b"\xff\xfe", "utf-16-le"),
@@ -70,7 +73,7 @@ def sniff_encoding(head: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
-def not_text(head: bytes, encoding: str, bom: int) -> str | None:
+def not_text(head: bytes, encoding: str, bom: int) -> Text | None:
     """Why a file's head is clearly not text in its encoding (binary, or mostly undecodable), or None.
 
     A few undecodable bytes (a Latin-1 name in a UTF-8 log) are read as U+FFFD and
@@ -81,8 +84,8 @@ def not_text(head: bytes, encoding: str, bom: int) -> str | None:
     text = codecs.getincrementaldecoder(encoding)("replace").decode(sample, False)
     odd = len(_ODD_CONTROLS.findall(text)) - text.count("\ufffd") + _replaced(sample, text, encoding)
     if odd > NOT_TEXT * max(1, len(text)):
-        return (f"is not text: {odd} of the first {len(text)} characters are control characters or "
-                f"undecodable as {encoding}")
+        return Text(N_("is not text: {odd} of the first {total} characters are control characters or "
+                       "undecodable as {encoding}"), odd=odd, total=len(text), encoding=encoding)
     return None
 
 

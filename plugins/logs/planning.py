@@ -17,11 +17,13 @@ from typing import Any
 from plugins.logs.filescan import scan_task
 from plugins.logs.formats import detect, iso_ms, not_text, sniff_encoding
 from plugins.logs.matching import SAMPLE_CAP
+from plugins.logs.messages import Text, errors_of, from_json, put_errors
 from plugins.logs.schema import KINDS, parse_duration
 from plugins.logs.signatures import scan_plan, signature_defs
 from plugins.logs.sources import resolve
 from plugins.logs.streams import GZ_BOUND, head_bytes
 from scanner.api import CollectRequest, RunContext
+from scanner.i18n import N_
 
 SPLIT_MIN = 48 << 20
 """A plain file this large is split into byte ranges across the workers."""
@@ -94,7 +96,7 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
     ids = f["signatures"]
     groups: dict[tuple[int, ...], dict[str, Any]] = {}
     samples: dict[str, list[dict[str, Any]]] = {}
-    errors = ([f["error"]] if f.get("error") else []) + [p["error"] for p in parts if p.get("error")]
+    errors = [from_json(e) for e in errors_of(f)] + [from_json(e) for p in parts for e in errors_of(p)]
     for part in parts:
         for g in part["groups"]:
             key = tuple(ids[i] for i in g["sigs"])
@@ -112,15 +114,17 @@ def _merge(f: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
     missing = sorted({m for p in parts for m in p.get("missing_fields", [])})
     read = sum(int(p.get("read") or 0) for p in parts)
     if not errors and read < (f.get("bytes") or 0):
-        errors.append(f"{f['file']}: read only {read} of its {f['bytes']} bytes")
-    return {
+        errors.append(Text(N_("{path}: read only {read} of its {size} bytes"), path=f["file"], read=read,
+                           size=f["bytes"]))
+    out = {
         "read": read,
         "has_lines": any(p.get("has_lines") for p in parts),
         "groups": sorted(groups.values(), key=lambda g: g["sigs"]),
         "samples": samples,
         "missing_fields": missing,
-        "error": "; ".join(dict.fromkeys(errors)) or None,
     }
+    put_errors(out, errors)
+    return out
 
 
 def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> TargetPlan:
@@ -148,9 +152,11 @@ def plan_target(req: CollectRequest, ctx: RunContext, gz_bound: int | None) -> T
     for entry in resolve(req.target):
         if entry.kind:
             kinds.add(entry.kind)
-        nothing = None if entry.files else f"{req.target.path(entry.glob)}: no file matches this glob"
-        plan.globs.append({"kind": entry.kind, "glob": entry.glob, "files": len(entry.files),
-                           "error": entry.error or nothing})
+        nothing = None if entry.files else Text(N_("{glob}: no file matches this glob"),
+                                                 glob=str(req.target.path(entry.glob)))
+        glob: dict[str, Any] = {"kind": entry.kind, "glob": entry.glob, "files": len(entry.files)}
+        put_errors(glob, list(entry.errors) or ([nothing] if nothing else []))
+        plan.globs.append(glob)
         for path in entry.files:
             f = _describe(path, entry.kind, req.target.base_dir)
             if (path, f["kind"]) in seen:  # the same file as the same kind: read once
@@ -179,7 +185,8 @@ def _mark_bad_regexes(defs: list[dict[str, Any]]) -> None:
             try:
                 re2.compile(d["pattern"], opts)
             except Exception as exc:
-                d["error"] = f"regex {d['pattern']!r} is not valid RE2: {exc}"
+                put_errors(d, [Text(N_("regex {pattern} is not valid RE2: {reason}"), pattern=repr(d["pattern"]),
+                                    reason=str(exc))])
 
 
 def _shown_path(path: Path, base: Path) -> str:
@@ -199,17 +206,18 @@ def _describe(path: Path, kind: str | None, base: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             first = fh.read(2)
     except OSError as exc:
-        f["error"] = f"{path}: cannot be read: {exc.strerror or exc}"
+        put_errors(f, [Text(N_("{path}: cannot be read: {reason}"), path=str(path), reason=str(exc.strerror or exc))])
         return f
     head = head_bytes(path)
     f["gzip"] = first == b"\x1f\x8b"
     f["encoding"], f["bom"] = sniff_encoding(head)
     if problem := not_text(head, f["encoding"], f["bom"]):
-        f["error"] = f"{path}: {problem}"  # still read: a signature found in it is still a fail
+        # still read: a signature found in it is still a fail
+        put_errors(f, [Text(N_("{path}: {problem}"), path=str(path), problem=problem)])
     detected, fmt, fields = detect(head[f["bom"]:].decode(f["encoding"], "replace"))
     if kind is None and detected is None:
-        f["error"] = (f"{path}: looks like a W3C log (#Fields) but has no #Log-type header: cannot tell the "
-                      "log kind; give KIND=... (e.g. smtp_send=GLOB)")
+        put_errors(f, [Text(N_("{path}: looks like a W3C log (#Fields) but has no #Log-type header: cannot tell "
+                               "the log kind; give KIND=... (e.g. smtp_send=GLOB)"), path=str(path))])
         return f
     f["kind"] = kind or detected
     f["format"] = fmt
@@ -269,8 +277,10 @@ def safe_scan(task: dict[str, Any]) -> dict[str, Any]:
     try:
         return scan_task(task)
     except Exception as exc:  # a bug or an unforeseen file: the file's rules become errors
-        return {"groups": [], "samples": {}, "missing_fields": [],
-                "error": f"{task['path']}: could not be scanned: {type(exc).__name__}: {exc}"}
+        out: dict[str, Any] = {"groups": [], "samples": {}, "missing_fields": []}
+        put_errors(out, [Text(N_("{path}: could not be scanned: {reason}"), path=str(task["path"]),
+                              reason=f"{type(exc).__name__}: {exc}")])
+        return out
 
 
 __all__ = ["TargetPlan", "plan_target", "safe_scan"]

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugins.logs.schema import split_kind
+from plugins.logs.messages import Text
+from plugins.logs.schema import _WORD_EQ, KINDS, split_kind
+from scanner.i18n import N_
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +27,20 @@ class Entry:
     kind: str | None
     glob: str
     files: tuple[Path, ...]
-    error: str | None = None
+    errors: tuple[str, ...] = ()
     """Why the glob was not even looked at (a ``WORD=`` that is not a kind), or what it matched
-    that is not a regular file (its regular files are still read)."""
+    that is not a regular file (its regular files are still read): :class:`Text` s."""
+
+    @property
+    def error(self) -> str | None:
+        """:attr:`errors` in English, joined (None when there is none)."""
+        return "; ".join(self.errors) or None
 
 
-def entries(target: Any) -> list[tuple[str | None, str, str | None]]:
+def entries(target: Any) -> list[tuple[str | None, str, Text | None]]:
     """``(kind or None, glob, error)`` of the target's ``logs`` source, in the order given."""
     src = target.sources.get("logs")
-    out: list[tuple[str | None, str, str | None]] = []
+    out: list[tuple[str | None, str, Text | None]] = []
     if isinstance(src, dict):
         for kind, globs in src.items():
             for g in [globs] if isinstance(globs, str) else list(globs or []):
@@ -43,8 +50,8 @@ def entries(target: Any) -> list[tuple[str | None, str, str | None]]:
     for spec in specs:
         try:
             out.append((*split_kind(spec), None))
-        except ValueError as exc:
-            out.append((None, spec, str(exc)))
+        except ValueError:
+            out.append((None, spec, _bad_spec(spec)))
     return out
 
 
@@ -112,23 +119,35 @@ def resolve(target: Any) -> list[Entry]:
     out = []
     for kind, g, err in entries(target):
         files = () if err else expand(target, g)
+        errors: tuple[str, ...] = (err,) if err else ()
         if err is None and (odd := not_regular(target, g)):
-            err = "; ".join(f"{p}: matched by {g!r} but not a regular file ({_what(p)}), so not read" for p in odd)
-        out.append(Entry(kind, g, files, err))
+            errors = tuple(Text(N_("{path}: matched by {glob} but not a regular file ({what}), so not read"),
+                                path=p, glob=repr(g), what=_what(p)) for p in odd)
+        out.append(Entry(kind, g, files, errors))
     return out
 
 
-def _what(path: str) -> str:
+def _bad_spec(spec: str) -> Text:
+    """Why ``[KIND=]GLOB`` was refused (as :func:`plugins.logs.schema.split_kind` says it)."""
+    m = _WORD_EQ.match(spec)
+    kind = m.group(1) if m else ""
+    if kind and kind not in KINDS:
+        return Text(N_("{spec}: {kind} is not a log kind; KIND=GLOB takes one of {kinds}"), spec=repr(spec),
+                    kind=repr(kind), kinds=", ".join(KINDS))
+    return Text(N_("{spec}: no glob after {kind}="), spec=repr(spec), kind=kind)
+
+
+def _what(path: str) -> Text:
     import stat
 
     try:
         mode = os.stat(path).st_mode
     except OSError:
-        return "a broken link"
+        return Text(N_("a broken link"))
     if stat.S_ISDIR(mode):
-        return "a directory"
+        return Text(N_("a directory"))
     if stat.S_ISFIFO(mode):
-        return "a FIFO"
+        return Text(N_("a FIFO"))
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
+        return Text(N_("a device"))
+    return Text(N_("a special file"))

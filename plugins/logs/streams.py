@@ -16,6 +16,9 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from plugins.logs.messages import Text
+from scanner.i18n import N_
+
 CHUNK = 8 << 20
 LINE_CAP = 64 << 20
 GZ_BOUND = 1 << 30
@@ -53,10 +56,11 @@ class Chunks:
         self.gz_bound = gz_bound
         self.encoding = encoding
         self.bom = bom
-        self.error: str | None = None
+        self.error: Text | None = None
+        """What stopped the read part-way (English, keeping its template: :class:`Text`)."""
         self.mapped: mmap.mmap | None = None
         self.consumed = 0
-        self.bad: tuple[int, str] | None = None
+        self.bad: tuple[int, Text] | None = None
         """The first stretch of the content that does not decode: ``(byte offset, reason)``."""
         """Bytes of the file (compressed, for gzip) read so far: the proof that all of it was read."""
 
@@ -65,7 +69,8 @@ class Chunks:
         try:
             f = self.path.open("rb")
         except OSError as exc:
-            self.error = f"{self.path}: cannot be read: {exc.strerror or exc}"
+            self.error = Text(N_("{path}: cannot be read: {reason}"), path=str(self.path),
+                              reason=str(exc.strerror or exc))
             return
         with f:
             try:
@@ -78,7 +83,8 @@ class Chunks:
                     return
                 yield from self._gunzip(f, block)
             except OSError as exc:
-                self.error = f"{self.path}: read failed part-way: {exc.strerror or exc}"
+                self.error = Text(N_("{path}: read failed part-way: {reason}"), path=str(self.path),
+                                  reason=str(exc.strerror or exc))
 
     def _gunzip(self, f: object, block: int) -> Iterator[tuple[bytes, int, int]]:
         """Every member in turn; a member cut short is an error, zero padding after the last is not."""
@@ -96,11 +102,12 @@ class Chunks:
                         break
                     out += len(piece)
                     if out > self.gz_bound:
-                        self.error = f"{self.path}: stopped at the decompression bound of {self.gz_bound} bytes"
+                        self.error = self._bound()
                         return
                     yield piece, 0, len(piece)
                 if in_member and not d.eof:
-                    self.error = f"{self.path}: truncated gzip member (read {out} bytes of content)"
+                    self.error = Text(N_("{path}: truncated gzip member (read {size} bytes of content)"),
+                                      path=str(self.path), size=out)
                 return
             while data:
                 if not in_member and not data.strip(b"\x00"):
@@ -110,11 +117,12 @@ class Chunks:
                     # bounded pieces: a bomb's gigabyte never sits in memory at once
                     piece = d.decompress(data, min(_GZ_PIECE, self.gz_bound - out + 1))
                 except zlib.error as exc:
-                    self.error = f"{self.path}: corrupt gzip data after {out} bytes: {exc}"
+                    self.error = Text(N_("{path}: corrupt gzip data after {size} bytes: {reason}"),
+                                      path=str(self.path), size=out, reason=str(exc))
                     return
                 out += len(piece)
                 if out > self.gz_bound:
-                    self.error = f"{self.path}: stopped at the decompression bound of {self.gz_bound} bytes"
+                    self.error = self._bound()
                     return
                 if piece:
                     yield piece, 0, len(piece)
@@ -124,6 +132,10 @@ class Chunks:
                     in_member = False
                 else:
                     data = d.unconsumed_tail
+
+    def _bound(self) -> Text:
+        return Text(N_("{path}: stopped at the decompression bound of {bound} bytes"), path=str(self.path),
+                    bound=self.gz_bound)
 
     def mapped_region(self) -> tuple[mmap.mmap, int, int] | None:
         """A plain UTF-8 file mapped whole, from after its BOM (None for gzip, UTF-16 or empty files)."""
@@ -183,13 +195,15 @@ class Chunks:
         except UnicodeDecodeError as exc:
             if self.bad is None:
                 pos = self.bom + at + max(0, exc.start - len(decoder.getstate()[0]))
-                self.bad = (pos, f"is not valid {self.encoding.upper()} text ({exc.reason})")
+                self.bad = (pos, Text(N_("is not valid {encoding} text ({reason})"), encoding=self.encoding.upper(),
+                                      reason=str(exc.reason)))
             decoder.errors = "replace"  # the rest is read, undecodable bytes as U+FFFD
             text = decoder.decode(data, final)
         if self.bad is None and (m := _ASCII_PAIRS.search(text)):
-            self.bad = (self.bom + at, f"is not valid {self.encoding.upper()} text: a stretch of "
-                        f"8-bit text inside it ({m.group()[:20]!r} decodes from pairs of ASCII bytes: "
-                        "UTF-8 or ANSI lines appended to a UTF-16 file?)")
+            self.bad = (self.bom + at, Text(N_("is not valid {encoding} text: a stretch of 8-bit text inside it "
+                                               "({sample} decodes from pairs of ASCII bytes: UTF-8 or ANSI lines "
+                                               "appended to a UTF-16 file?)"),
+                                            encoding=self.encoding.upper(), sample=repr(m.group()[:20])))
         return text
 
     def close(self) -> None:

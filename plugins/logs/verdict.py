@@ -28,31 +28,45 @@ the allowed ``max_count``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from plugins.logs.formats import iso_ms
+from plugins.logs.messages import render_errors, translation
 from plugins.logs.schema import parse_duration
 from plugins.logs.signatures import signature_defs
 from scanner.api import EvalContext, Outcome, Status
+from scanner.i18n import N_
 
 EVIDENCE_SAMPLES = 20
 """Sample lines in one result's evidence (over all its signatures and files)."""
 
 
+_WINDOW_ONE = {"s": N_("within 1s"), "m": N_("within 1m"), "h": N_("within 1h"), "d": N_("within 1d"),
+               "w": N_("within 1w")}
+_WINDOW = {"s": N_("within {n}s"), "m": N_("within {n}m"), "h": N_("within {n}h"), "d": N_("within {n}d"),
+           "w": N_("within {n}w")}
+
+
 def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
+    """The verdict of one check from its target's facts, in the run's language (``ctx.run.lang``)."""
+    tr = translation(ctx.run.lang)
+    _, ngettext = tr.gettext, tr.ngettext
     max_count = int(params.get("max_count", 0))
     kinds_present = list(facts.get("kinds", []))
     wanted = list(params.get("sources") or [])
     if wanted and not set(wanted) & set(kinds_present):
-        unknown = [g["error"] for g in facts.get("globs", []) if g.get("kind") is None and g.get("error")]
+        unknown = [e for g in facts.get("globs", []) if g.get("kind") is None for e in render_errors(g, _)]
         if unknown:  # a glob of undetected kind matched nothing: it may have been these logs
             return Outcome(Status.ERROR, "; ".join(unknown), expected=max_count)
-        return Outcome(Status.SKIP, f"the target has no {', '.join(wanted)} logs", expected=max_count)
+        return Outcome(Status.SKIP, _("the target has no {sources} logs").format(sources=", ".join(wanted)),
+                       expected=max_count)
     kinds = set(wanted) if wanted else None
     errors: list[str] = []
     if wanted and (missing := [k for k in wanted if k not in kinds_present]):
-        errors.append(f"no {', '.join(missing)} logs are configured for this target (part of the evidence)")
+        errors.append(_("no {kinds} logs are configured for this target (part of the evidence)").format(
+            kinds=", ".join(missing)))
     index = {d["key"]: i for i, d in enumerate(facts.get("signatures", []))}
     mine = signature_defs(params)
     sig_ids: dict[int, str] = {}
@@ -60,19 +74,18 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     for d in mine:
         i = index.get(d["key"])
         if i is None:
-            return Outcome(Status.ERROR, f"signature {d['id']!r} was not collected (facts from another policy?)",
-                           expected=max_count)
+            return Outcome(Status.ERROR, _("signature {signature} was not collected (facts from another policy?)")
+                           .format(signature=repr(d["id"])), expected=max_count)
         sig_ids[i] = d["id"]
         patterns[i] = d["pattern"]
-        if err := facts["signatures"][i].get("error"):
-            errors.append(err)
+        errors.extend(render_errors(facts["signatures"][i], _))
     start: int | None = None
     if isinstance(params.get("within"), str):
         now_ms = int(ctx.run.now.timestamp() * 1000)
         start = now_ms - parse_duration(params["within"]) * 1000
     for g in facts.get("globs", []):
-        if g.get("error") and (kinds is None or g.get("kind") is None or g["kind"] in kinds):
-            errors.append(g["error"])
+        if kinds is None or g.get("kind") is None or g["kind"] in kinds:
+            errors.extend(render_errors(g, _))
     per_sig: dict[int, dict[str, Any]] = {
         i: {"count": 0, "undated": 0, "first": None, "last": None, "files": 0} for i in sig_ids
     }
@@ -83,14 +96,15 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
     counted: set[str] = set()
     for f in facts.get("files", []):
         if f.get("error") and f.get("kind") is None:
-            errors.append(f["error"])  # a file of unknown kind could have been any kind
+            errors.extend(render_errors(f, _))  # a file of unknown kind could have been any kind
             continue
         if kinds is not None and f.get("kind") not in kinds:
             continue
         if f.get("error"):
-            errors.append(f["error"])
+            errors.extend(render_errors(f, _))
         elif f.get("skipped") or not _read_whole(f):
-            errors.append(f"{f['path']}: was not read whole ({f.get('read')} of {f.get('bytes')} bytes)")
+            errors.append(_("{path}: was not read whole ({read} of {size} bytes)").format(
+                path=f["path"], read=f.get("read"), size=f.get("bytes")))
         else:
             got = proof.setdefault(str(f["kind"]), {"files": 0, "bytes": 0, "with_lines": 0})
             got["files"] += 1
@@ -100,11 +114,13 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
             continue  # one file configured as two kinds this rule reads: its lines count once
         counted.add(f["path"])
         if field and field.lower() in f.get("missing_fields", []):
-            errors.append(f"{f['path']}: has no column {field!r} ({f.get('format')} log)")
+            errors.append(_("{path}: has no column {field} ({format} log)").format(
+                path=f["path"], field=repr(field), format=f.get("format")))
         try:
             n, u = _count_file(f, set(sig_ids), start, per_sig)
         except _NoTimes:
-            errors.append(f"{f['path']}: collected without line times, so 'within' cannot be judged offline")
+            errors.append(_("{path}: collected without line times, so 'within' cannot be judged offline").format(
+                path=f["path"]))
             continue
         total += n
         undated_total += u
@@ -115,12 +131,14 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
                                     "time": iso_ms(it.get("time")), "text": it["text"]})
     unread = [k for k in (kinds if kinds is not None else kinds_present) if k in kinds_present and k not in proof]
     if unread:  # every kind the rule reads must have had a file read whole: no proof, no pass
-        errors.append(f"no {', '.join(sorted(unread, key=str))} log file was read whole")
+        errors.append(_("no {kinds} log file was read whole").format(kinds=", ".join(sorted(unread, key=str))))
     for k, p in sorted(proof.items()):  # logging disabled leaves empty or header-only files: no proof
         if not p["with_lines"]:
-            errors.append(f"no log lines in {p['files']} {k} file(s): is logging enabled?")
+            errors.append(ngettext("no log lines in {files} {kind} file(s): is logging enabled?",
+                                   "no log lines in {files} {kind} file(s): is logging enabled?",
+                                   p["files"]).format(files=p["files"], kind=k))
     if not kinds_present and not errors:
-        errors.append("no log files are configured for this target")
+        errors.append(_("no log files are configured for this target"))
     read_files = sum(p["files"] for p in proof.values())
     examined: dict[str, Any] = {"files": read_files, "bytes": sum(p["bytes"] for p in proof.values()),
                                 "with_lines": sum(p["with_lines"] for p in proof.values()), "kinds": proof,
@@ -135,23 +153,46 @@ def judge(params: Mapping[str, Any], facts: Any, ctx: EvalContext) -> Outcome:
         fields.update(signature=patterns[top], signature_id=sig_ids[top], first_seen=iso_ms(per_sig[top]["first"]),
                       last_seen=iso_ms(per_sig[top]["last"]))
         if first_sample:
-            path, _, line = first_sample["source"].rpartition(":")
+            path, _sep, line = first_sample["source"].rpartition(":")
             fields.update(path=path, line=line)
     else:
         fields["signature"] = ", ".join(patterns.values())
-    window = f" within {params['within']}" if start is not None else ""
+    window = _window(str(params["within"]), _) if start is not None else ""
+    matching = ngettext("{count} matching line(s)", "{count} matching line(s)", total).format(count=total)
     if total > max_count:
-        parts = [f"{_name(sig_ids[i], patterns[i])} ×{per_sig[i]['count']}" for i in hit]
-        und = f", {undated_total} of them undated" if undated_total and start is not None else ""
-        msg = f"{total} matching line(s){window}, at most {max_count} allowed{und}: " + "; ".join(parts)
+        parts = "; ".join(f"{_name(sig_ids[i], patterns[i])} ×{per_sig[i]['count']}" for i in hit)
+        if not window:
+            msg = _("{matching}, at most {max_count} allowed: {signatures}")
+        elif not undated_total:
+            msg = _("{matching} {window}, at most {max_count} allowed: {signatures}")
+        else:
+            msg = _("{matching} {window}, at most {max_count} allowed, {undated} of them undated: {signatures}")
+        msg = msg.format(matching=matching, window=window, max_count=max_count, undated=undated_total,
+                         signatures=parts)
         return Outcome(Status.FAIL, msg, max_count, total, evidence, fields, examined)
     if errors:
         msg = "; ".join(dict.fromkeys(errors))
         return Outcome(Status.ERROR, msg, max_count, total, evidence, fields)
     if not read_files:  # unreachable after the checks above; kept so that no path passes without proof
-        return Outcome(Status.ERROR, "no log file was read", max_count, total, evidence, fields)
-    msg = f"{total} matching line(s){window} in {read_files} file(s), at most {max_count} allowed"
+        return Outcome(Status.ERROR, _("no log file was read"), max_count, total, evidence, fields)
+    files = ngettext("{count} file(s)", "{count} file(s)", read_files).format(count=read_files)
+    if window:
+        msg = _("{matching} {window} in {files}, at most {max_count} allowed")
+    else:
+        msg = _("{matching} in {files}, at most {max_count} allowed")
+    msg = msg.format(matching=matching, window=window, files=files, max_count=max_count)
     return Outcome(Status.PASS, msg, max_count, total, evidence, fields, examined)
+
+
+def _window(within: str, gettext: Any) -> str:
+    """``within 7d`` in the reader's language ("en los últimos 7 días"); a value this cannot read, as written."""
+    m = re.fullmatch(r"0*([1-9][0-9]*)([smhdw])", within.strip())
+    if not m:
+        return str(gettext("within {within}")).format(within=within)
+    n = int(m.group(1))
+    if n == 1:
+        return str(gettext(_WINDOW_ONE[m.group(2)]))
+    return str(gettext(_WINDOW[m.group(2)])).format(n=n)
 
 
 def _read_whole(f: Mapping[str, Any]) -> bool:
