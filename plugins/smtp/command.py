@@ -27,6 +27,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                         f"(default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--servername", metavar="NAME",
                    help="the TLS server name (SNI) to send; default: the host name, none for an IP address")
+    p.add_argument("--redact", action="store_true",
+                   help="mask e-mail addresses, IP addresses and host names in the table and the JSON document "
+                        "(transcript, replies, addresses, certificate names)")
     p.add_argument("--now", metavar="ISO8601",
                    help="the clock the certificate's validity is judged by (default: the real time)")
 
@@ -36,7 +39,7 @@ def _run(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.cli import parse_now
 
     return run_probe_command(args.endpoint, list(args.report), args.timeout, parse_now(args.now), stdout,
-                             servername=args.servername)
+                             servername=args.servername, redact=args.redact)
 
 
 PROBE = Command(

@@ -105,14 +105,25 @@ def console_text(facts: dict[str, Any], now: datetime) -> str:
     return printable("\n".join(lines)) + "\n"
 
 
+def redacted(facts: dict[str, Any]) -> dict[str, Any]:
+    """``facts`` with every e-mail address, IP address and host name masked (``probe --redact``):
+    in the transcript, the replies, the addresses and the certificate's names alike."""
+    from scanner.redact import Redactor
+
+    masked = Redactor().json(facts)
+    assert isinstance(masked, dict)
+    return masked
+
+
 def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, now: datetime,
-                      stdout: IO[str], servername: str | None = None) -> int:
+                      stdout: IO[str], servername: str | None = None, redact: bool = False) -> int:
     """Probe ``endpoint`` fully and write each requested report; 0 answered, 3 could not be probed.
 
     ``servername`` is the SNI sent in every handshake (as a rule's ``servername:``);
     by default the host name, and none for an IP address. ``timeout`` must be finite, above 0 and at
     most :data:`MAX_TIMEOUT` (else :class:`UsageError`, exit 2). A host name is probed on every address
-    it resolves to; give an IP address to probe one.
+    it resolves to; give an IP address to probe one. ``redact`` masks e-mail addresses, IP addresses and
+    host names in every output (the JSON document then says ``"redacted": true``).
     """
     try:
         parsed = parse_endpoint(endpoint)
@@ -131,12 +142,16 @@ def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, no
     plan = Plan(parsed, servername=servername, versions=set(VERSIONS), plaintext_mail=True, certificate=True,
                 timeout=timeout)
     [facts] = run_plans([plan], connection_limit(1))
+    answered = bool(facts.get("answered") and not facts.get("error"))
+    if redact:
+        facts = redacted(facts)
     for fmt, path in specs:
-        text = (json.dumps(probe_document(facts, now), indent=2, ensure_ascii=False) + "\n" if fmt == "json"
+        document = {**probe_document(facts, now), "redacted": redact}
+        text = (json.dumps(document, indent=2, ensure_ascii=False) + "\n" if fmt == "json"
                 else console_text(facts, now))
         if path is None:
             stdout.write(text)
         else:
             writer = Reporter(fmt, lambda _report, stream, _options, text=text: stream.write(text))
             write_atomic(path, writer, None, ReportOptions())  # type: ignore[arg-type]
-    return 0 if facts.get("answered") and not facts.get("error") else 3
+    return 0 if answered else 3
