@@ -34,7 +34,7 @@ from scanner.policy_build import load_policy_docs
 from scanner.validation import validate
 from scanner.yamlio import Marks, YamlError, load_yaml_bytes, read_bytes
 
-KINDS = ("Policy", "Inventory", "Waivers")
+KINDS = ("Policy", "Inventory", "Waivers", "PolicyTest")
 
 
 class _Doc:
@@ -86,7 +86,7 @@ class _Doc:
         return None
 
 
-_WHAT = {"Policy": "policy", "Inventory": "inventory", "Waivers": "waiver file"}
+_WHAT = {"Policy": "policy", "Inventory": "inventory", "Waivers": "waiver file", "PolicyTest": "policy test"}
 
 
 def _read(path: Path, problems: list[Problem]) -> _Doc | None:
@@ -104,8 +104,8 @@ def _read(path: Path, problems: list[Problem]) -> _Doc | None:
     return _Doc(path, display, data, marks, raw)
 
 
-def policy_files(path: Path) -> list[Path]:
-    """``path`` itself, or the policy files in a directory (``*.test.yaml`` never).
+def policy_files(path: Path, tests: bool = False) -> list[Path]:
+    """``path`` itself, or the policy files in a directory (``*.test.yaml`` only with ``tests``).
 
     Symlinked sub-directories are followed (a shared pack linked in, a git
     submodule, an ``…-enabled`` directory): their rules must not vanish. A
@@ -126,7 +126,8 @@ def policy_files(path: Path) -> list[Path]:
             # suffixes in any case: a POLICY.YAML copied from Windows must not be passed over
             f = Path(root, name)
             low = name.lower()
-            if f.suffix.lower() in (".yaml", ".yml") and not low.endswith((".test.yaml", ".test.yml")) and f.is_file():
+            if f.suffix.lower() in (".yaml", ".yml") and (tests or not low.endswith((".test.yaml", ".test.yml"))) \
+                    and f.is_file():
                 found.append(f)
     return sorted(found)
 
@@ -152,7 +153,7 @@ def _unknown_pack(given: str, host: PluginHost) -> Problem:
 
 
 def _documents(
-    paths: Sequence[str], problems: list[Problem], host: PluginHost
+    paths: Sequence[str], problems: list[Problem], host: PluginHost, tests: bool = False
 ) -> Iterator[tuple[str, bool, _Doc | None]]:
     """Every YAML file named, or found under a named directory, read once.
 
@@ -168,7 +169,7 @@ def _documents(
         if not p.exists():
             problems.append(Problem(given, 1, 1, "no such file or directory"))
             continue
-        for f in policy_files(p):
+        for f in policy_files(p, tests):
             yield given, p.is_dir(), _read(f, problems)
 
 
@@ -192,7 +193,7 @@ def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str
     docs: list[_Doc] = []
     found = dict.fromkeys(paths, 0)
     for given, in_dir, doc in _documents(paths, problems, host):
-        if doc is not None and in_dir and (not doc.ours or doc.kind in ("Inventory", "Waivers")):
+        if doc is not None and in_dir and (not doc.ours or doc.kind in ("Inventory", "Waivers", "PolicyTest")):
             continue  # a directory holds other files too; only its policies count
         found[given] += 1
         wrong = doc.kind_problem(("Policy",)) if doc is not None else None
@@ -294,7 +295,7 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
     problems: list[Problem] = []
     policies: list[_Doc] = []
     found = dict.fromkeys(paths, 0)
-    for given, in_dir, doc in _documents(paths, problems, host):
+    for given, in_dir, doc in _documents(paths, problems, host, tests=True):
         if doc is not None and in_dir and not doc.ours:
             continue  # not one of ours: directories hold other YAML too
         found[given] += 1
@@ -309,6 +310,11 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
             load_inventory_doc(doc, host, problems)
         elif doc.kind == "Waivers":
             load_waivers_doc(doc, problems)
+        elif doc.kind == "PolicyTest":  # its policy is loaded and checked too; its cases are not run
+            from scanner.policytest_cmd import check_test_doc
+
+            check_test_doc(doc.path, doc.data, doc.marks, host, problems)
     problems.extend(_none_found(g, "policyscan files") for g, n in found.items() if n == 0 and _exists(g, host))
     load_policy_docs(policies, host, {}, problems)
-    return sum(found.values()), sorted(problems, key=lambda p: (p.file, p.line, p.col))
+    # a policy named by a test file is checked twice: say each problem once
+    return sum(found.values()), sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line, p.col))
