@@ -22,11 +22,11 @@ PARAMS_SCHEMA: Mapping[str, Any] = {
     "required": ["forbid"],
     "properties": {
         "sources": {
-            "description": "Log kinds to read; default: every log kind the target has.",
+            "description": "Log kinds to read, e.g. [smtp_send, queue]; default: every log kind the target has.",
             "type": "array",
             "minItems": 1,
             "uniqueItems": True,
-            "items": {"enum": list(KINDS)},
+            "items": {"enum": list(KINDS), "description": "A log kind"},
         },
         "forbid": {
             "description": "Signatures that must not appear (more than max_count matching lines).",
@@ -35,15 +35,33 @@ PARAMS_SCHEMA: Mapping[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
+                "description": "One signature: a literal or a regex, with an optional id",
                 "properties": {
-                    "id": {"type": "string", "minLength": 1},
-                    "literal": {"type": "string", "minLength": 1},
-                    "regex": {"type": "string", "minLength": 1, "format": "regex", "description": "RE2 syntax"},
+                    "id": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "Name of the signature in results, e.g. tls-socket-error; default: the text",
+                    },
+                    "literal": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "Text searched as is (case per ignore_case), e.g. 'TLS negotiation failed'",
+                    },
+                    "regex": {
+                        "type": "string",
+                        "minLength": 1,
+                        "format": "regex",
+                        "description": r"RE2 regex searched in each line (or field), e.g. '421 4\.4\.2 .*SocketError'",
+                    },
                 },
                 "oneOf": [{"required": ["literal"]}, {"required": ["regex"]}],
             },
         },
-        "ignore_case": {"type": "boolean", "default": False},
+        "ignore_case": {
+            "type": "boolean",
+            "default": False,
+            "description": "Match literals and regexes without regard to case; default false.",
+        },
         "field": {
             "description": "Match only this column (#Fields name, or queue property such as LastError).",
             "type": "string",
@@ -54,7 +72,12 @@ PARAMS_SCHEMA: Mapping[str, Any] = {
             "type": "string",
             "pattern": _DURATION.pattern,
         },
-        "max_count": {"type": "integer", "minimum": 0, "default": 0},
+        "max_count": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 0,
+            "description": "Matching lines tolerated per signature before the rule fails; default 0 (any match fails).",
+        },
     },
 }
 
@@ -73,6 +96,7 @@ SOURCE_SCHEMA: Mapping[str, Any] = {
             "minProperties": 1,
             "propertyNames": {"enum": list(KINDS)},
             "additionalProperties": {
+                "description": "A glob or a list of globs, relative to the inventory, e.g. logs/SmtpSend/*.LOG",
                 "oneOf": [
                     {"type": "string", "minLength": 1},
                     {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},

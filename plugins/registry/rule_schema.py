@@ -36,17 +36,30 @@ PARAMS: dict[str, Any] = {
         "key": {
             "type": "string",
             "pattern": _HIVE_PATTERN,
-            "description": "Key path, hive long or short (HKEY_LOCAL_MACHINE or HKLM); case-insensitive.",
+            "description": "Registry key, hive spelled short or long (HKLM or HKEY_LOCAL_MACHINE), case-insensitive, "
+            r"e.g. HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server",
         },
-        "value": {"type": "string", "description": "Value name ('@' is the default value); omit to check the key."},
-        "type": {"enum": list(TYPE_NAMES.values()), "description": "The value must have this type."},
-        "equals": {**_OPERAND, "description": "The value equals this."},
+        "value": {
+            "type": "string",
+            "description": "Value name, e.g. Enabled ('@' is the key's default value); omit to check the key itself.",
+        },
+        "type": {"enum": list(TYPE_NAMES.values()), "description": "The value must have this type, e.g. REG_DWORD."},
+        "equals": {**_OPERAND, "description": "The value equals this, e.g. 1 or 'v4.0.30319'."},
         "not_equals": {**_OPERAND, "description": "The value differs from this."},
-        "in": {"type": "array", "items": _OPERAND, "minItems": 1, "description": "The value is one of these."},
+        "in": {
+            "type": "array",
+            "items": _OPERAND,
+            "minItems": 1,
+            "description": "The value is one of these, e.g. [1, 3].",
+        },
         "not_in": {"type": "array", "items": _OPERAND, "minItems": 1, "description": "The value is none of these."},
-        "min": {"type": "integer", "description": "The (numeric) value is at least this."},
+        "min": {"type": "integer", "description": "The (numeric) value is at least this, e.g. 1."},
         "max": {"type": "integer", "description": "The (numeric) value is at most this."},
-        "matches": {"type": "string", "format": "regex", "description": "RE2 regex searched in the value."},
+        "matches": {
+            "type": "string",
+            "format": "regex",
+            "description": r"RE2 regex searched in the value, e.g. '^v4\.0\.'.",
+        },
         "exists": {"type": "boolean", "description": "The key or value must exist (true) or be absent (false)."},
         "when_missing": {
             "enum": ["fail", "pass", "skip"],
@@ -58,7 +71,10 @@ PARAMS: dict[str, Any] = {
     "dependentSchemas": {
         op: {
             "properties": {
-                other: {"not": {"description": f"at most one operator: {op} is already given"}}
+                other: {
+                    "description": f"at most one operator: {op} is already given",
+                    "not": {"description": f"at most one operator: {op} is already given"},
+                }
                 for other in OPERATORS
                 if other != op
             }
@@ -67,7 +83,11 @@ PARAMS: dict[str, Any] = {
     },
 }
 
-_PATH: dict[str, Any] = {"type": "string", "minLength": 1}
+_PATH: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "description": "A .reg export (regedit, UTF-16 or REGEDIT4), relative to the inventory, e.g. reg/exch01.reg",
+}
 
 SOURCE: dict[str, Any] = {
     "description": "Where a target's registry is read: one .reg export, several merged in order, or live.",
@@ -77,7 +97,14 @@ SOURCE: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["files"],
-            "properties": {"files": {"type": "array", "items": _PATH, "minItems": 1}},
+            "properties": {
+                "files": {
+                    "type": "array",
+                    "items": _PATH,
+                    "minItems": 1,
+                    "description": "Several .reg exports merged in order (a later file wins), e.g. [base.reg, tls.reg]",
+                }
+            },
         },
         {
             "type": "object",

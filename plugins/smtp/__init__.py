@@ -67,18 +67,24 @@ SCHEMA: dict[str, JSON] = {
         },
         "servername": {"type": "string", "minLength": 1, "pattern": r"^[^\s\x00-\x1f\x7f]+$",
                        "description": "SNI, and the name the certificate must match when the endpoint is an IP"},
-        "starttls": {"enum": ["required", "optional", "forbidden"], "default": "required"},
-        "accept": {**_VERSION_LIST, "description": "versions the server must accept after STARTTLS"},
-        "reject": {**_VERSION_LIST, "description": "versions the server must refuse"},
+        "starttls": {"enum": ["required", "optional", "forbidden"], "default": "required",
+                     "description": "whether the server must offer STARTTLS (required), may (optional) or must "
+                                    "not (forbidden); default required"},
+        "accept": {**_VERSION_LIST, "description": "versions the server must accept after STARTTLS, e.g. [TLSv1.2]"},
+        "reject": {**_VERSION_LIST, "description": "versions the server must refuse, e.g. [TLSv1.0, TLSv1.1]"},
         "plaintext_mail": {"enum": ["refused"],
                            "description": "MAIL FROM:<> before STARTTLS must be refused (e.g. 530, 451 5.7.3)"},
         "certificate": {
             "type": "object", "additionalProperties": False, "minProperties": 1,
+            "description": "requirements on the certificate the server presents after STARTTLS",
             "properties": {
-                "min_days_valid": {"type": "number", "minimum": 0},
+                "min_days_valid": {"type": "number", "minimum": 0,
+                                   "description": "days the certificate must stay valid after --now, e.g. 30"},
                 "min_key_bits": {"type": "integer", "minimum": 0,
-                                 "description": "RSA-equivalent (NIST SP 800-57): EC P-256 counts as 3072"},
-                "match_hostname": {"type": "boolean"},
+                                 "description": "bits of the public key, RSA-equivalent (NIST SP 800-57): EC "
+                                                "P-256 counts as 3072; e.g. 2048"},
+                "match_hostname": {"type": "boolean",
+                                   "description": "the certificate must name the endpoint's host (or servername)"},
             },
         },
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 10,
@@ -90,6 +96,7 @@ SCHEMA: dict[str, JSON] = {
 SOURCE_SCHEMA: dict[str, JSON] = {
     "type": "array",
     "items": _ENDPOINT,
+    "description": "SMTP endpoints the smtp_tls checks probe, e.g. [mail.example.com, '10.0.0.5:587']",
 }
 
 if TYPE_CHECKING:
