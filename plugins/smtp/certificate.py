@@ -14,6 +14,9 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
+from plugins.smtp.texts import Said
+from scanner.i18n import N_
+
 #: NIST SP 800-57 Part 1 Table 2: security bits -> RSA modulus of comparable strength.
 _RSA_FOR_SECURITY = ((256, 15360), (192, 7680), (128, 3072), (112, 2048), (80, 1024))
 _EC_SECURITY = {"secp256r1": 128, "secp384r1": 192, "secp521r1": 256, "ed25519": 128, "ed448": 224}
@@ -32,7 +35,7 @@ def certificate_facts(der: bytes) -> dict[str, Any]:
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:
-        return {"error": f"certificate could not be parsed: {exc}", "size": len(der)}
+        return {"error": Said(N_("certificate could not be parsed: {error}"), error=str(exc)), "size": len(der)}
     key = cert.public_key()
     key_type, bits, curve = "unknown", 0, None
     if isinstance(key, rsa.RSAPublicKey):

@@ -33,6 +33,9 @@ import contextlib
 import socket
 from dataclasses import dataclass, field
 
+from plugins.smtp.texts import Said
+from scanner.i18n import N_
+
 MAX_LINE = 4096
 """Longest reply line accepted, CRLF included (RFC 5321 allows 512; servers are generous)."""
 MAX_REPLY_LINES = 200
@@ -42,11 +45,18 @@ STREAM_LIMIT = 2 * MAX_LINE
 """``limit=`` for ``asyncio.open_connection``: the reader refuses longer lines itself."""
 
 
+STAGES = {"connect": N_("connect"), "greeting": N_("greeting")}
+"""The stages named by a word rather than by an SMTP command (``EHLO``, ``STARTTLS``... stay as they are)."""
+
+
 class DialogueError(Exception):
     """The SMTP dialogue could not go on. ``stage`` names the step (``greeting``, ``EHLO``...)."""
 
     def __init__(self, stage: str, reason: str, reply: Reply | None = None) -> None:
-        super().__init__(f"{stage}: {reason}")
+        self.text = Said(N_("{stage}: {reason}"), stage=Said(STAGES[stage]) if stage in STAGES else stage,
+                         reason=reason)
+        """``stage: reason``, translatable later (:class:`~plugins.smtp.texts.Said`) when ``reason`` is."""
+        super().__init__(str(self.text))
         self.stage = stage
         self.reason = reason
         self.reply = reply
@@ -101,17 +111,18 @@ class SmtpClient:
         try:
             line = await self.reader.readuntil(b"\n")
         except asyncio.IncompleteReadError as exc:
-            got = f" after {exc.partial[:80]!r}" if exc.partial else ""
-            raise DialogueError(stage, f"connection closed by the server{got}") from None
+            closed = Said(N_("connection closed by the server after {received}"), received=repr(exc.partial[:80])) \
+                if exc.partial else Said(N_("connection closed by the server"))
+            raise DialogueError(stage, closed) from None
         except asyncio.LimitOverrunError:
-            raise DialogueError(stage, f"reply line longer than {MAX_LINE} bytes") from None
+            raise DialogueError(stage, Said(N_("reply line longer than {limit} bytes"), limit=MAX_LINE)) from None
         except OSError as exc:
-            raise DialogueError(stage, f"connection lost: {exc}") from None
+            raise DialogueError(stage, Said(N_("connection lost: {error}"), error=str(exc))) from None
         self._read += len(line)
         if len(line) > MAX_LINE:
-            raise DialogueError(stage, f"reply line longer than {MAX_LINE} bytes")
+            raise DialogueError(stage, Said(N_("reply line longer than {limit} bytes"), limit=MAX_LINE))
         if self._read > MAX_TOTAL:
-            raise DialogueError(stage, f"server sent more than {MAX_TOTAL} bytes")
+            raise DialogueError(stage, Said(N_("server sent more than {limit} bytes"), limit=MAX_TOTAL))
         return line
 
     def timed(self, stage: str, started: float) -> None:
@@ -126,7 +137,8 @@ class SmtpClient:
             async with asyncio.timeout_at(self.deadline() if deadline is None else deadline):
                 return await self._reply(stage)
         except TimeoutError:
-            raise DialogueError(stage, f"no complete reply within {self.timeout:g} s") from None
+            raise DialogueError(stage, Said(N_("no complete reply within {seconds:g} s"),
+                                            seconds=self.timeout)) from None
         finally:
             self.timed(stage, start)
 
@@ -150,8 +162,9 @@ class SmtpClient:
         early = self.unread()
         if early:
             self.note("!", f"before {command}: unread {early!r}")
-            raise DialogueError(stage, f"out of step: the server sent {early[:80]!r} before {command!r} was "
-                                       "sent (a reply nobody asked for would be read as the answer)")
+            raise DialogueError(stage, Said(N_("out of step: the server sent {received} before {command} was sent "
+                                               "(a reply nobody asked for would be read as the answer)"),
+                                            received=repr(early[:80]), command=repr(command)))
 
     async def _reply(self, stage: str) -> Reply:
         code: int | None = None
@@ -165,16 +178,17 @@ class SmtpClient:
             if len(line) < 3 or not (head.isascii() and head.isdigit()) or head[0] not in "2345" \
                     or sep not in ("", " ", "-"):
                 self.note("<", "\n".join(raw))
-                raise DialogueError(stage, f"not an SMTP reply: {line[:120]!r}")
+                raise DialogueError(stage, Said(N_("not an SMTP reply: {line}"), line=repr(line[:120])))
             if code is not None and int(head) != code:
                 self.note("<", "\n".join(raw))
-                raise DialogueError(stage, f"reply code changed within a reply: {line[:120]!r}")
+                raise DialogueError(stage, Said(N_("reply code changed within a reply: {line}"),
+                                                line=repr(line[:120])))
             code = int(head)
             texts.append(rest)
             if sep != "-":
                 break
             if len(texts) >= MAX_REPLY_LINES:
-                raise DialogueError(stage, f"reply longer than {MAX_REPLY_LINES} lines")
+                raise DialogueError(stage, Said(N_("reply longer than {limit} lines"), limit=MAX_REPLY_LINES))
         reply = Reply(code, tuple(texts))
         self.note("<", "\n".join(raw))
         return reply
@@ -192,16 +206,18 @@ class SmtpClient:
             async with asyncio.timeout_at(deadline):
                 await self.writer.drain()
         except TimeoutError:
-            raise DialogueError(stage, f"could not send {command!r} within {self.timeout:g} s") from None
+            raise DialogueError(stage, Said(N_("could not send {command} within {seconds:g} s"),
+                                            command=repr(command), seconds=self.timeout)) from None
         except OSError as exc:
-            raise DialogueError(stage, f"connection lost while sending {command!r}: {exc}") from None
+            raise DialogueError(stage, Said(N_("connection lost while sending {command}: {error}"),
+                                            command=repr(command), error=str(exc))) from None
         return await self.read_reply(stage, deadline, started)
 
     async def greet(self) -> Reply:
         """Wait for the whole ``220`` greeting; anything else is a :class:`DialogueError`."""
         reply = await self.read_reply("greeting")
         if reply.code != 220:
-            raise DialogueError("greeting", f"greeting is not 220: {reply.quoted}", reply)
+            raise DialogueError("greeting", Said(N_("greeting is not 220: {reply}"), reply=reply.quoted), reply)
         return reply
 
     async def say_hello(self, name: str) -> Reply:
@@ -216,7 +232,8 @@ class SmtpClient:
             return reply
         helo = await self.send("HELO", f"HELO {name}")
         if helo.code != 250:
-            raise DialogueError("HELO", f"EHLO and HELO refused: {reply.quoted}; {helo.quoted}", helo)
+            raise DialogueError("HELO", Said(N_("EHLO and HELO refused: {ehlo}; {helo}"), ehlo=reply.quoted,
+                                             helo=helo.quoted), helo)
         self.hello = "HELO"
         return helo
 

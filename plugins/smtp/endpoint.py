@@ -13,6 +13,9 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
+from plugins.smtp.texts import Said
+from scanner.i18n import N_
+
 DEFAULT_PORT = 25
 
 
@@ -42,7 +45,8 @@ class Endpoint:
 
 def _port(text: str, original: str) -> int:
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
-        raise EndpointError(f"endpoint {original!r}: port {text!r} is not a number from 1 to 65535")
+        raise EndpointError(Said(N_("endpoint {endpoint}: port {port} is not a number from 1 to 65535"),
+                                 endpoint=repr(original), port=repr(text)))
     return int(text)
 
 
@@ -50,30 +54,34 @@ def parse_endpoint(text: str) -> Endpoint:
     """Parse one endpoint string; raise :class:`EndpointError` naming it when it is malformed."""
     raw = text.strip()
     if not raw:
-        raise EndpointError("empty endpoint: expected HOST, HOST:PORT or [IPv6]:PORT")
+        raise EndpointError(Said(N_("empty endpoint: expected HOST, HOST:PORT or [IPv6]:PORT")))
     if raw.startswith("["):
         close = raw.find("]")
         if close < 0:
-            raise EndpointError(f"endpoint {text!r}: '[' without ']' (expected [IPv6]:PORT)")
+            raise EndpointError(Said(N_("endpoint {endpoint}: '[' without ']' (expected [IPv6]:PORT)"),
+                                     endpoint=repr(text)))
         host, rest = raw[1:close], raw[close + 1 :]
         try:
             ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
-            raise EndpointError(f"endpoint {text!r}: {host!r} in brackets is not an IPv6 address") from None
+            raise EndpointError(Said(N_("endpoint {endpoint}: {host} in brackets is not an IPv6 address"),
+                                     endpoint=repr(text), host=repr(host))) from None
         if not rest:
             return Endpoint(host)
         if not rest.startswith(":"):
-            raise EndpointError(f"endpoint {text!r}: expected ':PORT' after ']'")
+            raise EndpointError(Said(N_("endpoint {endpoint}: expected ':PORT' after ']'"), endpoint=repr(text)))
         return Endpoint(host, _port(rest[1:], text))
     if raw.count(":") > 1:
         try:
             ipaddress.IPv6Address(raw)
         except ValueError:
-            raise EndpointError(f"endpoint {text!r}: write an IPv6 address as [ADDRESS]:PORT") from None
+            raise EndpointError(Said(N_("endpoint {endpoint}: write an IPv6 address as [ADDRESS]:PORT"),
+                                     endpoint=repr(text))) from None
         return Endpoint(raw)
     host, sep, port = raw.partition(":")
     if not host or any(c.isspace() or c in "/@[]" for c in host):
-        raise EndpointError(f"endpoint {text!r}: {host!r} is not a host name or address")
+        raise EndpointError(Said(N_("endpoint {endpoint}: {host} is not a host name or address"), endpoint=repr(text),
+                                 host=repr(host)))
     return Endpoint(host.rstrip(".").lower() or host, _port(port, text) if sep else DEFAULT_PORT)
 
 

@@ -24,6 +24,11 @@ re-read here by the rules of :mod:`plugins.smtp.replies` (not taken from a
 stored label), so a temporary ``4xx`` to STARTTLS never stands for "no
 STARTTLS", and a ``501`` to MAIL never for "plaintext refused". The outcome's
 ``examined`` is, per endpoint, each item's proof.
+
+Messages and item details read in the run's language (``--lang``, the
+``policyscan-smtp`` catalog), the probe's own reasons too (their templates are
+in the facts, :mod:`plugins.smtp.texts`); ``actual``, ``fields``, ``examined``
+and the transcripts keep their values and the server's words as they were.
 """
 
 from __future__ import annotations
@@ -32,11 +37,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from plugins.smtp.certificate import days_left, hostname_matches, not_yet_valid, rsa_equivalent_bits
-from plugins.smtp.dialogue import Reply
+from plugins.smtp.dialogue import STAGES, Reply
 from plugins.smtp.endpoint import EndpointError, parse_endpoint
 from plugins.smtp.replies import plaintext_answer, starttls_answer
+from plugins.smtp.texts import Reader, Said, render
 from scanner.api import JSON, EvalContext, Outcome, Status
 from scanner.combine import combine_parts
+from scanner.i18n import N_
 
 EVIDENCE_LINE = 512
 """Longest string from a transcript copied into evidence (characters); the rest is counted."""
@@ -45,6 +52,27 @@ EVIDENCE_BUDGET = 16 * 1024
 
 _NO_STARTTLS = ("not_offered", "refused")
 """STARTTLS answers that decide "no TLS version can be negotiated": not in EHLO, or a permanent 5xx."""
+
+
+_WORDS: dict[str, str] = {
+    "pass": N_("pass"), "fail": N_("fail"), "error": N_("error"),
+    "accepted": N_("accepted"), "refused": N_("refused"), "temporary": N_("temporary"),
+    "not_offered": N_("not offered"), "not_tried": N_("not tried"), "offered": N_("offered"),
+    "no TLS": N_("no TLS"), "no STARTTLS": N_("no STARTTLS"), "not yet valid": N_("not yet valid"),
+    "match": N_("match"), "mismatch": N_("mismatch"), "required": N_("required"), "forbidden": N_("forbidden"),
+    "answer": N_("answer"), "probed": N_("probed"), "at least one": N_("at least one"),
+}
+"""Words of the ``observed``/``expected`` values (kept as they are in ``actual``, ``fields`` and the evidence),
+as a message shows them."""
+
+
+def _shown(value: JSON, _: Reader) -> str:
+    """An observed or expected value as the message shows it: known words translated, the rest as they are."""
+    if isinstance(value, str) and value in _WORDS:
+        return _(_WORDS[value])
+    if value is None:
+        return _("None")
+    return str(value)
 
 
 def probe_key(label: str, servername: str | None) -> str:
@@ -59,11 +87,14 @@ def endpoints_of(params: Mapping[str, JSON], sources: Mapping[str, JSON]) -> lis
 
 
 def _item(name: str, expected: JSON, observed: JSON, status: Status, detail: str = "",
-          proof: JSON = None) -> dict[str, JSON]:
+          proof: JSON = None, tr: Reader | None = None) -> dict[str, JSON]:
     """One judged item; a pass or fail without ``proof`` (what was really seen) becomes ``error``."""
     if status in (Status.PASS, Status.FAIL) and not proof:
-        status, detail = Status.ERROR, f"{status.value} without an observation to rest on" + (
-            f": {detail}" if detail else "")
+        _ = tr or Reader("en")
+        word = _(_WORDS[status.value])
+        status, detail = Status.ERROR, (
+            _("{status} without an observation to rest on: {detail}").format(status=word, detail=detail) if detail
+            else _("{status} without an observation to rest on").format(status=word))
     return {"item": name, "expected": expected, "observed": observed, "status": str(status), "detail": detail,
             "proof": proof}
 
@@ -87,28 +118,30 @@ def starttls_result(probe: Mapping[str, Any]) -> str:
     return result if result in ("not_offered", "not_tried") else "error"
 
 
-def _starttls_items(mode: str, probe: Mapping[str, Any]) -> list[dict[str, JSON]]:
+def _starttls_items(mode: str, probe: Mapping[str, Any], _: Reader) -> list[dict[str, JSON]]:
     st = probe.get("starttls") or {}
     result = starttls_result(probe)
-    detail = st.get("quoted") or st.get("reason") or probe.get("error") or ""
+    detail = st.get("quoted") or _.reason(st.get("reason")) or _.reason(probe.get("error")) or ""
     proof = st.get("quoted") if result in ("accepted", "refused", "temporary", "not_offered") else None
     if mode == "required":
         status = (Status.PASS if result == "accepted" else Status.FAIL if result in _NO_STARTTLS
                   else Status.ERROR)
         if result == "temporary":
-            detail = f"a temporary answer decides nothing: {detail}"
+            detail = _("a temporary answer decides nothing: {reply}").format(reply=detail)
         if status == Status.PASS and not _tls_followed(probe):
             status, result = Status.ERROR, "no TLS"
-            detail = f"STARTTLS answered {detail}, but no TLS handshake was seen to follow " + \
-                     str((probe.get("handshake") or {}).get("reason") or "")
-        return [_item("starttls", "required", result, status, detail, proof)]
+            why = _.reason((probe.get("handshake") or {}).get("reason"))
+            detail = (_("STARTTLS answered {reply}, but no TLS handshake was seen to follow: {reason}") if why
+                      else _("STARTTLS answered {reply}, but no TLS handshake was seen to follow")).format(
+                reply=detail, reason=why)
+        return [_item("starttls", "required", result, status, detail, proof, _)]
     if mode == "forbidden":
         offered = st.get("offered")
         if offered is False and result != "not_offered":
             offered = None  # "not offered" must come from an EHLO that said what it offers
         status = Status.ERROR if offered is None else Status.FAIL if offered else Status.PASS
         return [_item("starttls", "forbidden", "offered" if offered else result, status, detail,
-                      st.get("quoted") or ("STARTTLS in the EHLO reply" if offered else None))]
+                      st.get("quoted") or ("STARTTLS in the EHLO reply" if offered else None), _)]
     return []
 
 
@@ -120,7 +153,7 @@ def _tls_followed(probe: Mapping[str, Any]) -> bool:
     return bool((probe.get("handshake") or {}).get("completed"))
 
 
-def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list[dict[str, JSON]]:
+def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any], _: Reader) -> list[dict[str, JSON]]:
     items = []
     st = probe.get("starttls") or {}
     no_tls = starttls_result(probe) in _NO_STARTTLS
@@ -129,7 +162,8 @@ def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list
         for version in wanted:
             v = versions.get(version)
             if v is None:
-                items.append(_item(version, want, None, Status.ERROR, f"{version} was not probed"))
+                items.append(_item(version, want, None, Status.ERROR,
+                                   _("{version} was not probed").format(version=version), tr=_))
                 continue
             verdict, reason = v.get("verdict"), v.get("reason") or ""
             proof = f"{verdict}: {reason}" if verdict in ("accepted", "refused") and reason else None
@@ -141,78 +175,95 @@ def _version_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list
                 status = Status.PASS if verdict == want else Status.FAIL
             else:
                 status = Status.ERROR
-            items.append(_item(version, want, verdict, status, reason, proof))
+            items.append(_item(version, want, verdict, status, _.reason(reason), proof, _))
     return items
 
 
-def _plaintext_items(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> list[dict[str, JSON]]:
+def _plaintext_items(params: Mapping[str, JSON], probe: Mapping[str, Any], _: Reader) -> list[dict[str, JSON]]:
     if not params.get("plaintext_mail"):
         return []
-    pm = probe.get("plaintext_mail") or {"result": "error", "reason": probe.get("error") or "not probed"}
-    reply = _reply(pm)
-    result, why = plaintext_answer(reply) if reply is not None else ("error", str(pm.get("reason") or ""))
+    pm = probe.get("plaintext_mail")
+    reply = _reply(pm) if pm else None
+    if reply is not None:
+        result, said = plaintext_answer(reply)
+        why = str(render(said.to_json(), _.gettext))
+    elif pm:
+        result, why = "error", _.reason(pm.get("reason"))
+    else:
+        result, why = "error", _.reason(probe.get("error")) or _("not probed")
     status = Status.PASS if result == "refused" else Status.FAIL if result == "accepted" else Status.ERROR
     detail = why if reply is None else reply.quoted if result != "error" else f"{reply.quoted}: {why}"
     return [_item("plaintext_mail", params["plaintext_mail"], result, status, detail,
-                  reply.quoted if reply is not None else None)]
+                  reply.quoted if reply is not None else None, _)]
 
 
-def _validity_item(want: JSON, cert: Mapping[str, Any], ctx: EvalContext, proof: JSON) -> dict[str, JSON]:
+def _validity_item(want: JSON, cert: Mapping[str, Any], ctx: EvalContext, proof: JSON,
+                   _: Reader) -> dict[str, JSON]:
     """``min_days_valid``: the whole validity period against ``--now`` (not yet valid fails too)."""
     try:
         days, early = days_left(dict(cert), ctx.run.now), not_yet_valid(dict(cert), ctx.run.now)
     except (KeyError, ValueError) as exc:
-        return _item("certificate.min_days_valid", want, None, Status.ERROR, f"validity unreadable: {exc}")
+        return _item("certificate.min_days_valid", want, None, Status.ERROR,
+                     _("validity unreadable: {error}").format(error=exc), tr=_)
     if early:
         return _item("certificate.min_days_valid", want, "not yet valid", Status.FAIL,
-                     f"not valid before {cert['not_before']} (now is {ctx.run.now:%Y-%m-%dT%H:%M:%SZ}); "
-                     f"not_after {cert['not_after']}", proof)
+                     _("not valid before {not_before} (now is {now}); not_after {not_after}").format(
+                         not_before=cert["not_before"], now=f"{ctx.run.now:%Y-%m-%dT%H:%M:%SZ}",
+                         not_after=cert["not_after"]), proof, _)
     ok = days >= float(want)
+    detail = (_("not_after {not_after}") if days >= 0 else _("not_after {not_after} (expired)")).format(
+        not_after=cert["not_after"])
     return _item("certificate.min_days_valid", want, round(days, 1), Status.PASS if ok else Status.FAIL,
-                 f"not_after {cert['not_after']}" + ("" if days >= 0 else " (expired)"), proof)
+                 detail, proof, _)
 
 
 def _certificate_items(
-    req: Mapping[str, JSON], probe: Mapping[str, Any], name: str, ctx: EvalContext
+    req: Mapping[str, JSON], probe: Mapping[str, Any], name: str, ctx: EvalContext, _: Reader
 ) -> list[dict[str, JSON]]:
-    cert = probe.get("certificate") or {"error": probe.get("error") or "certificate was not collected"}
+    cert = probe.get("certificate")
     checks = [(k, req[k]) for k in ("min_days_valid", "min_key_bits", "match_hostname") if k in req]
-    if "error" in cert:
-        return [_item(f"certificate.{k}", v, None, Status.ERROR, str(cert["error"])) for k, v in checks]
+    if not cert or "error" in cert:
+        error = _.reason(str(cert["error"])) if cert else \
+            _.reason(probe.get("error")) or _("certificate was not collected")
+        return [_item(f"certificate.{k}", v, None, Status.ERROR, error, tr=_) for k, v in checks]
     proof = f"certificate sha256 {cert['sha256']}" if cert.get("sha256") else None
     items = []
     for key, want in checks:
         if key == "min_days_valid":
-            items.append(_validity_item(want, cert, ctx, proof))
+            items.append(_validity_item(want, cert, ctx, proof, _))
         elif key == "min_key_bits":
             bits = rsa_equivalent_bits(cert)
+            key_text = (_("{key_type} {bits} bits ({curve})") if cert.get("curve") else
+                        _("{key_type} {bits} bits")).format(key_type=cert["key_type"], bits=cert["key_bits"],
+                                                            curve=cert.get("curve"))
             items.append(_item("certificate.min_key_bits", want, bits,
-                               Status.PASS if bits >= int(want) else Status.FAIL,
-                               f"{cert['key_type']} {cert['key_bits']} bits"
-                               + (f" ({cert['curve']})" if cert.get("curve") else ""), proof))
+                               Status.PASS if bits >= int(want) else Status.FAIL, key_text, proof, _))
         elif want:
             ok = hostname_matches(cert, name)
             names = cert.get("san_dns") or cert.get("san_ip") or cert.get("common_names")
             items.append(_item("certificate.match_hostname", name, "match" if ok else "mismatch",
-                               Status.PASS if ok else Status.FAIL, f"certificate names {names}", proof))
+                               Status.PASS if ok else Status.FAIL,
+                               _("certificate names {names}").format(names=names), proof, _))
     return items
 
 
-def _too_slow(params: Mapping[str, JSON], probe: Mapping[str, Any]) -> str:
+def _too_slow(params: Mapping[str, JSON], probe: Mapping[str, Any], _: Reader) -> str:
     """Why the probe's stages do not fit the rule's own timeout ("" when they do)."""
     timeout = float(str(params.get("timeout", 10.0)))
     slow = [(stage, took) for stage, took in (probe.get("stages") or {}).items() if took > timeout]
     if not slow:
         return ""
     stage, took = max(slow, key=lambda s: s[1])
-    return f"{stage} took {took:.2f} s, more than this rule's timeout of {timeout:g} s"
+    return _("{stage} took {took:.2f} s, more than this rule's timeout of {timeout:g} s").format(
+        stage=_(STAGES[stage]) if stage in STAGES else stage, took=took, timeout=timeout)
 
 
 def judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: str,
-                   ctx: EvalContext) -> list[dict[str, JSON]]:
-    """Every judged item of one endpoint (one address of it)."""
-    items = _judge_endpoint(params, probe, label, ctx)
-    slow = _too_slow(params, probe)
+                   ctx: EvalContext, tr: Reader | None = None) -> list[dict[str, JSON]]:
+    """Every judged item of one endpoint (one address of it), its texts in ``tr``'s language (default: the run's)."""
+    _ = tr or Reader(ctx.run.lang, probe.get("texts"))
+    items = _judge_endpoint(params, probe, label, ctx, _)
+    slow = _too_slow(params, probe, _)
     if slow:
         for item in items:
             if item["status"] != str(Status.ERROR):
@@ -222,17 +273,17 @@ def judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: 
 
 
 def _judge_endpoint(params: Mapping[str, JSON], probe: Mapping[str, Any], label: str,
-                    ctx: EvalContext) -> list[dict[str, JSON]]:
-    items = _starttls_items(str(params.get("starttls", "required")), probe)
-    items += _version_items(params, probe)
-    items += _plaintext_items(params, probe)
+                    ctx: EvalContext, _: Reader) -> list[dict[str, JSON]]:
+    items = _starttls_items(str(params.get("starttls", "required")), probe, _)
+    items += _version_items(params, probe, _)
+    items += _plaintext_items(params, probe, _)
     if params.get("certificate"):
         servername = params.get("servername")
         name = str(servername) if servername else parse_endpoint(label).host
-        items += _certificate_items(params["certificate"], probe, name, ctx)
+        items += _certificate_items(params["certificate"], probe, name, ctx, _)
     if not items:  # e.g. ``starttls: optional`` and nothing else: nothing was asked, nothing can pass
         items.append(_item("endpoint", "answer", "error", Status.ERROR,
-                           str(probe.get("error") or "the check asks nothing of this endpoint")))
+                           _.reason(probe.get("error")) or _("the check asks nothing of this endpoint"), tr=_))
     return items
 
 
@@ -273,20 +324,25 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
     evidence: list[dict[str, JSON]] = []
     judged: list[tuple[str, dict[str, JSON]]] = []
     examined: dict[str, JSON] = {}
+    _ = Reader(ctx.run.lang)
     for raw in endpoints_of(params, ctx.target.sources):
         try:
             label = parse_endpoint(raw).label
         except EndpointError as exc:
-            judged.append((raw, _item("endpoint", "HOST[:PORT]", raw, Status.ERROR, str(exc))))
+            said = exc.args[0] if exc.args else None
+            why = str(render(said.to_json(), _.gettext)) if isinstance(said, Said) else str(exc)
+            judged.append((raw, _item("endpoint", "HOST[:PORT]", raw, Status.ERROR, why, tr=_)))
             continue
         probe = probes.get(probe_key(label, servername))
         if probe is None:
-            judged.append((label, _item("endpoint", "probed", None, Status.ERROR, "endpoint was not probed")))
+            judged.append((label, _item("endpoint", "probed", None, Status.ERROR, _("endpoint was not probed"),
+                                        tr=_)))
             continue
         parts = probe.get("parts") or [probe]
         for part in parts:
             where = f"{label} ({part.get('address')})" if len(parts) > 1 else label
-            items = judge_endpoint(params, part, label, ctx)
+            texts = {**(probe.get("texts") or {}), **(part.get("texts") or {})}
+            items = judge_endpoint(params, part, label, ctx, Reader(ctx.run.lang, texts))
             examined[where] = {str(it["item"]): it.pop("proof") for it in items if it.get("proof")}
             for it in items:
                 it.pop("proof", None)
@@ -301,16 +357,21 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
                 "transcript": capped(part.get("connections", []), [EVIDENCE_BUDGET]),
             })
     if not judged:
-        judged.append(("", _item("endpoints", "at least one", None, Status.ERROR, "no SMTP endpoint to probe")))
+        judged.append(("", _item("endpoints", "at least one", None, Status.ERROR, _("no SMTP endpoint to probe"),
+                                 tr=_)))
     status = combine_parts([Status(str(it["status"])) for _, it in judged])
     deciding = [(ep, it) for ep, it in judged if it["status"] == str(status)] or judged
     first_ep, first = deciding[0]
     if status == Status.PASS:
-        message = f"{len(judged)} item(s) pass on {len(actual)} endpoint(s)"
+        message = _("{items} item(s) pass on {endpoints} endpoint(s)").format(items=len(judged),
+                                                                             endpoints=len(actual))
     else:
-        parts = [f"{ep}: {it['item']} {it['observed']} (expected {it['expected']})"
-                 + (f": {it['detail']}" if it["detail"] else "") for ep, it in deciding]
-        message = "; ".join(parts[:6]) + (f"; and {len(parts) - 6} more" if len(parts) > 6 else "")
+        parts = [(_("{endpoint}: {item} {observed} (expected {expected}): {detail}") if it["detail"] else
+                  _("{endpoint}: {item} {observed} (expected {expected})")).format(
+                      endpoint=ep, item=it["item"], observed=_shown(it["observed"], _),
+                      expected=_shown(it["expected"], _), detail=it["detail"]) for ep, it in deciding]
+        message = "; ".join(parts[:6]) + (_("; and {count} more").format(count=len(parts) - 6)
+                                          if len(parts) > 6 else "")
     item_name = str(first["item"])
     fields = {"endpoint": first_ep, "servername": servername or "", "item": item_name,
               "observed": first["observed"],

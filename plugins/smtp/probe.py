@@ -27,11 +27,18 @@ its stages took (``stages``, the longest per stage in the facts); and one
 address has :data:`ENDPOINT_DEADLINE_FACTOR` x ``timeout`` in all, after which
 whatever is still unanswered is ``error`` (a server answering each stage just
 inside the timeout cannot hold a scan for 16 x the timeout).
+
+Language: the probe runs before anyone knows ``--lang``, so its reasons are
+English :class:`~plugins.smtp.texts.Said` texts; the facts keep them as plain
+strings plus, under ``texts``, each one's marked template and fields, for the
+judge to read them in the run's language. What the server said (replies,
+transcripts) is quoted as it was, in every language.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import ssl
 from collections.abc import Awaitable, Callable
@@ -42,6 +49,8 @@ from plugins.smtp.certificate import certificate_facts
 from plugins.smtp.dialogue import STREAM_LIMIT, DialogueError, SmtpClient, hello_name
 from plugins.smtp.endpoint import Endpoint, resolve
 from plugins.smtp.replies import observe_starttls, plaintext_answer, starttls_answer, starttls_fact
+from plugins.smtp.texts import Said, plain_facts
+from scanner.i18n import N_
 
 VERSIONS = ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 #: Order versions are probed in: the likely-accepted ones first, so the first connection yields a certificate.
@@ -105,8 +114,8 @@ async def _open(st: _State, address: tuple[int, str], purpose: str) -> tuple[Smt
             reader, writer = await asyncio.open_connection(
                 address[1], st.plan.endpoint.port, family=address[0], limit=STREAM_LIMIT)
     except (TimeoutError, OSError) as exc:
-        why = f"no TCP connection within {timeout:g} s" if isinstance(exc, TimeoutError) else (
-            f"cannot connect: {os.strerror(exc.errno) if exc.errno else exc}")
+        why = Said(N_("no TCP connection within {seconds:g} s"), seconds=timeout) if isinstance(exc, TimeoutError) \
+            else _cannot_connect(exc)
         record["error"] = f"connect: {why}"
         raise DialogueError("connect", why) from None
     finally:
@@ -118,7 +127,7 @@ async def _open(st: _State, address: tuple[int, str], purpose: str) -> tuple[Smt
         record["hello"] = {"command": client.hello, **reply.to_json()}
     except BaseException as exc:
         if isinstance(exc, DialogueError):
-            record["error"] = str(exc)
+            record["error"] = exc.text
         client.close()
         raise
     return client, record
@@ -130,21 +139,21 @@ async def _session(st: _State, purpose: str) -> tuple[SmtpClient, dict[str, Any]
         try:
             return await _open(st, st.address, purpose)
         except DialogueError as exc:
-            raise _Stop(f"{st.address[1]}: {exc}", exc.stage) from None
+            raise _Stop(Said(N_("{address}: {error}"), address=st.address[1], error=exc.text), exc.stage) from None
     last: DialogueError | None = None
     for address in st.addresses:
         try:
             result = await _open(st, address, purpose)
         except DialogueError as exc:
-            st.tried.append({"address": address[1], "error": str(exc)})
+            st.tried.append({"address": address[1], "error": exc.text})
             last = exc
             continue
         st.address = address
         st.tried.append({"address": address[1], "error": ""})
         return result
     assert last is not None
-    detail = "; ".join(f"{t['address']}: {t['error']}" for t in st.tried)
-    raise _Stop(detail, last.stage)
+    raise _Stop(_joined([Said(N_("{address}: {error}"), address=t["address"], error=t["error"]) for t in st.tried]),
+                last.stage)
 
 
 async def _starttls(client: SmtpClient, record: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -152,18 +161,20 @@ async def _starttls(client: SmtpClient, record: dict[str, Any], facts: dict[str,
     if not client.starttls_offered:
         fact = starttls_fact(client, None)
         observe_starttls(facts, fact)
-        raise _Stop(fact.get("reason") or "STARTTLS is not offered in the EHLO reply", "STARTTLS")
+        raise _Stop(fact.get("reason") or Said(N_("STARTTLS is not offered in the EHLO reply")), "STARTTLS")
     try:
         reply = await client.starttls()
     except DialogueError as exc:
-        observe_starttls(facts, {"offered": True, "result": "error", "reason": str(exc)})
-        raise _Stop(str(exc), exc.stage) from None
+        observe_starttls(facts, {"offered": True, "result": "error", "reason": exc.text})
+        raise _Stop(exc.text, exc.stage) from None
     observe_starttls(facts, starttls_fact(client, reply))
     record["starttls"] = reply.code
     if reply.code != 220:
-        what = {"temporary": "temporarily refused", "refused": "refused"}.get(starttls_answer(reply),
-                                                                              "answered oddly")
-        raise _Stop(f"STARTTLS {what}: {reply.quoted}", "STARTTLS")
+        answer = starttls_answer(reply)
+        why = Said(N_("STARTTLS temporarily refused: {reply}"), reply=reply.quoted) if answer == "temporary" else \
+            Said(N_("STARTTLS refused: {reply}"), reply=reply.quoted) if answer == "refused" else \
+            Said(N_("STARTTLS answered oddly: {reply}"), reply=reply.quoted)
+        raise _Stop(why, "STARTTLS")
 
 
 async def _version(st: _State, facts: dict[str, Any], version: str) -> dict[str, Any]:
@@ -197,7 +208,7 @@ async def _plaintext(st: _State, facts: dict[str, Any]) -> None:
         try:
             reply = await client.send("MAIL", "MAIL FROM:<>")
         except DialogueError as exc:
-            facts["plaintext_mail"] = {"result": "error", "reason": str(exc)}
+            facts["plaintext_mail"] = {"result": "error", "reason": exc.text}
             return
         verdict, why = plaintext_answer(reply)
         facts["plaintext_mail"] = {"result": verdict, "reason": why, **reply.to_json(), "quoted": reply.quoted}
@@ -223,7 +234,7 @@ async def _stdlib_tls(st: _State, facts: dict[str, Any]) -> None:
                 client.writer.start_tls(context, server_hostname=st.plan.sni), st.plan.timeout
             )
         except (TimeoutError, OSError, ssl.SSLError) as exc:
-            reason = f"TLS handshake: {type(exc).__name__}: {exc}"
+            reason = Said(N_("TLS handshake: {error}"), error=f"{type(exc).__name__}: {exc}")
             facts["certificate"] = {"error": reason}
             facts.setdefault("handshake", {"completed": False, "reason": reason})
             record["error"] = reason
@@ -257,9 +268,9 @@ async def _guard(st: _State, facts: dict[str, Any], job: Any, *args: Any) -> Any
                 st.deadline = now + _budget(st.plan)
             else:
                 st.deadline += now - queued
-            why = (f"the probe of this address took more than {_budget(st.plan):g} s in all "
-                   f"({ENDPOINT_DEADLINE_FACTOR} x the timeout of {st.plan.timeout:g} s); what was still "
-                   "unanswered is error")
+            why = Said(N_("the probe of this address took more than {seconds:g} s in all ({factor} x the timeout "
+                          "of {timeout:g} s); what was still unanswered is error"),
+                       seconds=_budget(st.plan), factor=ENDPOINT_DEADLINE_FACTOR, timeout=st.plan.timeout)
             if st.deadline <= now:
                 raise _Stop(why, "deadline")
             try:
@@ -267,6 +278,37 @@ async def _guard(st: _State, facts: dict[str, Any], job: Any, *args: Any) -> Any
                     return await job(st, facts, *args)
             except TimeoutError:
                 raise _Stop(why, "deadline") from None
+
+
+def _cannot_connect(exc: OSError) -> str:
+    """Why a TCP connection failed (the system's words; the common ones translatable)."""
+    if exc.errno in _OS_ERRORS and os.strerror(exc.errno) == _OS_ERRORS[exc.errno]:
+        return Said(N_("cannot connect: {error}"), error=Said(_OS_ERRORS[exc.errno]))
+    return Said(N_("cannot connect: {error}"), error=os.strerror(exc.errno) if exc.errno else str(exc))
+
+
+_OS_ERRORS = {errno.ECONNREFUSED: N_("Connection refused"), errno.ENETUNREACH: N_("Network is unreachable"),
+              errno.EHOSTUNREACH: N_("No route to host"), errno.ECONNRESET: N_("Connection reset by peer"),
+              errno.ETIMEDOUT: N_("Connection timed out")}
+"""The system's words (glibc ``strerror``) for the usual ways a connection fails, marked for translation."""
+
+
+def _joined(texts: list[Said]) -> str:
+    """Several reasons, ``; ``-separated, each translatable on its own."""
+    if not texts:
+        return ""
+    joined = texts[0]
+    for text in texts[1:]:
+        joined = Said(N_("{first}; {second}"), first=joined, second=text)
+    return joined
+
+
+def _plain(facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts as plain JSON, with the templates of their texts under ``texts`` (:mod:`plugins.smtp.texts`)."""
+    table: dict[str, Any] = {}
+    out = plain_facts(facts, table)
+    out["texts"] = table
+    return out
 
 
 def _error(reason: str) -> dict[str, Any]:
@@ -284,17 +326,20 @@ async def probe_endpoint(plan: Plan, slots: asyncio.Semaphore, resolver: Resolve
         async with slots:  # a fleet's lookups queue like its connections, deadline from the start of each
             addresses = (await resolver(plan.endpoint, loop.time() + plan.timeout))[:MAX_ADDRESSES]
     except (OSError, TimeoutError) as exc:
-        return await _probe_address(plan, slots, [], f"cannot resolve {plan.endpoint.host}: {exc or 'timed out'}")
+        error: str = str(exc) if str(exc) else Said(N_("timed out"))
+        return _plain(await _probe_address(plan, slots, [], Said(N_("cannot resolve {host}: {error}"),
+                                                                 host=plan.endpoint.host, error=error)))
     if len(addresses) <= 1:
-        return await _probe_address(plan, slots, addresses)
+        return _plain(await _probe_address(plan, slots, addresses))
     parts = list(await asyncio.gather(*(_probe_address(plan, slots, [a]) for a in addresses)))
-    return {
+    return _plain({
         "endpoint": plan.endpoint.label, "servername": plan.servername, "sni": plan.sni, "timeout": plan.timeout,
-        "error": "; ".join(f"{p['address']}: {p['error']}" for p in parts if p.get("error")) or None,
+        "error": _joined([Said(N_("{address}: {error}"), address=p["address"], error=p["error"])
+                          for p in parts if p.get("error")]) or None,
         "addresses": [a[1] for a in addresses], "parts": parts,
         "answered": any(p.get("answered") for p in parts),
         "elapsed_ms": round((loop.time() - started) * 1000, 1),
-    }
+    })
 
 
 async def _probe_address(plan: Plan, slots: asyncio.Semaphore, addresses: list[tuple[int, str]],
@@ -324,11 +369,11 @@ async def _probe_address(plan: Plan, slots: asyncio.Semaphore, addresses: list[t
             versions[order[0]] = await _guard(st, facts, _version, order[0])
             order = order[1:]
         if order and facts.get("starttls", {}).get("result") in ("not_offered", "refused", "temporary"):
-            raise _Stop(facts["starttls"].get("quoted") or "STARTTLS is not offered", "STARTTLS")
+            raise _Stop(facts["starttls"].get("quoted") or Said(N_("STARTTLS is not offered")), "STARTTLS")
         results = await asyncio.gather(*(version(v) for v in order), return_exceptions=True)
         for v, res in zip(order, results, strict=True):
             if isinstance(res, BaseException):
-                versions[v] = _error(f"{type(res).__name__}: {res}")
+                versions[v] = _error(Said(N_("internal error: {error}"), error=f"{type(res).__name__}: {res}"))
         # The certificate when no raw handshake brought one; STARTTLS itself when nothing else tried it;
         # a handshake when STARTTLS said 220 but no probed version was accepted.
         starttls = facts.get("starttls", {}).get("result")
@@ -351,7 +396,7 @@ async def _probe_address(plan: Plan, slots: asyncio.Semaphore, addresses: list[t
         if plan.plaintext_mail:
             facts.setdefault("plaintext_mail", {"result": "error", "reason": stop.reason})
     except Exception as exc:  # a bug in one probe must not stop the scan
-        facts["error"] = f"internal error: {type(exc).__name__}: {exc}"
+        facts["error"] = Said(N_("internal error: {error}"), error=f"{type(exc).__name__}: {exc}")
         facts["error_stage"] = "internal"
         for v in plan.versions:
             versions.setdefault(v, _error(facts["error"]))
@@ -360,7 +405,7 @@ async def _probe_address(plan: Plan, slots: asyncio.Semaphore, addresses: list[t
         if der:
             facts["certificate"] = certificate_facts(der)
         else:
-            facts.setdefault("certificate", {"error": facts["error"] or "no certificate was received"})
+            facts.setdefault("certificate", {"error": facts["error"] or Said(N_("no certificate was received"))})
     facts["versions"] = {v: versions[v] for v in VERSIONS if v in versions}
     facts["answered"] = any("greeting" in c for c in st.connections)
     facts["address"] = st.address[1] if st.address else (addresses[0][1] if addresses else None)

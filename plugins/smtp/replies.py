@@ -41,6 +41,8 @@ import re
 from typing import Any, Literal
 
 from plugins.smtp.dialogue import Reply, SmtpClient
+from plugins.smtp.texts import Said
+from scanner.i18n import N_
 
 StartTlsAnswer = Literal["accepted", "temporary", "refused", "error"]
 PlaintextAnswer = Literal["accepted", "refused", "error"]
@@ -69,27 +71,29 @@ def starttls_answer(reply: Reply) -> StartTlsAnswer:
     return "error"
 
 
-def plaintext_answer(reply: Reply) -> tuple[PlaintextAnswer, str]:
+def plaintext_answer(reply: Reply) -> tuple[PlaintextAnswer, Said]:
     """The class of a reply to ``MAIL FROM:<>`` before STARTTLS, and why (see the module docstring)."""
-    if reply.code == 250:
-        return "accepted", "250: plaintext mail is accepted"
-    if not 400 <= reply.code < 600:
-        return "error", f"{reply.code} is neither acceptance (250) nor a refusal (4xx/5xx)"
-    if reply.code in _BUSY_CODES:
-        return "error", f"{reply.code} says the server is busy or closing, whatever its enhanced code: MAIL was " \
-                        "not judged"
+    code = reply.code
+    if code == 250:
+        return "accepted", Said(N_("250: plaintext mail is accepted"))
+    if not 400 <= code < 600:
+        return "error", Said(N_("{code} is neither acceptance (250) nor a refusal (4xx/5xx)"), code=code)
+    if code in _BUSY_CODES:
+        return "error", Said(N_("{code} says the server is busy or closing, whatever its enhanced code: MAIL was "
+                                "not judged"), code=code)
     names_starttls = any(_STARTTLS.search(line) for line in reply.lines)
     if not names_starttls and any(_BUSY_TEXT.search(line) for line in reply.lines):
-        return "error", f"{reply.code}: the server says it is busy or limiting, not that it wants TLS"
-    if reply.code == 530:
-        return "refused", "530: authentication or TLS required"
+        return "error", Said(N_("{code}: the server says it is busy or limiting, not that it wants TLS"), code=code)
+    if code == 530:
+        return "refused", Said(N_("530: authentication or TLS required"))
     status = enhanced_status(reply)
     if status is not None and status[0] in (4, 5) and status[1] == 7:
-        return "refused", f"enhanced status {'.'.join(map(str, status))}: a security or policy refusal"
+        return "refused", Said(N_("enhanced status {status}: a security or policy refusal"),
+                               status=".".join(map(str, status)))
     if names_starttls:
-        return "refused", "the refusal names STARTTLS"
-    return "error", (f"{reply.code} refuses MAIL, but not for TLS or policy (expected 530, an enhanced "
-                     "status x.7.y or text naming STARTTLS)")
+        return "refused", Said(N_("the refusal names STARTTLS"))
+    return "error", Said(N_("{code} refuses MAIL, but not for TLS or policy (expected 530, an enhanced status x.7.y "
+                            "or text naming STARTTLS)"), code=code)
 
 
 def starttls_fact(client: SmtpClient, reply: Reply | None) -> dict[str, Any]:
@@ -102,10 +106,12 @@ def starttls_fact(client: SmtpClient, reply: Reply | None) -> dict[str, Any]:
             return {"offered": True, "result": "not_tried"}
         if client.extensions_known and client.ehlo_reply is not None:
             return {"offered": False, "result": "not_offered", "quoted": client.ehlo_reply.quoted}
-        ehlo = client.ehlo_reply.quoted if client.ehlo_reply is not None else "no EHLO reply"
+        if client.ehlo_reply is None:
+            return {"offered": None, "result": "error",
+                    "reason": Said(N_("no EHLO reply: whether STARTTLS is offered is unknown"))}
         return {"offered": None, "result": "error",
-                "reason": f"EHLO answered {ehlo!r} (not 250, not a permanent 5xx): whether STARTTLS is "
-                          "offered is unknown"}
+                "reason": Said(N_("EHLO answered {reply} (not 250, not a permanent 5xx): whether STARTTLS is "
+                                  "offered is unknown"), reply=repr(client.ehlo_reply.quoted))}
     return {"offered": True, "result": starttls_answer(reply), "reply": reply.to_json(), "quoted": reply.quoted}
 
 

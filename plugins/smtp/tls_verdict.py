@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from plugins.smtp.suites import OFFERED, cipher_name
+from plugins.smtp.texts import Said
+from scanner.i18n import N_
 
 Verdict = Literal["accepted", "refused", "error"]
 
@@ -137,13 +139,13 @@ _HRR_ANSWERABLE = frozenset({_EXT_SUPPORTED_VERSIONS, _EXT_KEY_SHARE, _EXT_COOKI
 def parse_server_hello(body: bytes) -> ServerHello:
     """Parse a ServerHello body (without the 4-byte handshake header); raise `MalformedAnswer`."""
     if len(body) < 38:
-        raise MalformedAnswer(f"ServerHello too short ({len(body)} bytes)")
+        raise MalformedAnswer(Said(N_("ServerHello too short ({size} bytes)"), size=len(body)))
     legacy = int.from_bytes(body[0:2], "big")
     random = body[2:34]
     sid_len = body[34]
     pos = 35 + sid_len
     if sid_len > 32 or len(body) < pos + 3:
-        raise MalformedAnswer("ServerHello session id overruns the message")
+        raise MalformedAnswer(Said(N_("ServerHello session id overruns the message")))
     cipher = int.from_bytes(body[pos:pos + 2], "big")
     compression = body[pos + 2]
     pos += 3  # cipher suite + compression method
@@ -152,27 +154,27 @@ def parse_server_hello(body: bytes) -> ServerHello:
     seen: list[int] = []
     if len(body) > pos:
         if len(body) < pos + 2:
-            raise MalformedAnswer("ServerHello extensions length truncated")
+            raise MalformedAnswer(Said(N_("ServerHello extensions length truncated")))
         end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
         if end != len(body):
-            raise MalformedAnswer("ServerHello extensions length does not match the message")
+            raise MalformedAnswer(Said(N_("ServerHello extensions length does not match the message")))
         pos += 2
         while pos < end:
             if pos + 4 > end:
-                raise MalformedAnswer("ServerHello extension header truncated")
+                raise MalformedAnswer(Said(N_("ServerHello extension header truncated")))
             ext_type = int.from_bytes(body[pos:pos + 2], "big")
             ext_len = int.from_bytes(body[pos + 2:pos + 4], "big")
             data = body[pos + 4:pos + 4 + ext_len]
             if len(data) != ext_len:
-                raise MalformedAnswer("ServerHello extension overruns the message")
+                raise MalformedAnswer(Said(N_("ServerHello extension overruns the message")))
             if ext_type in seen:
-                raise MalformedAnswer(f"ServerHello carries extension {ext_type} twice")
+                raise MalformedAnswer(Said(N_("ServerHello carries extension {extension} twice"), extension=ext_type))
             seen.append(ext_type)
             if ext_type == _EXT_SUPPORTED_VERSIONS:
                 if ext_len != 2:
-                    raise MalformedAnswer("ServerHello supported_versions is not 2 bytes")
+                    raise MalformedAnswer(Said(N_("ServerHello supported_versions is not 2 bytes")))
                 if supported is not None:
-                    raise MalformedAnswer("ServerHello carries supported_versions twice")
+                    raise MalformedAnswer(Said(N_("ServerHello carries supported_versions twice")))
                 version = supported = int.from_bytes(data, "big")
             pos += 4 + ext_len
     return ServerHello(version=version, cipher=cipher, retry_request=random == HRR_RANDOM,
@@ -180,52 +182,60 @@ def parse_server_hello(body: bytes) -> ServerHello:
                        session_id=bytes(body[35:35 + sid_len]), extensions=tuple(seen))
 
 
-def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...], session_id: bytes) -> str | None:
+def _protocol_breach(probed: str, hello: ServerHello, offered: tuple[int, ...], session_id: bytes) -> Said | None:
     """Why ``hello`` cannot be an answer to our ClientHello for ``probed``; None when it can."""
     wire = WIRE_VERSIONS[probed]
     what = "HelloRetryRequest" if hello.retry_request else "ServerHello"
     if probed == "TLSv1.3":
         if hello.supported_versions is not None:
             if hello.supported_versions != wire:
-                return f"{what} supported_versions names {version_name(hello.supported_versions)}, " \
-                       "which was not offered (only TLSv1.3 was)"
+                return Said(N_("{what} supported_versions names {version}, which was not offered (only TLSv1.3 was)"),
+                            what=what, version=version_name(hello.supported_versions))
             if hello.legacy_version != 0x0303:
-                return f"TLS 1.3 {what} with legacy_version {version_name(hello.legacy_version)}, not TLSv1.2"
+                return Said(N_("TLS 1.3 {what} with legacy_version {version}, not TLSv1.2"), what=what,
+                            version=version_name(hello.legacy_version))
             if hello.session_id != session_id:
-                return f"TLS 1.3 {what} does not echo the ClientHello's legacy_session_id"
+                return Said(N_("TLS 1.3 {what} does not echo the ClientHello's legacy_session_id"), what=what)
         elif hello.retry_request:
-            return "HelloRetryRequest without supported_versions"
+            return Said(N_("HelloRetryRequest without supported_versions"))
         elif hello.version > 0x0303:
-            return f"ServerHello selected {version_name(hello.version)} in legacy_version, which was not offered"
+            return Said(N_("ServerHello selected {version} in legacy_version, which was not offered"),
+                        version=version_name(hello.version))
     else:
         if hello.supported_versions is not None:
-            return (f"{what} carries supported_versions ({version_name(hello.supported_versions)}), "
-                    f"which a {probed} ClientHello does not offer")
+            return Said(N_("{what} carries supported_versions ({version}), which a {probed} ClientHello does not "
+                           "offer"), what=what, version=version_name(hello.supported_versions), probed=probed)
         if hello.retry_request:
-            return f"HelloRetryRequest in answer to a {probed} ClientHello"
+            return Said(N_("HelloRetryRequest in answer to a {probed} ClientHello"), probed=probed)
         if hello.version > wire:
-            return f"ServerHello selected {version_name(hello.version)}, newer than the offered {probed}"
+            return Said(N_("ServerHello selected {version}, newer than the offered {probed}"),
+                        version=version_name(hello.version), probed=probed)
     if hello.version < 0x0300:
-        return f"{what} selected {version_name(hello.version)}, which is not an SSL/TLS version"
+        return Said(N_("{what} selected {version}, which is not an SSL/TLS version"), what=what,
+                    version=version_name(hello.version))
     if hello.cipher not in offered:
-        return f"{what} selected cipher {cipher_name(hello.cipher)}, which was not offered"
+        return Said(N_("{what} selected cipher {cipher}, which was not offered"), what=what,
+                    cipher=cipher_name(hello.cipher))
     usable = OFFERED.get(version_name(hello.version), ())
     if hello.version != WIRE_VERSIONS[probed] and hello.cipher not in usable:
-        return f"{what} selected {version_name(hello.version)} with {cipher_name(hello.cipher)}, " \
-               "a cipher suite that version does not have"
+        return Said(N_("{what} selected {version} with {cipher}, a cipher suite that version does not have"),
+                    what=what, version=version_name(hello.version), cipher=cipher_name(hello.cipher))
     if hello.compression != 0:
-        return f"{what} selected compression method {hello.compression}, which was not offered"
+        return Said(N_("{what} selected compression method {method}, which was not offered"), what=what,
+                    method=hello.compression)
     if hello.version == 0x0304:
         allowed = _HRR_ANSWERABLE if hello.retry_request else _TLS13_ANSWERABLE
         if not hello.retry_request and _EXT_KEY_SHARE not in hello.extensions:
-            return "TLS 1.3 ServerHello without key_share (no PSK was offered, so no handshake can follow)"
+            return Said(N_("TLS 1.3 ServerHello without key_share (no PSK was offered, so no handshake can "
+                           "follow)"))
     else:
         allowed = _LEGACY_ANSWERABLE if probed != "TLSv1.3" else _LEGACY_ANSWERABLE - {0xFF01}
         if probed == "SSLv3":
             allowed = frozenset({0xFF01})
     unsolicited = [e for e in hello.extensions if e not in allowed]
     if unsolicited:
-        return f"{what} carries extension {unsolicited[0]}, which the ClientHello did not offer"
+        return Said(N_("{what} carries extension {extension}, which the ClientHello did not offer"), what=what,
+                    extension=unsolicited[0])
     return None
 
 
@@ -243,18 +253,21 @@ def judge_server_hello(probed: str, hello: ServerHello, offered: tuple[int, ...]
     what = "HelloRetryRequest" if hello.retry_request else "ServerHello"
     breach = _protocol_breach(probed, hello, offered, session_id)
     if breach is not None:
-        return VersionProbe(probed, "error", f"protocol violation: {breach}", selected, name)
+        return VersionProbe(probed, "error", Said(N_("protocol violation: {breach}"), breach=breach), selected, name)
     if hello.version != WIRE_VERSIONS[probed]:
-        return VersionProbe(probed, "refused", f"{what} selected {selected}", selected, name)
-    return VersionProbe(probed, "accepted", f"{what} selected {selected} with {name}", selected, name)
+        return VersionProbe(probed, "refused", Said(N_("{what} selected {version}"), what=what, version=selected),
+                            selected, name)
+    return VersionProbe(probed, "accepted", Said(N_("{what} selected {version} with {cipher}"), what=what,
+                                                 version=selected, cipher=name), selected, name)
 
 
 def judge_alert(probed: str, code: int) -> VersionProbe:
     """The verdict a fatal alert in answer to our ClientHello gives."""
-    text = f"server sent alert {alert_text(code)}"
+    text = Said(N_("server sent alert {alert}"), alert=alert_text(code))
     if code in (ALERT_PROTOCOL_VERSION, ALERT_HANDSHAKE_FAILURE):
         if code == ALERT_HANDSHAKE_FAILURE:
-            text += f" although every {probed} cipher suite was offered"
+            text = Said(N_("server sent alert {alert} although every {probed} cipher suite was offered"),
+                        alert=alert_text(code), probed=probed)
         return VersionProbe(probed, "refused", text, alert=code)
     return VersionProbe(probed, "error", text, alert=code)
 
@@ -262,5 +275,5 @@ def judge_alert(probed: str, code: int) -> VersionProbe:
 def describe_garbage(data: bytes) -> str:
     """A one-line description of bytes that are not a TLS record, for an `error` reason."""
     if len(data) >= 3 and data[0] & 0x80 and data[2] == 4:
-        return "not a TLS answer: an SSLv2 SERVER-HELLO"
-    return f"not a TLS answer: {bytes(data[:60])!r}"
+        return Said(N_("not a TLS answer: an SSLv2 SERVER-HELLO"))
+    return Said(N_("not a TLS answer: {received}"), received=repr(bytes(data[:60])))

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from plugins.smtp.suites import OFFERED, VERSIONS
+from plugins.smtp.texts import Said
 from plugins.smtp.tls_verdict import (
     ALERT_UNRECOGNIZED_NAME,
     WIRE_VERSIONS,
@@ -32,6 +33,7 @@ from plugins.smtp.tls_verdict import (
     judge_server_hello,
     parse_server_hello,
 )
+from scanner.i18n import N_
 
 __all__ = ["VERSIONS", "VersionProbe", "build_client_hello", "probe_version", "probe_version_sync"]
 
@@ -179,7 +181,7 @@ class _HandshakeReader:
     async def _fill(self, need: int) -> None:
         while len(self._buf) < need:
             if self.total >= self.cap:
-                raise MalformedAnswer(f"answer exceeded {self.cap} bytes")
+                raise MalformedAnswer(Said(N_("answer exceeded {limit} bytes"), limit=self.cap))
             chunk = await self._reader.read(min(65536, self.cap - self.total))
             if not chunk:
                 if self._buf and not _plausible_header(bytes(self._buf)):
@@ -206,7 +208,7 @@ class _HandshakeReader:
             if len(self._messages) >= 4:
                 length = int.from_bytes(self._messages[1:4], "big")
                 if length > max_length:
-                    raise MalformedAnswer(f"handshake message of {length} bytes is too long")
+                    raise MalformedAnswer(Said(N_("handshake message of {size} bytes is too long"), size=length))
                 if len(self._messages) >= 4 + length:
                     msg_type, body = self._messages[0], bytes(self._messages[4:4 + length])
                     del self._messages[:4 + length]
@@ -214,19 +216,20 @@ class _HandshakeReader:
             content_type, fragment = await self._record()
             if content_type == _HANDSHAKE:
                 if not fragment:
-                    raise MalformedAnswer("empty handshake record")
+                    raise MalformedAnswer(Said(N_("empty handshake record")))
                 self._messages += fragment
             elif content_type == _ALERT:
                 if self._messages or len(fragment) < 2:
-                    raise MalformedAnswer("malformed alert record")
+                    raise MalformedAnswer(Said(N_("malformed alert record")))
                 if fragment[0] not in (1, 2):
-                    raise MalformedAnswer(f"alert with unknown level {fragment[0]} (neither warning nor fatal)")
+                    raise MalformedAnswer(Said(N_("alert with unknown level {level} (neither warning nor fatal)"),
+                                               level=fragment[0]))
                 if fragment[0] == 1 and fragment[1] == ALERT_UNRECOGNIZED_NAME:
                     continue  # a warning some servers send before their ServerHello
                 raise _AlertReceived(fragment[1])
             else:
                 kind = "ChangeCipherSpec" if content_type == 20 else "application data"
-                raise MalformedAnswer(f"unexpected {kind} record before the handshake messages")
+                raise MalformedAnswer(Said(N_("unexpected {kind} record before the handshake messages"), kind=kind))
 
 
 def _plausible_header(data: bytes) -> bool:
@@ -246,7 +249,7 @@ async def _read_verdict(stream: _HandshakeReader, version: str, session_id: byte
         if msg_type == 0 and not body:
             continue  # HelloRequest: meaningless here, may be ignored
         if msg_type != 2:
-            raise MalformedAnswer(f"expected a ServerHello, got handshake message type {msg_type}")
+            raise MalformedAnswer(Said(N_("expected a ServerHello, got handshake message type {type}"), type=msg_type))
         return judge_server_hello(version, parse_server_hello(body), OFFERED[version], session_id)
 
 
@@ -276,25 +279,28 @@ async def probe_version(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
             writer.write(hello)
             await writer.drain()
     except (TimeoutError, OSError) as exc:
-        return VersionProbe(version, "error", f"could not send the ClientHello: {exc or 'timed out'}")
+        return VersionProbe(version, "error", Said(N_("could not send the ClientHello: {error}"),
+                                                   error=str(exc) or Said(N_("timed out"))))
     try:
         async with asyncio.timeout_at(deadline):
             verdict = await _read_verdict(stream, version, _session_id(hello))
     except TimeoutError:
-        reason = ("no answer before deadline" if stream.total == 0
-                  else f"incomplete answer before deadline ({stream.total} bytes received)")
+        reason = (Said(N_("no answer before deadline")) if stream.total == 0
+                  else Said(N_("incomplete answer before deadline ({size} bytes received)"), size=stream.total))
         return VersionProbe(version, "error", reason)
     except _AlertReceived as alert:
         return judge_alert(version, alert.code)
     except (_Closed, ConnectionResetError) as exc:
-        how = "closed" if isinstance(exc, _Closed) else "reset"
+        closed = isinstance(exc, _Closed)
         if stream.pending:
-            return VersionProbe(version, "error", f"connection {how} in the middle of the answer")
-        return VersionProbe(version, "refused", f"connection {how} after ClientHello")
+            return VersionProbe(version, "error", Said(N_("connection closed in the middle of the answer")) if closed
+                                else Said(N_("connection reset in the middle of the answer")))
+        return VersionProbe(version, "refused", Said(N_("connection closed after ClientHello")) if closed
+                            else Said(N_("connection reset after ClientHello")))
     except MalformedAnswer as exc:
-        return VersionProbe(version, "error", str(exc))
+        return VersionProbe(version, "error", exc.args[0] if exc.args else str(exc))
     except OSError as exc:
-        return VersionProbe(version, "error", f"network error after ClientHello: {exc}")
+        return VersionProbe(version, "error", Said(N_("network error after ClientHello: {error}"), error=str(exc)))
     if verdict.verdict != "accepted" or version == "TLSv1.3":
         return verdict
     try:
