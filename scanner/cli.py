@@ -378,9 +378,13 @@ def cmd_rules(args: argparse.Namespace, stdout: IO[str]) -> int:
 
     rows = [("POLICY", "RULE", "SEVERITY", "CHECK", "TITLE")]
     for policy in load_policies(args.policy, load_plugins()):
+        if policy.extends:  # an overlay: what it builds on, and where each rule comes from
+            chain = " -> ".join(f"{b.id} {b.version} ({b.path})" for b in policy.extends)
+            print(f"{policy.id} {policy.version} ({policy.path}) extends {chain}", file=stdout)
         for rule in policy.rules:
             kinds = ",".join(sorted({leaf.type_name for leaf in rule.check.leaves()}))
-            rows.append((policy.id, rule.id, str(rule.severity), kinds, rule.title))
+            title = f"{rule.title}  [from {rule.origin()}]" if policy.extends else rule.title
+            rows.append((policy.id, rule.id, str(rule.severity), kinds, title))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4], file=stdout)

@@ -94,7 +94,7 @@ def rules_for_no_target(policies: Sequence[Policy], targets: Sequence[Target]) -
         f"{p.id}/{r.id}"
         for p in policies
         for r in p.rules
-        if r.labels and not any(_labels_match(r, t) for t in targets)
+        if r.labels and not r.disabled and not any(_labels_match(r, t) for t in targets)
     ]
 
 
@@ -227,7 +227,7 @@ class Engine:
         for _, rule, leaves in self._rules:
             pairs = [(leaf, self.check_types[leaf.type_name]) for leaf in leaves]
             pairs = [(leaf, ct) for leaf, ct in pairs if ct.process_parallel is process_parallel]
-            if pairs:
+            if pairs and not rule.disabled:  # a rule an overlay disabled collects nothing
                 rules.append((rule, pairs))
         for target in targets:
             for rule, pairs in rules:
@@ -362,10 +362,13 @@ class Engine:
         self, plan: _Plan, target: Target, facts: Mapping[tuple[str, str], Any], memo: dict[Any, Any]
     ) -> Result:
         policy, rule, leaf, kinds, message_template, remediation_template, title = plan
-        if rule.labels and not _labels_match(rule, target):
+        if rule.disabled:  # an overlay's disable: skip, with its reason
+            outcome = Outcome(Status.SKIP, rule.disabled)
+            evidence: Sequence[Mapping[str, Any]] = ()
+        elif rule.labels and not _labels_match(rule, target):
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
             outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
-            evidence: Sequence[Mapping[str, Any]] = ()
+            evidence = ()
         elif leaf is not None:  # the common case: one check, no combinator
             outcome = self._judge_leaf(leaf, target, facts, None, memo)
             evidence = outcome.evidence

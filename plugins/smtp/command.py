@@ -30,6 +30,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redact", action="store_true",
                    help="mask e-mail addresses, IP addresses and host names in the table and the JSON document "
                         "(transcript, replies, addresses, certificate names)")
+    p.add_argument("--lang", default="en", metavar="CODE",
+                   help="language of the console table (default: en); the JSON document stays as recorded")
     p.add_argument("--now", metavar="ISO8601",
                    help="the clock the certificate's validity is judged by (default: the real time)")
 
@@ -37,9 +39,13 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, stdout: IO[str]) -> int:
     from plugins.smtp.probe_cli import run_probe_command
     from scanner.cli import parse_now
+    from scanner.errors import UsageError
+    from scanner.i18n import available_languages
 
+    if args.lang not in (langs := available_languages()):
+        raise UsageError(f"--lang {args.lang}: no such language (available: {', '.join(langs)})")
     return run_probe_command(args.endpoint, list(args.report), args.timeout, parse_now(args.now), stdout,
-                             servername=args.servername, redact=args.redact)
+                             servername=args.servername, redact=args.redact, lang=args.lang)
 
 
 PROBE = Command(

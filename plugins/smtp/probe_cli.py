@@ -18,8 +18,10 @@ from typing import IO, Any
 from plugins.smtp.certificate import days_left, not_yet_valid
 from plugins.smtp.endpoint import EndpointError, parse_endpoint
 from plugins.smtp.probe import VERSIONS, Plan, connection_limit, run_plans
+from plugins.smtp.texts import Reader
 from scanner.api import Reporter, ReportOptions
 from scanner.errors import UsageError
+from scanner.i18n import N_
 from scanner.output import parse_report_spec, printable, write_atomic
 
 FORMATS = ("console", "json")
@@ -47,61 +49,87 @@ def probe_document(facts: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def _validity(cert: dict[str, Any], days: float, now: datetime) -> str:
+_WORDS = {"accepted": N_("accepted"), "refused": N_("refused"), "error": N_("error"),
+          "not offered": N_("not offered"), "offered": N_("offered")}
+"""The probe's verdict words, as the table shows them (the JSON document keeps them in English)."""
+
+
+def _word(tr: Reader, value: Any) -> str:
+    return tr(_WORDS[value]) if isinstance(value, str) and value in _WORDS else str(value)
+
+
+def _label(text: str) -> str:
+    """A label padded to the table's first column (labels differ in length by language)."""
+    return f"  {text:<12} "
+
+
+def _validity(cert: dict[str, Any], days: float, now: datetime, tr: Reader) -> str:
     if not_yet_valid(cert, now):
         starts = (datetime.strptime(cert["not_before"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo) - now)
-        return f"(NOT YET VALID: starts in {starts.total_seconds() / 86400:.0f} days)"
-    return f"({days:.0f} days left)" if days >= 0 else f"(EXPIRED {-days:.0f} days ago)"
+        return tr(N_("(NOT YET VALID: starts in {days} days)")).format(days=f"{starts.total_seconds() / 86400:.0f}")
+    if days >= 0:
+        return tr(N_("({days} days left)")).format(days=f"{days:.0f}")
+    return tr(N_("(EXPIRED {days} days ago)")).format(days=f"{-days:.0f}")
 
 
-def _certificate_lines(cert: dict[str, Any], now: datetime) -> list[str]:
+def _certificate_lines(cert: dict[str, Any], now: datetime, tr: Reader) -> list[str]:
     if "error" in cert:
-        return [f"  not available: {cert['error']}"]
+        return ["  " + tr(N_("not available: {reason}")).format(reason=tr.reason(cert["error"]))]
     days = days_left(cert, now)
-    names = ", ".join(cert.get("san_dns", []) + cert.get("san_ip", [])) or "(no SAN) CN " + ", ".join(
-        cert.get("common_names", []))
+    names = ", ".join(cert.get("san_dns", []) + cert.get("san_ip", [])) or tr(N_("(no SAN) CN {names}")).format(
+        names=", ".join(cert.get("common_names", [])))
     curve = f" {cert['curve']}" if cert.get("curve") else ""
+    self_signed = "  " + tr(N_("(self-signed)")) if cert.get("self_signed") else ""
     return [
-        f"  subject      {cert['subject']}",
-        f"  names        {names}",
-        f"  issuer       {cert['issuer']}" + ("  (self-signed)" if cert.get("self_signed") else ""),
-        f"  valid        {cert['not_before']} .. {cert['not_after']}  "
-        + _validity(cert, days, now),
-        f"  key          {cert['key_type']}{curve} {cert['key_bits']} bits"
-        f" (RSA-equivalent {cert['rsa_equivalent_bits']})",
-        f"  signature    {cert['signature_algorithm']}",
-        f"  sha256       {cert['sha256']}",
+        _label(tr(N_("subject"))) + cert["subject"],
+        _label(tr(N_("names"))) + names,
+        _label(tr(N_("issuer"))) + cert["issuer"] + self_signed,
+        _label(tr(N_("valid"))) + f"{cert['not_before']} .. {cert['not_after']}  " + _validity(cert, days, now, tr),
+        _label(tr(N_("key"))) + tr(N_("{type} {bits} bits (RSA-equivalent {rsa})")).format(
+            type=f"{cert['key_type']}{curve}", bits=cert["key_bits"], rsa=cert["rsa_equivalent_bits"]),
+        _label(tr(N_("signature"))) + cert["signature_algorithm"],
+        _label("sha256") + cert["sha256"],
     ]
 
 
-def console_text(facts: dict[str, Any], now: datetime) -> str:
-    """The probe as a table for people; a name with several addresses gives one table per address."""
+def console_text(facts: dict[str, Any], now: datetime, lang: str = "en") -> str:
+    """The probe as a table for people, in ``lang``; a name with several addresses gives one table per address.
+
+    Labels and the probe's own reasons are translated; what the server said (greeting, replies) is quoted."""
+    tr = Reader(lang, facts.get("texts"))
     if facts.get("parts"):
-        head = f"{facts['endpoint']} has {len(facts['parts'])} addresses: {', '.join(facts['addresses'])}\n"
-        return head + "".join(console_text(part, now) for part in facts["parts"])
+        head = tr(N_("{endpoint} has {n} addresses: {addresses}")).format(
+            endpoint=facts["endpoint"], n=len(facts["parts"]), addresses=", ".join(facts["addresses"])) + "\n"
+        texts = facts.get("texts") or {}
+        return head + "".join(console_text({**part, "texts": {**texts, **(part.get("texts") or {})}}, now, lang)
+                              for part in facts["parts"])
     where = f" ({facts['address']})" if facts.get("address") else ""
-    lines = [f"SMTP TLS probe of {facts['endpoint']}{where} in {facts.get('elapsed_ms', 0):.0f} ms"]
-    lines.append(f"  SNI          {facts.get('sni') or '(none: an IP address)'}")
+    lines = [tr(N_("SMTP TLS probe of {endpoint} in {ms} ms")).format(
+        endpoint=f"{facts['endpoint']}{where}", ms=f"{facts.get('elapsed_ms', 0):.0f}")]
+    lines.append(_label("SNI") + (facts.get("sni") or tr(N_("(none: an IP address)"))))
     if facts.get("error"):
-        lines.append(f"  could not be probed: {facts['error']}")
+        lines.append("  " + tr(N_("could not be probed: {reason}")).format(reason=tr.reason(facts["error"])))
     first = next((c for c in facts.get("connections", []) if "greeting" in c), None)
     if first:
-        lines.append(f"  greeting     {first['greeting']['code']} {first['greeting']['text'].splitlines()[0]}")
+        lines.append(_label(tr(N_("greeting"))) + f"{first['greeting']['code']} "
+                     f"{first['greeting']['text'].splitlines()[0]}")
     st = facts.get("starttls") or {}
     if st:
-        lines.append(f"  STARTTLS     {st.get('result')}" + (f": {st['quoted']}" if st.get("quoted") else ""))
+        lines.append(_label("STARTTLS") + _word(tr, st.get("result")) + (f": {st['quoted']}" if st.get("quoted")
+                                                                           else ""))
     pm = facts.get("plaintext_mail") or {}
     if pm:
-        lines.append(f"  plain MAIL   {pm.get('result')}: {pm.get('quoted') or pm.get('reason', '')}")
-    lines.append("Protocols")
+        lines.append(_label(tr(N_("plain MAIL"))) + f"{_word(tr, pm.get('result'))}: "
+                     f"{pm.get('quoted') or tr.reason(pm.get('reason', ''))}")
+    lines.append(tr(N_("Protocols")))
     for version in VERSIONS:
         v = facts.get("versions", {}).get(version)
         if v is None:
             continue
-        detail = v.get("cipher") if v["verdict"] == "accepted" else v.get("reason")
-        lines.append(f"  {version:<8} {v['verdict']:<9} {detail or ''}".rstrip())
-    lines.append("Certificate")
-    lines += _certificate_lines(facts.get("certificate") or {"error": "not collected"}, now)
+        detail = v.get("cipher") if v["verdict"] == "accepted" else tr.reason(v.get("reason"))
+        lines.append(f"  {version:<8} {_word(tr, v['verdict']):<9} {detail or ''}".rstrip())
+    lines.append(tr(N_("Certificate")))
+    lines += _certificate_lines(facts.get("certificate") or {"error": tr(N_("not collected"))}, now, tr)
     return printable("\n".join(lines)) + "\n"
 
 
@@ -116,7 +144,8 @@ def redacted(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, now: datetime,
-                      stdout: IO[str], servername: str | None = None, redact: bool = False) -> int:
+                      stdout: IO[str], servername: str | None = None, redact: bool = False,
+                      lang: str = "en") -> int:
     """Probe ``endpoint`` fully and write each requested report; 0 answered, 3 could not be probed.
 
     ``servername`` is the SNI sent in every handshake (as a rule's ``servername:``);
@@ -148,7 +177,7 @@ def run_probe_command(endpoint: str, report_specs: list[str], timeout: float, no
     for fmt, path in specs:
         document = {**probe_document(facts, now), "redacted": redact}
         text = (json.dumps(document, indent=2, ensure_ascii=False) + "\n" if fmt == "json"
-                else console_text(facts, now))
+                else console_text(facts, now, lang))
         if path is None:
             stdout.write(text)
         else:
