@@ -30,7 +30,7 @@ from scanner.api import Target
 from scanner.errors import LoadError, Problem
 from scanner.plugin_host import PluginHost
 from scanner.policy import EVERY_TARGET, Policy, Waiver, WaiverSet
-from scanner.policy_build import load_policy_docs
+from scanner.policy_build import Resolve, load_policy_docs
 from scanner.validation import validate
 from scanner.yamlio import Marks, YamlError, load_yaml_bytes, read_bytes
 
@@ -173,6 +173,51 @@ def _documents(
             yield given, p.is_dir(), _read(f, problems)
 
 
+def _resolver(docs: Sequence[_Doc], host: PluginHost, problems: list[Problem]) -> Resolve:
+    """How an overlay's ``extends`` finds its base: a path relative to the overlay's file, or
+    ``pack:NAME`` (a pack of one policy) or ``pack:NAME/FILE`` (a file in a pack). Each file
+    is read once: a base that is also among ``docs`` is that very document."""
+    cache: dict[str, _Doc | None] = {os.path.realpath(d.path): d for d in docs}
+
+    def resolve(overlay: _Doc, given: str) -> tuple[_Doc | None, str | None]:
+        if given.startswith(PACK_PREFIX):
+            name, _, rest = given[len(PACK_PREFIX) :].partition("/")
+            pack = host.packs.get(name)
+            if pack is None:
+                known = ", ".join(f"{PACK_PREFIX}{n}" for n in sorted(host.packs)) or "none"
+                return None, f"extends {given!r}: no installed plugin ships this policy pack (known packs: {known})"
+            path = Path(pack.path, rest) if rest else Path(pack.path)
+        else:
+            path = Path(os.path.normpath(overlay.path.parent / given))
+        if path.is_dir():
+            found = [
+                f for f in policy_files(path)
+                if (d := _cached(f)) is None or (d.ours and d.kind not in ("Inventory", "Waivers"))
+            ]
+            if len(found) != 1:
+                names = ", ".join(str(f.relative_to(path)) for f in found) or "none"
+                return None, (f"extends {given!r}: a directory must hold exactly one policy to extend "
+                              f"(found: {names}); name the file, e.g. {given.rstrip('/')}/FILE.yaml")
+            path = found[0]
+        elif not path.is_file():
+            return None, f"extends {given!r}: no such policy file ({path})"
+        doc = _cached(path)
+        if doc is None:
+            return None, None
+        wrong = doc.kind_problem(("Policy",))
+        if wrong is not None:
+            return None, f"extends {given!r}: {wrong.message}"
+        return doc, None
+
+    def _cached(path: Path) -> _Doc | None:
+        key = os.path.realpath(path)
+        if key not in cache:
+            cache[key] = _read(path, problems)
+        return cache[key]
+
+    return resolve
+
+
 def _exists(given: str, host: PluginHost) -> bool:
     path = pack_path(given, host)
     return path is not None and path.exists()
@@ -202,7 +247,7 @@ def load_policies(paths: Sequence[str], host: PluginHost, overrides: Mapping[str
         elif doc is not None:
             docs.append(doc)
     problems.extend(_none_found(g, "policy files") for g, n in found.items() if n == 0 and _exists(g, host))
-    policies = load_policy_docs(docs, host, overrides or {}, problems)
+    policies = load_policy_docs(docs, host, overrides or {}, problems, _resolver(docs, host, problems))
     if problems:
         raise LoadError(problems)
     return sorted(policies, key=lambda p: p.id)
@@ -315,6 +360,6 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
 
             check_test_doc(doc.path, doc.data, doc.marks, host, problems)
     problems.extend(_none_found(g, "policyscan files") for g, n in found.items() if n == 0 and _exists(g, host))
-    load_policy_docs(policies, host, {}, problems)
+    load_policy_docs(policies, host, {}, problems, _resolver(policies, host, problems))
     # a policy named by a test file is checked twice: say each problem once
     return sum(found.values()), sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line, p.col))

@@ -53,6 +53,36 @@ class Rule:
     """The line of the rule in its policy file (1-based; 0 when built in code)."""
     titles: Mapping[str, str] = field(default_factory=dict)
     """Language code → title (``title`` is the English one); empty when built in code."""
+    source: str = ""
+    """The file the rule is written in (a base policy's, for a rule an overlay inherits)."""
+    source_policy: str = ""
+    """The id of the policy that defines the rule (the base's, for an inherited rule)."""
+    changes: tuple[Mapping[str, Any], ...] = ()
+    """What overlays changed, in order: ``{"policy", "file", "line", "set": [fields]}`` or
+    ``{"policy", "file", "line", "disabled": reason}``."""
+    disabled: str = ""
+    """Why the rule does not run (an overlay's ``disable``); "" when it runs. Its results are ``skip``."""
+
+    def origin(self) -> str:
+        """Where the rule comes from, for a person: ``policy (file:line)``, then each overlay change."""
+        parts = [f"{self.source_policy} ({self.source}:{self.line})"]
+        for c in self.changes:
+            where = f"{c['policy']} ({c['file']}:{c['line']})"
+            if "disabled" in c:
+                parts.append(f"disabled by {where}: {c['disabled']}")
+            else:
+                parts.append(f"{', '.join(c['set'])} set by {where}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRef:
+    """A policy an overlay extends, as the report names it."""
+
+    id: str
+    version: str
+    sha256: str
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +99,8 @@ class Policy:
     references: Sequence[Mapping[str, Any]] = ()
     titles: Mapping[str, str] = field(default_factory=dict)
     """Language code → title (``title`` is the English one); empty when built in code."""
+    extends: tuple[BaseRef, ...] = ()
+    """For an overlay: the policies it builds on, nearest first (its base, the base's base, ...)."""
 
 
 EVERY_TARGET: tuple[str, ...] = ("*",)

@@ -16,14 +16,15 @@ a file without a single problem.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from scanner import placeholders, schemas
 from scanner.api import Severity
 from scanner.errors import Problem
 from scanner.plugin_host import PluginHost
-from scanner.policy import CheckNode, Policy, Rule
+from scanner.policy import BaseRef, CheckNode, Policy, Rule
 from scanner.validation import non_finite, schema_problems
 from scanner.yamlio import Marks, Path_, plain_scalar
 
@@ -81,7 +82,16 @@ def _unknown_input_left(params: Any, path: Path_) -> bool:
 
 
 class _PolicyBuilder:
-    def __init__(self, host: PluginHost, doc: PolicyDoc, overrides: Mapping[str, str], bad: set[Path_]) -> None:
+    def __init__(
+        self,
+        host: PluginHost,
+        doc: PolicyDoc,
+        overrides: Mapping[str, str],
+        bad: set[Path_],
+        inputs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``inputs``, when given, are the effective inputs already worked out (a policy in an
+        overlay chain, :func:`_build_chain`); else the file's defaults with ``overrides`` applied."""
         self.host = host
         self.doc = doc
         self.marks = doc.marks
@@ -90,9 +100,15 @@ class _PolicyBuilder:
         self.problems: list[Problem] = []
         self.complete = True
         """Whether every check type of the rule being built is known (so are its placeholders)."""
+        meta = doc.data.get("metadata")
+        pid = meta.get("id") if isinstance(meta, dict) else None
+        self.pid = pid if isinstance(pid, str) else ""
         raw_inputs = doc.data.get("inputs")
         self.inputs_known = raw_inputs is None or isinstance(raw_inputs, dict)
         self.inputs: dict[str, Any] = {}
+        if inputs is not None:
+            self.inputs = dict(inputs)
+            raw_inputs = None
         for name, default in (raw_inputs if isinstance(raw_inputs, dict) else {}).items():
             if name not in overrides:
                 self.inputs[name] = default
@@ -144,25 +160,7 @@ class _PolicyBuilder:
         if isinstance(raw_check, dict) and len(raw_check) == 1 and not _under((*path, "check"), self.bad):
             self.complete = True
             check = self._check(raw_check, (*path, "check"), "check")
-        allowed: set[str] | None = None  # None: the check types are not all known, only syntax is judged
-        if check is not None and self.complete:
-            allowed = set(placeholders.COMMON)
-            for leaf in check.leaves():
-                allowed.update(self.host.check_types[leaf.type_name].placeholders)
-            allowed.update(f"inputs.{name}" for name in self.inputs)
-        for field in ("remediation", "message"):
-            if _under((*path, field), self.bad):
-                continue
-            texts = _lang_map(raw.get(field))
-            for lang, text in texts.items():
-                where = (*path, field) if isinstance(raw.get(field), str) else (*path, field, lang)
-                used, syntax = placeholders.names(text)
-                for s in syntax:
-                    self.problem(where, f"{field}: {s}")
-                for name in used:
-                    if allowed is not None and name not in allowed:
-                        known = ", ".join(sorted(allowed))
-                        self.problem(where, f"{field}: unknown placeholder ${{{name}}} (known: {known})")
+        self.texts(raw, path, check if self.complete else None)
         if self.problems or self.bad or check is None:
             return None
         applies = raw.get("applies_to") or {}
@@ -180,7 +178,32 @@ class _PolicyBuilder:
             tags=tuple(raw.get("tags", ())),
             rationale=raw.get("rationale", ""),
             line=self.doc.marks.at(path)[0],
+            source=self.doc.display,
+            source_policy=self.pid,
         )
+
+    def texts(self, raw: Mapping[str, Any], path: Path_, check: CheckNode | None) -> None:
+        """The placeholders of ``raw``'s ``remediation`` and ``message`` (``check``: the rule's
+        check, None when its check types are not all known and only syntax is judged)."""
+        allowed: set[str] | None = None  # None: the check types are not all known, only syntax is judged
+        if check is not None:
+            allowed = set(placeholders.COMMON)
+            for leaf in check.leaves():
+                allowed.update(self.host.check_types[leaf.type_name].placeholders)
+            allowed.update(f"inputs.{name}" for name in self.inputs)
+        for field in ("remediation", "message"):
+            if _under((*path, field), self.bad):
+                continue
+            texts = _lang_map(raw.get(field))
+            for lang, text in texts.items():
+                where = (*path, field) if isinstance(raw.get(field), str) else (*path, field, lang)
+                used, syntax = placeholders.names(text)
+                for s in syntax:
+                    self.problem(where, f"{field}: {s}")
+                for name in used:
+                    if allowed is not None and name not in allowed:
+                        known = ", ".join(sorted(allowed))
+                        self.problem(where, f"{field}: unknown placeholder ${{{name}}} (known: {known})")
 
     def _check(self, raw: Any, path: Path_, where: str) -> CheckNode | None:
         ((key, value),) = raw.items()
@@ -236,20 +259,253 @@ class _PolicyBuilder:
         return CheckNode("check", where, type_name=key, params=params)
 
 
-def load_policy_docs(
-    docs: Sequence[PolicyDoc], host: PluginHost, overrides: Mapping[str, str], problems: list[Problem]
-) -> list[Policy]:
-    """Validate and build every policy document; append every problem found to ``problems``."""
-    envelope = schemas.policy_envelope_schema(host.check_types)
-    policies: list[Policy] = []
-    seen: dict[str, str] = {}
+Resolve = Callable[[Any, str], tuple[Any, str | None]]
+"""How an overlay's ``extends`` is found: ``(overlay document, extends as written)`` ->
+``(base document, None)``, or ``(None, why not)``, or ``(None, None)`` when the base could not
+be read (its problem is already recorded). The same file always gives the same document object."""
+
+_OVERRIDABLE = schemas.OVERRIDABLE
+
+
+def _type_problem(default: Any, value: Any) -> str | None:
+    """Why an overlay's value for an input does not fit the type of the input's default, or None."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "expected true or false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "expected an integer"
+    if isinstance(default, float):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "expected a number"
+    return None if isinstance(value, str) else "expected a string"
+
+
+def _chain(doc: PolicyDoc, resolve: Resolve | None, problems: list[Problem]) -> tuple[list[PolicyDoc], bool]:
+    """``doc``, its base, the base's base ...: (the documents, whether the chain is whole)."""
+    chain = [doc]
+    while True:
+        cur = chain[-1]
+        given = cur.data.get("extends") if isinstance(cur.data, dict) else None
+        if not isinstance(given, str) or not given:
+            return chain, given is None  # not a string: the envelope schema says so
+        if resolve is None:
+            problems.append(cur.marks.problem(("extends",), "extends is not supported here"))
+            return chain, False
+        base, why = resolve(cur, given)
+        if why is not None:
+            problems.append(cur.marks.problem(("extends",), why))
+        if base is None:
+            return chain, False
+        if any(base is d for d in chain):
+            loop = " -> ".join(d.display for d in [*chain[chain.index(base) :], base])
+            problems.append(cur.marks.problem(("extends",), f"extends cycle: {loop}"))
+            return chain, False
+        chain.append(base)
+
+
+def _uses_input(data: Any, name: str) -> bool:
+    """Whether an overlay's own rules or overrides say ``${inputs.NAME}`` anywhere."""
+    want = "${inputs." + name + "}"
+
+    def walk(value: Any) -> bool:
+        if isinstance(value, str):
+            return want in value
+        if isinstance(value, dict):
+            return any(walk(v) for v in value.values())
+        if isinstance(value, list):
+            return any(walk(v) for v in value)
+        return False
+
+    return walk(data.get("rules")) or walk(data.get("overrides"))
+
+
+def _close(name: str, known: Sequence[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _apply_overlay(
+    builder: _PolicyBuilder, rules: dict[str, Rule], base_id: str
+) -> None:
+    """Apply ``builder``'s document's ``overrides`` and ``disable`` to ``rules`` (the base's, by id)."""
+    doc, bad = builder.doc, builder.bad
+    data = doc.data
+    known = sorted(rules)
+    raw = data.get("overrides")
+    for rid, change in (raw.items() if isinstance(raw, dict) and not _under(("overrides",), bad) else ()):
+        if rid not in rules:
+            builder.problem(("overrides", f"<key:{rid}>"), f"overrides rule {rid!r}, which {base_id} does not have"
+                            + _close(rid, known))
+            continue
+        if not isinstance(change, dict) or _under(("overrides", rid), bad):
+            continue
+        rule = rules[rid]
+        builder.texts(change, ("overrides", rid), rule.check)
+        new: dict[str, Any] = {}
+        if "severity" in change:
+            new["severity"] = Severity(change["severity"])
+        if "title" in change:
+            new["titles"] = _lang_map(change["title"])
+            new["title"] = new["titles"]["en"]
+        for field in ("remediation", "message"):
+            if field in change:
+                new[field] = _lang_map(change[field])
+        for field in ("description", "rationale"):
+            if field in change:
+                new[field] = change[field]
+        for field in ("references", "tags"):
+            if field in change:
+                new[field] = tuple(change[field])
+        if "applies_to" in change:
+            new["labels"] = dict((change["applies_to"] or {}).get("labels") or {})
+        line = doc.marks.at(("overrides", f"<key:{rid}>"))[0]
+        record = {"policy": builder.pid, "file": doc.display, "line": line,
+                  "set": [f for f in _OVERRIDABLE if f in change]}
+        rules[rid] = replace(rule, **new, changes=(*rule.changes, record))
+    raw = data.get("disable")
+    for rid, reason in (raw.items() if isinstance(raw, dict) and not _under(("disable",), bad) else ()):
+        if rid not in rules:
+            builder.problem(("disable", f"<key:{rid}>"), f"disables rule {rid!r}, which {base_id} does not have"
+                            + _close(rid, known))
+            continue
+        if not isinstance(reason, str) or _under(("disable", rid), bad):
+            continue
+        line = doc.marks.at(("disable", f"<key:{rid}>"))[0]
+        record = {"policy": builder.pid, "file": doc.display, "line": line, "disabled": reason}
+        rule = rules[rid]
+        rules[rid] = replace(rule, disabled=f"disabled by {builder.pid}: {reason}", changes=(*rule.changes, record))
+
+
+def _build_chain(
+    chain: Sequence[PolicyDoc],
+    host: PluginHost,
+    overrides: Mapping[str, str],
+    bad_of: Callable[[PolicyDoc], set[Path_]],
+    problems: list[Problem],
+) -> Policy | None:
+    """The effective policy of an overlay: ``chain`` is the overlay, its base, ..., the root policy."""
+    docs = list(reversed(chain))  # the root first
+    ok = True
+    declared: dict[str, tuple[Any, PolicyDoc]] = {}  # input -> (its default, the file declaring it)
+    values: dict[str, Any] = {}
+    visible: list[list[str]] = []
     for doc in docs:
-        found = schema_problems(doc.data, envelope, doc.marks)
-        problems.extend(problem for _, problem in found)
-        problems.extend(non_finite(doc.data, doc.marks))
+        raw = doc.data.get("inputs")
+        if isinstance(raw, dict) and not _under(("inputs",), bad_of(doc)):
+            for name, value in raw.items():
+                if name not in declared:
+                    if doc is not docs[0] and not _uses_input(doc.data, name):
+                        ok = False
+                        known = ", ".join(sorted(declared)) or "none"
+                        problems.append(doc.marks.problem(
+                            ("inputs", f"<key:{name}>"),
+                            f"input {name!r} is not an input of the policies this one extends (their inputs: "
+                            f"{known}), and no rule of this overlay uses it" + _close(name, sorted(declared))))
+                    declared[name] = (value, doc)
+                    values[name] = value
+                    continue
+                default, where = declared[name]
+                why = _type_problem(default, value)
+                if why is None:
+                    values[name] = value
+                else:
+                    ok = False
+                    problems.append(doc.marks.problem(
+                        ("inputs", name), f"input {name}: {why}, like its default ({default!r}) in {where.display}"))
+        visible.append(list(declared))
+    for name, text in overrides.items():
+        if name in declared:
+            default, where = declared[name]
+            value, why = override_error(default, text)
+            if why is None:
+                values[name] = value
+            else:
+                ok = False
+                problems.append(where.marks.problem(
+                    ("inputs", name), f"--input {name}={text!r}: {why}, like this input's default ({default!r})"))
+    rules: dict[str, Rule] = {}
+    base_id = ""
+    for level, doc in enumerate(docs):
+        builder = _PolicyBuilder(host, doc, {}, bad_of(doc), {n: values[n] for n in visible[level]})
+        built = builder.build()
+        if level:
+            _apply_overlay(builder, rules, base_id)
+            raw_rules = doc.data.get("rules")
+            for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+                rid = raw.get("id") if isinstance(raw, dict) else None
+                if isinstance(rid, str) and rid in rules:
+                    builder.problem(("rules", i, "id"), f"rule {rid!r} is already a rule of {base_id} "
+                                    "(change it under overrides, or disable it and add a rule with a new id)")
+        problems.extend(builder.problems)
+        if built is None or builder.problems:
+            ok = False
+        else:
+            rules.update((r.id, r) for r in built.rules)
+        base_id = builder.pid
+    if not ok:
+        return None
+    top = docs[-1]
+    meta = top.data["metadata"]
+    return Policy(
+        id=meta["id"],
+        title=_lang_map(meta["title"])["en"],
+        titles=_lang_map(meta["title"]),
+        version=str(meta["version"]),
+        sha256=top.sha256,
+        path=top.display,
+        rules=tuple(sorted(rules.values(), key=lambda r: r.id)),
+        inputs=values,
+        description=meta.get("description", ""),
+        references=tuple(meta.get("references", ())),
+        extends=tuple(
+            BaseRef(d.data["metadata"]["id"], str(d.data["metadata"]["version"]), d.sha256, d.display)
+            for d in chain[1:]
+        ),
+    )
+
+
+def load_policy_docs(
+    docs: Sequence[PolicyDoc],
+    host: PluginHost,
+    overrides: Mapping[str, str],
+    problems: list[Problem],
+    resolve: Resolve | None = None,
+) -> list[Policy]:
+    """Validate and build every policy document; append every problem found to ``problems``.
+
+    An overlay (a policy with ``extends``) is built on its base, found with ``resolve``. A
+    document that is the base of another one given is not built on its own: it is evaluated
+    once, through the overlay (each overlay of a base evaluates it through itself).
+    """
+    envelope = schemas.policy_envelope_schema(host.check_types)
+    start = len(problems)
+    checked: dict[int, set[Path_]] = {}
+
+    def bad_of(doc: PolicyDoc) -> set[Path_]:
+        if id(doc) not in checked:
+            found = schema_problems(doc.data, envelope, doc.marks)
+            problems.extend(problem for _, problem in found)
+            problems.extend(non_finite(doc.data, doc.marks))
+            checked[id(doc)] = {path for path, _ in found}
+        return checked[id(doc)]
+
+    chains: list[tuple[PolicyDoc, list[PolicyDoc], bool]] = []
+    consumed: set[int] = set()
+    for doc in docs:
+        bad_of(doc)
         if not isinstance(doc.data, dict):
             continue
-        bad = {path for path, _ in found}
+        chain, whole = _chain(doc, resolve, problems)
+        for base in chain[1:]:
+            bad_of(base)
+            consumed.add(id(base))
+        chains.append((doc, chain, whole))
+    policies: list[Policy] = []
+    seen: dict[str, str] = {}
+    for doc, chain, whole in chains:
+        if id(doc) in consumed:
+            continue  # evaluated through its overlay
+        bad = bad_of(doc)
         meta = doc.data.get("metadata")
         pid = meta.get("id") if isinstance(meta, dict) and not _under(("metadata", "id"), bad) else None
         duplicate = isinstance(pid, str) and pid in seen
@@ -257,9 +513,14 @@ def load_policy_docs(
             problems.append(doc.marks.problem(("metadata", "id"), f"duplicate policy id {pid!r} (also in {seen[pid]})"))
         elif isinstance(pid, str):
             seen[pid] = doc.display
-        builder = _PolicyBuilder(host, doc, overrides, bad)
-        policy = builder.build()
-        problems.extend(builder.problems)
+        if len(chain) > 1 or not whole:
+            policy = _build_chain(chain, host, overrides, bad_of, problems) if whole else None
+        else:
+            builder = _PolicyBuilder(host, doc, overrides, bad)
+            policy = builder.build()
+            problems.extend(builder.problems)
         if policy is not None and not duplicate:
             policies.append(policy)
+    unique = list(dict.fromkeys(problems[start:]))  # a base shared by two overlays is judged twice
+    problems[start:] = unique
     return policies

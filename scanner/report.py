@@ -85,6 +85,8 @@ class RuleInfo:
     tags: Sequence[str] = ()
     line: int = 0
     """The rule's line in its policy file (0: unknown)."""
+    origin: str = ""
+    """For a rule of an overlay: where it comes from and what overlays changed (:meth:`Rule.origin`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,20 @@ class PolicyInfo:
     path: str = ""
     rules: Sequence[RuleInfo] = ()
     """Every rule of the policy, sorted by id (not part of the JSON report)."""
+    extends: Sequence[Mapping[str, JSON]] = ()
+    """For an overlay: the policies it builds on, nearest first: ``{"id", "version", "sha256", "path"}``."""
+    origins: Mapping[str, Mapping[str, JSON]] = field(default_factory=dict)
+    """For an overlay: rule id -> ``{"policy", "file", "line", "changes"}`` (where the rule is written,
+    and what overlays changed or disabled)."""
+
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {
+            "id": self.id, "title": self.title, "version": self.version, "sha256": self.sha256, "path": self.path
+        }
+        if self.extends:
+            out["extends"] = [dict(e) for e in self.extends]
+            out["origins"] = {k: dict(v) for k, v in self.origins.items()}
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +129,22 @@ def _rule_infos(policy: Policy, lang: str) -> tuple[RuleInfo, ...]:
             r.id, r.titles.get(lang) or r.title, r.severity,
             ",".join(sorted({leaf.type_name for leaf in r.check.leaves()})),
             r.description, r.rationale, dict(r.remediation), tuple(r.references), tuple(r.tags), r.line,
+            r.origin() if policy.extends else "",
         )
         for r in policy.rules
+    )
+
+
+def _policy_info(p: Policy, lang: str) -> PolicyInfo:
+    extends: list[Mapping[str, JSON]] = [
+        {"id": b.id, "version": b.version, "sha256": b.sha256, "path": b.path} for b in p.extends
+    ]
+    origins: dict[str, Mapping[str, JSON]] = {
+        r.id: {"policy": r.source_policy, "file": r.source, "line": r.line, "changes": [dict(c) for c in r.changes]}
+        for r in p.rules
+    } if p.extends else {}
+    return PolicyInfo(
+        p.id, p.titles.get(lang) or p.title, p.version, p.sha256, p.path, _rule_infos(p, lang), extends, origins
     )
 
 
@@ -167,10 +197,7 @@ class Report:
             started_at=started_at,
             finished_at=started_at,
             now=now,
-            policies=[
-                PolicyInfo(p.id, p.titles.get(lang) or p.title, p.version, p.sha256, p.path, _rule_infos(p, lang))
-                for p in policies
-            ],
+            policies=[_policy_info(p, lang) for p in policies],
             inputs=inputs,
             targets=[
                 TargetInfo(t.name, dict(t.labels), str(t.base_dir)) for t in sorted(targets, key=lambda t: t.name)
@@ -199,10 +226,7 @@ class Report:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "now": _iso(self.now),
-            "policies": [
-                {"id": p.id, "title": p.title, "version": p.version, "sha256": p.sha256, "path": p.path}
-                for p in self.policies
-            ],
+            "policies": [p.to_json() for p in self.policies],
             "inputs": dict(self.inputs),
             "waivers": dict(self.waivers) if self.waivers is not None else None,
             "targets": [{"name": t.name, "labels": dict(t.labels)} for t in self.targets],

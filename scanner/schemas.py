@@ -121,13 +121,54 @@ def _rule_schema(check: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: What an overlay may change of a base rule (``overrides: {RULE: {...}}``): not its id or check.
+OVERRIDABLE = ("severity", "title", "description", "rationale", "references", "tags", "applies_to", "message",
+               "remediation")
+
+
+def _overlay_properties(check: Mapping[str, Any]) -> dict[str, Any]:
+    rule = _rule_schema(check)["properties"]
+    return {
+        "extends": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Makes this policy an overlay of another: a path relative to this file, "
+            "pack:NAME (a pack of one policy) or pack:NAME/FILE. Its rules are reported under this "
+            "policy's id; a base also loaded (--policy DIR) is not evaluated on its own",
+        },
+        "overrides": {
+            "type": "object",
+            "description": "Overlay: base rule id -> the fields to change, e.g. {EXO-TLS12-001: {severity: "
+            "critical}}; a title or text map replaces the base's whole map",
+            "propertyNames": rule["id"],
+            "additionalProperties": {
+                "type": "object",
+                "description": "The fields of the base rule to change (not its id or check)",
+                "minProperties": 1,
+                "properties": {k: rule[k] for k in OVERRIDABLE},
+                "additionalProperties": False,
+            },
+        },
+        "disable": {
+            "type": "object",
+            "description": "Overlay: base rule id -> why it does not apply here; its results are skip with this reason",
+            "propertyNames": rule["id"],
+            "additionalProperties": {"type": "string", "minLength": 1, "description": "The reason, e.g. a CAB ticket"},
+        },
+    }
+
+
 def _policy_schema(check: Mapping[str, Any], defs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "$schema": DIALECT,
         "$id": "https://policyscan.dev/schemas/policy-v1.json",
         "title": "policyscan Policy",
         "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "rules"],
+        "required": ["apiVersion", "kind", "metadata"],
+        # rules are required, except in an overlay (which may only change its base's)
+        "if": {"required": ["extends"]},
+        "else": {"required": ["rules"]},
+        "dependentRequired": {"overrides": ["extends"], "disable": ["extends"]},
         "properties": {
             "apiVersion": {"const": API_VERSION, "description": f"File format version: always {API_VERSION}"},
             "kind": {"const": "Policy", "description": "File kind: Policy"},
@@ -163,8 +204,9 @@ def _policy_schema(check: Mapping[str, Any], defs: Mapping[str, Any] | None = No
                 "type": "array",
                 "minItems": 1,
                 "items": _rule_schema(check),
-                "description": "The rules of the policy (at least one)",
+                "description": "The rules of the policy (at least one; in an overlay, rules it adds)",
             },
+            **_overlay_properties(check),
         },
         "additionalProperties": False,
     }
