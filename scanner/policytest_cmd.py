@@ -581,7 +581,9 @@ def run_case(test: TestFile, case: Case, host: Any) -> CaseRun:
     for e in case.expectations:
         r = results.get(e.rule)
         # messages name fixture files relative to the case's folder, so they do not change between runs
-        message = "" if r is None else r.message.replace(str(folder) + os.sep, "")
+        message = "" if r is None else r.message
+        for prefix in (str(folder) + os.sep, str(test.path.resolve().parent) + os.sep):
+            message = message.replace(prefix, "")
         outcomes.append(Outcome(e, None if r is None else str(r.status), message))
     return CaseRun(test, case, outcomes)
 
