@@ -125,8 +125,14 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
                       help=f"language of the console and markdown text (default: en; available: "
                            f"{', '.join(_languages())})")
 
-    schema = sub.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("kind", choices=SCHEMA_KINDS, help="which schema: " + ", ".join(SCHEMA_KINDS))
+    schema = sub.add_parser("schema", help="print a JSON Schema, or write them as files for editors")
+    schema.add_argument("kind", nargs="?", choices=SCHEMA_KINDS, help="which schema: " + ", ".join(SCHEMA_KINDS))
+    schema.add_argument(
+        "--write", metavar="DIR", help="write every schema (or only KIND's) as DIR/KIND.json, as shipped in schemas/"
+    )
+    schema.add_argument(
+        "--builtin", action="store_true", help="with --write: only policyscan's own check types (as schemas/ holds)"
+    )
 
     for command in sorted(commands.values(), key=lambda c: c.name):
         plugin_parser = sub.add_parser(command.name, help=command.help, description=command.description or None)
@@ -414,6 +420,12 @@ def cmd_schema(args: argparse.Namespace, stdout: IO[str]) -> int:
 
     from scanner import schemas
 
+    if args.write is not None:
+        from scanner.schema_files import write_command
+
+        return write_command(args.write, args.kind, args.builtin, stdout)
+    if args.kind is None:
+        raise _usage("schema: name a kind (" + ", ".join(SCHEMA_KINDS) + "), or --write DIR")
     schema: dict[str, Any]
     if args.kind == "report":
         from scanner.output import load_report_schema

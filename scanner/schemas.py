@@ -163,6 +163,8 @@ def _policy_schema(check: Mapping[str, Any], defs: Mapping[str, Any] | None = No
         "$schema": DIALECT,
         "$id": "https://policyscan.dev/schemas/policy-v1.json",
         "title": "policyscan Policy",
+        "description": "A policy: metadata, optional inputs and the rules a scan checks on every target "
+        "(policyscan validate FILE checks it; README: Policies)",
         "type": "object",
         "required": ["apiVersion", "kind", "metadata"],
         # rules are required, except in an overlay (which may only change its base's)
@@ -338,6 +340,8 @@ def inventory_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
         "$schema": DIALECT,
         "$id": "https://policyscan.dev/schemas/inventory-v1.json",
         "title": "policyscan Inventory",
+        "description": "An inventory: the targets to scan and where each check type reads them "
+        "(policyscan scan --inventory FILE)",
         "type": "object",
         "required": ["apiVersion", "kind", "targets"],
         "properties": {
@@ -366,6 +370,7 @@ def waivers_schema() -> dict[str, Any]:
         "$schema": DIALECT,
         "$id": "https://policyscan.dev/schemas/waivers-v1.json",
         "title": "policyscan Waivers",
+        "description": "Waivers: accepted, expiring exceptions to rules (policyscan scan --waivers FILE)",
         "type": "object",
         "required": ["apiVersion", "kind", "waivers"],
         "properties": {
