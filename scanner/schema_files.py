@@ -73,26 +73,34 @@ def file_name(kind: str) -> str:
     return f"{kind}.json"
 
 
-def builtin_check_types(
-    check_types: Mapping[str, CheckType], owners: Mapping[str, str], distributions: Mapping[str, str]
-) -> dict[str, CheckType]:
-    """The check types whose plugin comes from policyscan's own distribution.
+def builtin_check_types() -> dict[str, CheckType]:
+    """The check types of policyscan's own plugins, loaded without any third-party plugin.
 
-    ``owners`` maps a check type to its plugin, ``distributions`` a plugin to the
-    distribution that declares it (as :class:`~scanner.plugin_host.PluginHost` records them).
+    A broken or incompatible third-party plugin cannot change, or stop, the shipped files.
     """
-    return {name: ct for name, ct in check_types.items() if distributions.get(owners.get(name, "")) == DISTRIBUTION}
+    from importlib.metadata import entry_points
+
+    import pluggy
+
+    from scanner import hookspecs
+    from scanner.api import PROJECT
+
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for ep in entry_points(group=PROJECT):
+        dist = getattr(ep, "dist", None)
+        if dist is not None and dist.metadata["Name"] == DISTRIBUTION and pm.get_plugin(ep.name) is None:
+            pm.register(ep.load(), name=ep.name)
+    return {ct.name: ct for batch in pm.hook.register_check_types() for ct in batch}
 
 
 def loaded_check_types(builtin: bool) -> dict[str, CheckType]:
     """Every loaded plugin's check types, or (``builtin``) only policyscan's own."""
+    if builtin:
+        return builtin_check_types()
     from scanner.plugin_host import load_plugins
 
-    host = load_plugins()
-    if not builtin:
-        return dict(host.check_types)
-    dists = {name: info.distribution for name, info in host.plugins.items()}
-    return builtin_check_types(host.check_types, host.check_type_owner, dists)
+    return dict(load_plugins().check_types)
 
 
 def render(schema: Mapping[str, Any]) -> str:
