@@ -448,6 +448,12 @@ def _check_fixtures(test: TestFile, case: Case, marks: Marks, problems: list[Pro
         for j, item in enumerate(_as_list(value)):
             contents.append(((*base, "logs", kind, j) if isinstance(value, list) else (*base, "logs", kind), item))
     for where, item in contents:
+        if isinstance(item, dict) and "text" in item and "encoding" in item:
+            try:
+                item["text"].encode(item["encoding"], "strict")
+            except UnicodeEncodeError as exc:
+                problems.append(marks.problem((*where, "text"), f"the text cannot be written as {item['encoding']}: "
+                                                                f"{exc.object[exc.start:exc.end]!r} has no byte there"))
         if isinstance(item, dict) and "base64" in item:
             try:
                 base64.b64decode(item["base64"], validate=True)
