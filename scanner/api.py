@@ -224,6 +224,12 @@ class CheckType:
     """True when collect+evaluate are CPU work on local data that the engine may run in
     forked worker processes, batch by batch (the registry parser). Leave False for
     network collectors that must see the whole scan at once (one probe per endpoint)."""
+    facts_schema: Mapping[str, JSON] | None = None
+    """JSON Schema (draft 2020-12) of the facts ``collect`` yields for one target. ``policyscan
+    collect`` saves facts to a file and ``scan --facts`` judges them later: each saved line is
+    checked against this schema first, and facts that do not match are refused (exit 2), never
+    handed to ``evaluate``. None: any plain JSON is accepted. Keep ``$ref`` out of it (it is
+    embedded in ``policyscan schema facts``)."""
 
 
 @dataclass(frozen=True, slots=True)

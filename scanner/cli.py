@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from scanner.plugin_host import PluginHost
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-SCHEMA_KINDS = ("policy", "inventory", "waivers", "report")
+SCHEMA_KINDS = ("policy", "inventory", "waivers", "report", "facts")
 DIFF_FORMATS = ("console", "json", "markdown")
 
 
@@ -280,11 +280,14 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.waivers import apply_waivers, unused_waivers
 
     started = datetime.now(UTC)
+    if args.facts and (args.inventory or args.reg or args.smtp or args.logs or args.target is not None):
+        raise _usage("--facts cannot be combined with --inventory, --target, --reg, --smtp or --logs: "
+                     "the targets are the ones the facts were collected for")
     if args.inventory and (args.reg or args.smtp or args.logs or args.target is not None):
         raise _usage("--inventory cannot be combined with --target, --reg, --smtp or --logs")
     if args.jobs < 1:
         raise _usage("--jobs must be at least 1")
-    now = parse_now(args.now)
+    now = parse_now(args.now)  # with --facts and no --now: the collection time, below
     from scanner.i18n import available_languages
 
     if args.lang not in (langs := available_languages()):  # before any report folder is made
@@ -292,7 +295,15 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     overrides = _parse_inputs(args.input)
     host = load_plugins()
     specs = _report_specs(args.report, host.reporters)
-    if args.inventory:
+    snapshot = None
+    if args.facts:
+        from scanner.facts_file import read_snapshot
+
+        snapshot = read_snapshot(args.facts, host)  # the whole file is checked before anything is judged
+        targets = snapshot.targets
+        if not args.now:
+            now = snapshot.collected_at
+    elif args.inventory:
         targets = load_inventory(args.inventory, host)
     else:
         from scanner.cli_targets import cli_target
@@ -308,6 +319,11 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
         )
     from scanner.engine import rules_for_no_target
 
+    if snapshot is not None:
+        from scanner.facts_file import policy_warnings
+
+        for line in policy_warnings(snapshot, policies):
+            print(f"policyscan: warning: {line}", file=sys.stderr)
     for rule in rules_for_no_target(policies, targets):
         print(f"policyscan: warning: {rule}: its applies_to labels match no target, so it is skipped everywhere",
               file=sys.stderr)
@@ -327,7 +343,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
         raise _usage(str(exc)) from None
 
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
-    engine = Engine(policies, host.check_types, run, lang=args.lang)
+    engine = Engine(policies, host.check_types, run, lang=args.lang, snapshot=snapshot)
     report = Report.begin(__version__, started, now, policies, targets, waivers, args.lang)
     redactor = None
     if args.redact:  # one key per run, made before any worker is forked
@@ -433,6 +449,11 @@ def cmd_schema(args: argparse.Namespace, stdout: IO[str]) -> int:
         schema = load_report_schema()
     elif args.kind == "waivers":
         schema = schemas.waivers_schema()
+    elif args.kind == "facts":
+        from scanner.facts_file import file_schema
+        from scanner.plugin_host import load_plugins
+
+        schema = file_schema(load_plugins().check_types)
     else:
         from scanner.plugin_host import load_plugins
 

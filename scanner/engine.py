@@ -31,7 +31,7 @@ import pickle
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from scanner import placeholders
 from scanner.api import (
@@ -49,6 +49,9 @@ from scanner.combine import combine_all, combine_any, combine_not
 from scanner.errors import UsageError
 from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
+
+if TYPE_CHECKING:
+    from scanner.facts_file import Collected, Snapshot
 
 BATCH = 256
 _NOT_COLLECTED = object()
@@ -78,6 +81,17 @@ class _Failed:
     """Stands in for the facts of a target whose collection raised."""
 
     message: str
+
+
+CollectFailed = _Failed
+"""What :meth:`Engine.collect_batches` hands over for a (check type, target) whose collection failed."""
+
+
+class _Snapped(NamedTuple):
+    """Facts from a snapshot, and the checks (numbers in its table) they were collected for."""
+
+    facts: Any
+    checks: frozenset[int] | None
 
 
 def _labels_match(rule: Rule, target: Target) -> bool:
@@ -113,9 +127,15 @@ class Engine:
         check_types: Mapping[str, CheckType],
         run: RunContext,
         lang: str | None = None,
+        snapshot: Snapshot | None = None,
     ) -> None:
         """``lang`` (default: ``run.lang``) must be a language of :func:`scanner.i18n.available_languages`:
-        another is a :class:`UsageError` (``--lang``)."""
+        another is a :class:`UsageError` (``--lang``).
+
+        With a ``snapshot`` (``scan --facts``, :mod:`scanner.facts_file`) no collector is ever
+        called: facts come from the snapshot, and a check whose facts it does not hold (no line
+        for the check type and target, or facts gathered for other checks) is ``error``
+        ("not collected"), never judged."""
         from scanner.i18n import available_languages
 
         lang = run.lang if lang is None else lang
@@ -129,6 +149,12 @@ class Engine:
         self._rules = [(p, r, r.check.leaves()) for p in policies for r in p.rules]
         self._plans = [self._plan(p, r, leaves) for p, r, leaves in self._rules]
         self._scan_facts: dict[tuple[str, str], Any] = {}
+        self.snapshot = snapshot
+        self._snap_ids: dict[int, int | None] = {}
+        if snapshot is not None:
+            for _, _, leaves in self._rules:
+                for leaf in leaves:
+                    self._snap_ids[id(leaf.params)] = snapshot.check_id(leaf.type_name, leaf.params)
         # the check types collected once for the whole scan (their facts join each batch's table)
         self._scan_types = sorted(
             {leaf.type_name for _, _, leaves in self._rules for leaf in leaves}
@@ -194,13 +220,46 @@ class Engine:
         used = {leaf.type_name for _, _, leaves in self._rules for leaf in leaves}
         return any(self.check_types[t].process_parallel for t in used)
 
+    def collect_batches(
+        self, targets: Sequence[Target], finish: Callable[[int, list[Collected]], T]
+    ) -> Iterator[T]:
+        """Run only the collectors (``policyscan collect``): yield ``finish(index, collected)``.
+
+        First the scan-wide check types (index -1, every target at once), then the
+        ``process_parallel`` ones batch by batch (in forked workers when the scan would
+        use them; ``finish`` runs there, so its value must pickle). Each
+        :class:`~scanner.facts_file.Collected` carries the facts of one (check type,
+        target), or a :data:`CollectFailed`, and the parameters of the checks they serve.
+        """
+        ordered = sorted(targets, key=_NAME)
+        yield finish(-1, self._collected(ordered, process_parallel=False))
+        batches = [ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)]
+        yield from self._run_batches(batches, finish, _collect_in_worker)  # type: ignore[arg-type]
+
+    def _collected(self, targets: Sequence[Target], *, process_parallel: bool) -> list[Collected]:
+        from scanner.facts_file import Collected
+
+        wanted = self._wanted(targets, process_parallel=process_parallel)
+        facts = self._collect_all(wanted, targets)
+        return [
+            Collected(type_name, name, facts[(type_name, name)], checks)
+            for type_name, per_target in wanted.items()
+            for name, checks in per_target.items()
+        ]
+
     def _run_batches(
-        self, batches: Sequence[Sequence[Target]], finish: Callable[[int, list[Result]], T]
+        self,
+        batches: Sequence[Sequence[Target]],
+        finish: Callable[[int, list[Result]], T],
+        work: Callable[[tuple[int, Sequence[Target]]], Any] | None = None,
     ) -> Iterator[T]:
         """``finish`` of every batch, in order; in forked workers when a check type used does CPU work."""
         if not self.runs_in_workers(sum(map(len, batches))):
             for i, batch in enumerate(batches):
-                yield finish(i, self._batch_results(batch))
+                if work is None:
+                    yield finish(i, self._batch_results(batch))
+                else:
+                    yield finish(i, self._collected(batch, process_parallel=True))  # type: ignore[arg-type]
             return
         import multiprocessing
 
@@ -211,7 +270,8 @@ class Engine:
             # Ctrl-C is the parent's to handle: it stops the scan, and leaving the pool
             # terminates the workers, which would otherwise each print a traceback
             with ctx.Pool(min(self.run.jobs, len(batches)), initializer=_ignore_sigint) as pool:
-                yield from _watched(pool, pool.imap(_scan_in_worker, enumerate(batches)), len(batches))
+                jobs = pool.imap(work or _scan_in_worker, enumerate(batches))
+                yield from _watched(pool, jobs, len(batches))
         finally:
             _WORKER = None
 
@@ -268,6 +328,8 @@ class Engine:
         return results
 
     def _collect(self, type_name: str, requests: list[CollectRequest]) -> dict[tuple[str, str], Any]:
+        if self.snapshot is not None:
+            return self._from_snapshot(type_name, requests)
         ct = self.check_types[type_name]
         got: dict[tuple[str, str], Any] = {}
         try:
@@ -285,6 +347,24 @@ class Engine:
             got.setdefault(
                 (type_name, req.target.name), _Failed(f"collector {type_name!r} returned no facts for this target")
             )
+        return got
+
+    def _from_snapshot(self, type_name: str, requests: list[CollectRequest]) -> dict[tuple[str, str], Any]:
+        """The snapshot's facts for ``requests``: what a collector would have yielded."""
+        snapshot = self.snapshot
+        assert snapshot is not None
+        got: dict[tuple[str, str], Any] = {}
+        for req in requests:
+            name = req.target.name
+            entry = snapshot.entry(type_name, name)
+            if entry is None:
+                got[(type_name, name)] = _Failed(
+                    f"not collected: the facts file has no {type_name} facts for {name!r}")
+            elif entry.error is not None:
+                got[(type_name, name)] = _Failed(entry.error)
+            else:
+                facts = snapshot.facts_for(type_name, name)
+                got[(type_name, name)] = _Snapped(facts, entry.checks)
         return got
 
     # ---------------------------------------------------------------- judgement
@@ -334,6 +414,12 @@ class Engine:
             return self._not_collected(ct, node, target)
         if isinstance(got, _Failed):
             return Outcome(Status.ERROR, got.message)
+        if got.__class__ is _Snapped:  # scan --facts: were these facts gathered for this check?
+            if got.checks is not None and self._snap_ids.get(id(node.params)) not in got.checks:
+                return Outcome(Status.ERROR, f"not collected: the facts file's {node.type_name} facts for "
+                                             f"{target.name!r} were gathered for other checks (collect again "
+                                             "with this policy)")
+            got = got.facts
         where = (parent, node.path)
         ctx = memo.get(where)
         if ctx is None:
@@ -481,6 +567,13 @@ def unpack_results(data: bytes) -> list[Result]:
     packed = marshal.loads(data[1:]) if data[:1] == b"m" else pickle.loads(data[1:])  # noqa: S301, S302
     make = Result._make
     return [make((*p[:4], _SEVERITY[p[4]], _STATUS[p[5]], _STATUS[p[6]], *p[7:])) for p in packed]
+
+
+def _collect_in_worker(job: tuple[int, Sequence[Target]]) -> Any:
+    assert _WORKER is not None
+    engine, finish = _WORKER
+    index, batch = job
+    return finish(index, engine._collected(batch, process_parallel=True))  # type: ignore[arg-type]
 
 
 def _scan_in_worker(job: tuple[int, Sequence[Target]]) -> Any:

@@ -46,6 +46,7 @@ class LogCollector:
 
 def check_type() -> CheckType:
     """The ``log_signatures`` check type (imports nothing heavy)."""
+    from plugins.logs.facts_schema import FACTS_SCHEMA
     from plugins.logs.schema import PARAMS_SCHEMA, SOURCE_SCHEMA
 
     return CheckType(
@@ -54,6 +55,7 @@ def check_type() -> CheckType:
         schema=PARAMS_SCHEMA,
         source_schema=SOURCE_SCHEMA,
         collector=LogCollector(),
+        facts_schema=FACTS_SCHEMA,
         description="Forbidden signatures (literals or RE2 regexes) in Exchange, queue and text logs.",
         placeholders=(
             "signature", "signature_id", "count", "path", "line", "first_seen", "last_seen", "undated", "max_count",

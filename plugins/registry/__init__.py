@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from plugins.registry.facts_schema import FACTS_SCHEMA
 from plugins.registry.rule_schema import PARAMS, SOURCE
 from scanner.api import CheckType, CollectRequest, Command, EvalContext, Outcome, RunContext, hookimpl
 
@@ -70,6 +71,7 @@ def register_check_types() -> list[CheckType]:
             description="A Windows registry key or value from .reg exports (or the live registry on Windows)",
             placeholders=PLACEHOLDERS,
             process_parallel=True,  # local files, pure CPU: batches may run in forked workers
+            facts_schema=FACTS_SCHEMA,
         )
     ]
 

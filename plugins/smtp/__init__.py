@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from plugins.smtp.facts_schema import FACTS_SCHEMA
 from scanner.api import JSON, CheckType, CollectRequest, Command, EvalContext, Outcome, RunContext, hookimpl
 
 VERSION_NAMES = ["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
@@ -141,6 +142,7 @@ def register_check_types() -> list[CheckType]:
             placeholders=PLACEHOLDERS,
             source_optional=_names_endpoints,
             source_schema=SOURCE_SCHEMA,
+            facts_schema=FACTS_SCHEMA,
         )
     ]
 

@@ -66,6 +66,14 @@ def register_check_types() -> list[CheckType]:
             collector=LineCounter(),
             description="Counts the lines of a text file (test plugin)",
             placeholders=("file",),
+            facts_schema={
+                "type": "object",
+                "oneOf": [
+                    {"required": ["lines", "file"], "properties": {
+                        "lines": {"type": "integer", "minimum": 0}, "file": {"type": "string"}}},
+                    {"required": ["error"], "properties": {"error": {"type": "string"}}},
+                ],
+            },
         )
     ]
 
