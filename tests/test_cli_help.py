@@ -32,8 +32,8 @@ def test_every_option_of_every_command_is_described() -> None:
 def test_every_command_is_described_in_the_top_level_help() -> None:
     out = run_cli("--help")
     assert out.returncode == 0
-    for name in _subparsers():
-        assert f"    {name} " in out.stdout, name
+    for name in _subparsers():  # a long name (a plugin's file-contains) has its help on the next line
+        assert f"    {name} " in out.stdout or f"    {name}\n" in out.stdout, name
 
 
 @pytest.mark.parametrize("command", ["scan", "collect"])
