@@ -21,6 +21,10 @@ must reach::
           EXO-TLS12-001: pass
           EXO-TLS12-002: {status: fail, message: DisabledByDefault}
 
+A case may instead name a facts file written by ``policyscan collect``
+(``facts: run.facts``): the engine then judges the saved facts from its
+:class:`~scanner.facts_file.Snapshot` and no collector is called.
+
 Fixtures become real files in a private temporary folder (``.reg`` text as
 regedit writes it: UTF-16LE with a BOM and CRLF line ends), and the real
 :class:`~scanner.engine.Engine` runs the policy on a target made of them, so
@@ -155,6 +159,12 @@ def policytest_schema() -> dict[str, Any]:
                 **_one_or_many({"anyOf": [{"type": "string", "minLength": 1}, probe_doc]}),
                 "description": "recorded `policyscan probe --report json` documents (a file or inline)",
             },
+            "facts": {
+                "type": "string",
+                "minLength": 1,
+                "description": "a facts file written by `policyscan collect` (relative to the test file); "
+                               "not with reg, logs or probe",
+            },
             "expect": {
                 "type": "object",
                 "minProperties": 1,
@@ -220,6 +230,10 @@ class Case:
     inputs: dict[str, Any]
     now: datetime
     expectations: list[Expectation] = field(default_factory=list)
+    now_given: bool = True
+    """False when neither the file nor the case sets ``now`` (a facts case then uses the collection time)."""
+    snapshot: Any = None
+    """The :class:`~scanner.facts_file.Snapshot` of a ``facts:`` case."""
 
 
 @dataclass
@@ -356,7 +370,7 @@ def check_test_doc(path: Path, data: Any, marks: Marks, host: Any, problems: lis
             else:
                 now = parsed
         inputs = {**(data.get("inputs") or {}), **(raw.get("inputs") or {})}
-        cases.append(Case(raw["name"], line, i, raw, inputs, now))
+        cases.append(Case(raw["name"], line, i, raw, inputs, now, now_given="now" in data or "now" in raw))
     test = TestFile(path, display, data["policy"], cases, {})
     _load_policies(test, data, marks, host, problems)
     if test.policies:
@@ -364,7 +378,7 @@ def check_test_doc(path: Path, data: Any, marks: Marks, host: Any, problems: lis
         for case in cases:
             case.expectations = _expectations(case, rule_ids, marks, problems)
     for case in cases:
-        _check_fixtures(test, case, marks, problems)
+        _check_fixtures(test, case, marks, host, problems)
     return test if len(problems) == before else None
 
 
@@ -435,7 +449,38 @@ def _expectations(case: Case, rule_ids: Sequence[str], marks: Marks, problems: l
     return sorted(out.values(), key=lambda e: order[e.rule])
 
 
-def _check_fixtures(test: TestFile, case: Case, marks: Marks, problems: list[Problem]) -> None:
+def _check_facts(test: TestFile, case: Case, marks: Marks, host: Any, problems: list[Problem]) -> None:
+    """A ``facts:`` case: the whole facts file is read and checked now (a bad one is exit 2)."""
+    from scanner.errors import UsageError
+    from scanner.facts_file import read_snapshot
+
+    raw = case.raw
+    where: tuple[str | int, ...] = ("cases", case.index, "facts")
+    mixed = [k for k in ("reg", "logs", "probe") if k in raw]
+    if mixed:
+        problems.append(marks.problem(where, f"facts: a facts file is the whole evidence of a case; "
+                                             f"not with {', '.join(mixed)}"))
+        return
+    try:
+        snapshot = read_snapshot(test.path.parent / raw["facts"], host)
+    except UsageError as exc:
+        problems.append(marks.problem(where, f"facts {raw['facts']!r}: {exc}"))
+        return
+    wanted = (raw.get("target") or {}).get("name")
+    names = [t.name for t in snapshot.targets]
+    if wanted is None and len(names) != 1:
+        problems.append(marks.problem(where, f"facts {raw['facts']!r} holds {len(names)} targets "
+                                             f"({', '.join(names) or 'none'}); name one with target: {{name: ...}}"))
+        return
+    if wanted is not None and wanted not in names:
+        problems.append(marks.problem(("cases", case.index, "target", "name"),
+                                      f"target {wanted!r} is not in facts {raw['facts']!r} "
+                                      f"(targets: {', '.join(names) or 'none'})"))
+        return
+    case.snapshot = snapshot
+
+
+def _check_fixtures(test: TestFile, case: Case, marks: Marks, host: Any, problems: list[Problem]) -> None:
     """What the schema cannot say: base64 that decodes, probe documents that are probe documents."""
     raw = case.raw
     base: tuple[str | int, ...] = ("cases", case.index)
@@ -459,6 +504,8 @@ def _check_fixtures(test: TestFile, case: Case, marks: Marks, problems: list[Pro
                 base64.b64decode(item["base64"], validate=True)
             except (binascii.Error, ValueError):
                 problems.append(marks.problem((*where, "base64"), "not valid base64"))
+    if "facts" in raw:
+        _check_facts(test, case, marks, host, problems)
     probes = raw.get("probe")
     for j, item in enumerate(_as_list(probes)):
         where = (*base, "probe", j) if isinstance(probes, list) else (*base, "probe")
@@ -480,6 +527,17 @@ def _check_fixtures(test: TestFile, case: Case, marks: Marks, problems: list[Pro
                                                  "facts naming an endpoint): write one with "
                                                  "`policyscan probe HOST --report json=FILE`"))
             continue
+        ct = host.check_types.get("smtp_tls")
+        schema = getattr(ct, "facts_schema", None)
+        if schema is not None:  # what the collector would have yielded, as a facts file is checked
+            from scanner.validation import validator
+
+            err = next(iter(validator(schema).iter_errors({"probes": {facts["endpoint"]: facts}})), None)
+            if err is not None:
+                at = ".".join(str(x) for x in list(err.absolute_path)[2:]) or "facts"
+                problems.append(marks.problem(where, f"recorded probe facts do not match the smtp_tls facts "
+                                                     f"schema at {at}: {err.message}"))
+                continue
         test.probes[(case.index, j)] = facts
 
 
@@ -572,6 +630,8 @@ def run_case(test: TestFile, case: Case, host: Any) -> CaseRun:
 
     policy = test.policies[_inputs_key(case.inputs)]
     spec = case.raw.get("target") or {}
+    if case.snapshot is not None:
+        return _run_snapshot_case(test, case, host, policy, spec)
     with tempfile.TemporaryDirectory(prefix="policyscan-test-") as tmp:
         folder = Path(tmp)
         sources, recorded = _materialise(test, case, folder)
@@ -583,15 +643,35 @@ def run_case(test: TestFile, case: Case, host: Any) -> CaseRun:
                         sources=sources, base_dir=folder)
         engine = Engine([policy], check_types, RunContext(now=case.now, jobs=1), lang="en")
         results = {r.rule: r for r in engine.scan([target])}
+    return CaseRun(test, case, _outcomes(test, case, results, folder))
+
+
+def _run_snapshot_case(test: TestFile, case: Case, host: Any, policy: Any, spec: Mapping[str, Any]) -> CaseRun:
+    """A ``facts:`` case: the engine judges the saved facts, and no collector is called."""
+    from scanner.api import RunContext
+    from scanner.engine import Engine
+
+    snapshot = case.snapshot
+    name = spec.get("name") or snapshot.targets[0].name
+    target = next(t for t in snapshot.targets if t.name == name)
+    if "labels" in spec:
+        target = dc_replace(target, labels=dict(spec["labels"]))
+    now = case.now if case.now_given else snapshot.collected_at
+    engine = Engine([policy], host.check_types, RunContext(now=now, jobs=1), lang="en", snapshot=snapshot)
+    results = {r.rule: r for r in engine.scan([target])}
+    return CaseRun(test, case, _outcomes(test, case, results, None))
+
+
+def _outcomes(test: TestFile, case: Case, results: Mapping[str, Any], folder: Path | None) -> list[Outcome]:
     outcomes = []
     for e in case.expectations:
         r = results.get(e.rule)
         # messages name fixture files relative to the case's folder, so they do not change between runs
         message = "" if r is None else r.message
-        for prefix in (str(folder) + os.sep, str(test.path.resolve().parent) + os.sep):
+        for prefix in ([str(folder) + os.sep] if folder else []) + [str(test.path.resolve().parent) + os.sep]:
             message = message.replace(prefix, "")
         outcomes.append(Outcome(e, None if r is None else str(r.status), message))
-    return CaseRun(test, case, outcomes)
+    return outcomes
 
 
 # --------------------------------------------------------------------------- reports

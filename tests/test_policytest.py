@@ -185,3 +185,31 @@ def test_the_schema_describes_the_format():
     assert schema["properties"]["kind"] == {"const": "PolicyTest"}
     case = schema["properties"]["cases"]["items"]
     assert {"reg", "logs", "probe", "expect", "target", "inputs", "now"} <= set(case["properties"])
+
+
+def test_a_facts_file_from_policyscan_collect_is_judged_without_collecting(suite, tmp_path):
+    facts = suite / "fleet.facts"
+    out = run_cli("collect", "--policy", str(POLICIES / POLICY), "--inventory", "examples/inventory.yaml",
+                  "--out", str(facts), "--now", "2026-11-26T00:00:00Z")
+    assert out.returncode == 0, out.stderr
+    test = suite / "f.test.yaml"
+    test.write_text(
+        f"apiVersion: policyscan/v1\nkind: PolicyTest\npolicy: {POLICY}\ncases:\n"
+        "  - name: exch02 as collected\n"
+        "    target: {name: exch02}\n"
+        "    facts: fleet.facts\n"
+        "    expect:\n"
+        "      EXO-TLS12-00[12]: fail\n"
+        "      EXO-TLS12-LOG-001: {status: fail, message: '421 4.4.2'}\n"
+        "      EXO-TLS12-LOG-003: {status: fail, message: 'within 7d'}\n"  # --now defaults to the collection time
+        "      EXO-TLS12-SMTP-001: skip\n"
+    )
+    out = run_cli("test", str(test))
+    assert out.returncode == 0, out.stdout + out.stderr
+    test.write_text(test.read_text().replace("    target: {name: exch02}\n", ""))
+    out = run_cli("test", str(test))
+    assert out.returncode == 2 and f"{test}:6:12: facts 'fleet.facts' holds 3 targets" in out.stderr
+    facts.write_bytes(facts.read_bytes()[:-20])  # cut short
+    test.write_text(test.read_text().replace("    facts:", "    target: {name: exch02}\n    facts:"))
+    out = run_cli("test", str(test))
+    assert out.returncode == 2 and f"{test}:7:12: facts 'fleet.facts':" in out.stderr
