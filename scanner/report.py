@@ -87,6 +87,8 @@ class RuleInfo:
     """The rule's line in its policy file (0: unknown)."""
     origin: str = ""
     """For a rule of an overlay: where it comes from and what overlays changed (:meth:`Rule.origin`)."""
+    file: str = ""
+    """For a rule of an overlay: the file ``line`` is in (a base's, for an inherited rule); "" means the policy's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,7 @@ def _rule_infos(policy: Policy, lang: str) -> tuple[RuleInfo, ...]:
             r.id, r.titles.get(lang) or r.title, r.severity,
             ",".join(sorted({leaf.type_name for leaf in r.check.leaves()})),
             r.description, r.rationale, dict(r.remediation), tuple(r.references), tuple(r.tags), r.line,
-            r.origin() if policy.extends else "",
+            r.origin() if policy.extends else "", r.source if policy.extends else "",
         )
         for r in policy.rules
     )

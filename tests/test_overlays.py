@@ -275,3 +275,10 @@ overrides:
     named = overlay.read_text(encoding="utf-8").replace("pack:packed", "pack:packed/packed.yaml")
     overlay.write_text(named, encoding="utf-8")
     assert run_cli("validate", str(overlay), pythonpath=site).returncode == 0
+
+
+def test_the_console_report_says_what_an_overlay_extends(with_base: Path) -> None:
+    out = run_cli("scan", "--policy", str(with_base), "--inventory", INVENTORY)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.splitlines()[1] == "contoso-tls 1.0 extends exchange-m365-tls12 1.0.0"
+    assert "disabled by contoso-tls: Contoso has no such receive connector; waived by CAB-123" in out.stdout

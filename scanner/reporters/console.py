@@ -176,6 +176,10 @@ def render(report: Report, color: bool = False) -> str:
     tr = translator(report.lang)
     multi_policy = len({r.policy for r in report.results}) > 1
     lines = [summary_line(report, paint)]
+    for p in report.policies:  # an overlay says what it builds on ("extends" as in the policy file)
+        if p.extends:
+            chain = " -> ".join(f"{b['id']} {b['version']}" for b in p.extends)
+            lines.append(_clean(f"{p.id} {p.version} extends {chain}"))
     if not report.results:
         lines.append(tr.gettext("Nothing was checked: no rule produced a result."))
     lines += _problems(report.results, multi_policy, paint, tr)

@@ -189,7 +189,8 @@ class _Places:
             for info in policy.rules:
                 self.index.setdefault((policy.id, info.id), len(self.index))
                 if policy.path:
-                    self.rule_line[(policy.id, info.id)] = (policy.path, info.line or 1)
+                    # an overlay's inherited rule is written in its base's file
+                    self.rule_line[(policy.id, info.id)] = (info.file or policy.path, info.line or 1)
         self.policy_path = {p.id: p.path for p in report.policies if p.path}
         self.base = {t.name: t.base_dir for t in report.targets if t.base_dir}
         self._artifacts: dict[tuple[str, str], dict[str, str]] = {}
