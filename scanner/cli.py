@@ -299,7 +299,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     if args.facts:
         from scanner.facts_file import read_snapshot
 
-        snapshot = read_snapshot(args.facts, host)  # the whole file is checked before anything is judged
+        snapshot = read_snapshot(args.facts, host, args.jobs)  # the whole file is checked before anything is judged
         targets = snapshot.targets
         if not args.now:
             now = snapshot.collected_at

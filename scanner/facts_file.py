@@ -363,11 +363,13 @@ def _parse_time(text: str) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def read_snapshot(path: str | os.PathLike[str], host: Any) -> Snapshot:
+def read_snapshot(path: str | os.PathLike[str], host: Any, jobs: int = 1) -> Snapshot:
     """Read and check a whole facts file; :class:`FactsFileError` (``FILE:LINE: ...``) on any problem.
 
     ``host`` is the :class:`~scanner.plugin_host.PluginHost`: a line of a check type
     no loaded plugin provides, or whose facts do not match its ``facts_schema``, is refused.
+    Every line is checked before this returns; with ``jobs`` above 1 a large file's facts
+    are checked against their schemas in that many forked processes.
     """
     shown = str(path)
     try:
@@ -375,10 +377,12 @@ def read_snapshot(path: str | os.PathLike[str], host: Any) -> Snapshot:
     except OSError as exc:
         raise UsageError(f"--facts {shown}: {exc.strerror or exc}") from None
     with f:
-        return _read(shown, f, host.check_types, set(host.plugins))
+        return _read(shown, f, host.check_types, set(host.plugins), jobs)
 
 
-def _read(shown: str, f: IO[bytes], check_types: Mapping[str, CheckType], plugins: set[str]) -> Snapshot:
+def _read(
+    shown: str, f: IO[bytes], check_types: Mapping[str, CheckType], plugins: set[str], jobs: int = 1
+) -> Snapshot:
     def fail(line: int, message: str) -> FactsFileError:
         return FactsFileError(shown, line, message)
 
@@ -423,6 +427,7 @@ def _read(shown: str, f: IO[bytes], check_types: Mapping[str, CheckType], plugin
 
     entries: dict[tuple[str, str], Entry] = {}
     schemas = {name: ct.facts_schema for name, ct in check_types.items()}
+    to_check: list[tuple[int, str, str]] = []  # (line, type, target) of facts checked against their schema
     from scanner.fastcheck import fast_valid
 
     line_no = 1
@@ -457,12 +462,8 @@ def _read(shown: str, f: IO[bytes], check_types: Mapping[str, CheckType], plugin
         if "error" in obj:
             entries[(type_name, target)] = Entry(None, None, obj["error"], frozenset(checks))
             continue
-        schema = schemas[type_name]
-        if schema is not None:
-            problem = _schema_problem(schema, obj["facts"])
-            if problem is not None:
-                raise fail(line_no, f"{type_name} facts for {target!r} do not match the check type's "
-                                    f"facts schema: {problem}")
+        if schemas[type_name] is not None:
+            to_check.append((line_no, type_name, target))
         entries[(type_name, target)] = Entry(bytes(data), None, None, frozenset(checks))
     if trailer is None:
         raise fail(line_no, "no trailer {\"end\": ...}: the file was cut short (or is still being written)")
@@ -470,7 +471,48 @@ def _read(shown: str, f: IO[bytes], check_types: Mapping[str, CheckType], plugin
     if end["facts"] != len(entries) or end["targets"] != len(targets):
         raise fail(end_line, f"the trailer counts {end['facts']} facts line(s) and {end['targets']} target(s), "
                              f"the file has {len(entries)} and {len(targets)}: lines are missing")
+    bad = _check_facts(to_check, entries, schemas, jobs)
+    if bad is not None:
+        raise fail(*bad)
     return Snapshot(list(targets.values()), collected_at, entries, list(header["checks"]), header, shown)
+
+
+_CHECKING: tuple[Mapping[tuple[str, str], Entry], Mapping[str, Any]] | None = None
+_PARALLEL_FROM = 1024
+"""Facts lines from which their schema checks are spread over ``jobs`` forked processes."""
+
+
+def _check_facts(
+    lines: Sequence[tuple[int, str, str]], entries: Mapping[tuple[str, str], Entry], schemas: Mapping[str, Any],
+    jobs: int,
+) -> tuple[int, str] | None:
+    """The first (line, message) whose facts do not match their check type's facts schema, or None."""
+    global _CHECKING
+    _CHECKING = (entries, schemas)
+    try:
+        if jobs < 2 or len(lines) < _PARALLEL_FROM or not hasattr(os, "fork"):
+            return _check_chunk(lines)
+        import multiprocessing
+
+        size = -(-len(lines) // (jobs * 4))
+        chunks = [lines[i : i + size] for i in range(0, len(lines), size)]
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            found = [bad for bad in pool.map(_check_chunk, chunks) if bad is not None]
+        return min(found) if found else None
+    finally:
+        _CHECKING = None
+
+
+def _check_chunk(lines: Sequence[tuple[int, str, str]]) -> tuple[int, str] | None:
+    assert _CHECKING is not None
+    entries, schemas = _CHECKING
+    for line_no, type_name, target in lines:
+        raw = entries[(type_name, target)].raw
+        assert raw is not None
+        problem = _schema_problem(schemas[type_name], _loads(raw)["facts"])
+        if problem is not None:
+            return line_no, f"{type_name} facts for {target!r} do not match the check type's facts schema: {problem}"
+    return None
 
 
 # ---------------------------------------------------------------- writing
