@@ -64,12 +64,14 @@ def _mutate(doc: Any, rng: random.Random) -> Any:
     return doc
 
 
+def _packs():
+    return sorted(p for p in POLICIES.glob("*.yaml") if not p.name.endswith(".test.yaml"))
+
+
 def _cases():
     host = load_plugins()
-    docs = [(load_yaml(p)[0][0], schemas.full_policy_schema(host.check_types)) for p in sorted(POLICIES.glob("*.yaml"))]
-    docs += [
-        (load_yaml(p)[0][0], schemas.policy_envelope_schema(host.check_types)) for p in sorted(POLICIES.glob("*.yaml"))
-    ]
+    docs = [(load_yaml(p)[0][0], schemas.full_policy_schema(host.check_types)) for p in _packs()]
+    docs += [(load_yaml(p)[0][0], schemas.policy_envelope_schema(host.check_types)) for p in _packs()]
     docs.append((load_yaml(ROOT / "examples" / "inventory.yaml")[0][0], schemas.inventory_schema(host.check_types)))
     waivers = {
         "apiVersion": "policyscan/v1",
@@ -78,7 +80,7 @@ def _cases():
     }
     docs.append((waivers, schemas.waivers_schema()))
     for name, ct in sorted(host.check_types.items()):
-        for p in sorted(POLICIES.glob("*.yaml")):
+        for p in _packs():
             for rule in load_yaml(p)[0][0]["rules"]:
                 check = rule["check"]
                 if name in check:

@@ -27,6 +27,8 @@ def seed() -> dict:
 def test_policy_schema_accepts_the_shipped_policies():
     v = schema("policy")
     for path in POLICIES.glob("*.yaml"):
+        if path.name.endswith(".test.yaml"):  # the packs' PolicyTest files
+            continue
         assert not list(v.iter_errors(load_yaml(path)[0][0])), path
 
 
