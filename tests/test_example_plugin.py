@@ -130,6 +130,32 @@ def test_a_scan_gives_pass_fail_and_error(fleet: Path, tmp_path: Path) -> None:
     assert "No such file or directory" in by[("gone", "FCD-001")]["message"]
 
 
+def test_collect_then_scan_facts_gives_the_live_results(fleet: Path, tmp_path: Path) -> None:
+    live = run_cli("scan", "--policy", PACK, "--inventory", str(fleet), "--now", "2026-11-30T12:00:00Z",
+                   "--report", "json=" + str(tmp_path / "live.json"))
+    collect = run_cli("collect", "--policy", PACK, "--inventory", str(fleet), "--now", "2026-11-30T12:00:00Z",
+                      "--out", str(tmp_path / "run.facts"))
+    assert collect.returncode == 0, collect.stdout + collect.stderr
+    for line in (tmp_path / "run.facts").read_text(encoding="utf-8").splitlines()[1:-1]:
+        assert json.loads(line)["type"] == "file_contains"
+    (fleet.parent / "cfg" / "good.config").unlink()  # judged offline: the hosts are not read again
+    offline = run_cli("scan", "--facts", str(tmp_path / "run.facts"), "--policy", PACK,
+                      "--report", "json=" + str(tmp_path / "offline.json"))
+    assert (live.returncode, offline.returncode) == (1, 1), offline.stdout + offline.stderr
+
+    def results(name: str) -> list[dict[str, Any]]:
+        return json.loads((tmp_path / name).read_text(encoding="utf-8"))["results"]
+
+    assert results("offline.json") == results("live.json")
+    assert len(results("live.json")) == 8
+
+
+def test_the_packs_policy_tests_pass() -> None:
+    out = run_cli("test", str(plugin.PACK_DIR))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "4 case(s) in 1 file(s): 4 passed, 0 failed; 8/8 expectations met" in out.stdout
+
+
 def test_the_command_prints_matches_and_exits_by_verdict(fleet: Path) -> None:
     cfg = fleet.parent / "cfg"
     found = run_cli("file-contains", str(cfg / "good.config"), "--text", "SchUseStrongCrypto")
@@ -178,6 +204,8 @@ def test_the_check_type_keeps_the_contract(tmp_path: Path) -> None:
             Sample(both, {"contains": "Tls12", "path": "b.txt"}, Status.PASS),
             Sample(both, {"contains": "Tls12"}, Status.FAIL),  # every file must hold it: a.config does not
             Sample(target("*.config"), {"contains": "one"}, Status.PASS),
+            Sample(both, {"contains": "Tls12", "in": "any"}, Status.PASS),  # b.txt holds it
+            Sample(both, {"contains": "nowhere", "in": "any"}, Status.FAIL),
         ],
         broken=[
             Sample(target("gone.config"), {"contains": "x"}),
@@ -185,6 +213,7 @@ def test_the_check_type_keeps_the_contract(tmp_path: Path) -> None:
             Sample(target("huge.txt"), {"contains": "x"}),
             Sample(target("latin1.txt"), {"contains": "Tls12"}),
             Sample(target(["gone.config", "b.txt"]), {"contains": "nowhere"}, Status.FAIL),  # proven by b.txt
+            Sample(target(["gone.config", "b.txt"]), {"contains": "nowhere", "in": "any"}),  # gone.config might
         ],
         empty=[
             Sample(target("*.nothing"), {"contains": "x"}),

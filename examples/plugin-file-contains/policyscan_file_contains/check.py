@@ -8,6 +8,7 @@ Policy syntax::
         path: '*.config'                # optional: which of the target's files (a glob on the
                                         # path as the inventory gave it, or on the file name)
         min_count: 1                    # optional: at least this many occurrences (default 1)
+        in: all                         # optional: all (default) or any of the selected files
 
 Inventory: ``files: [conf/web.config, 'logs/*.txt']`` (paths or globs, relative to the inventory).
 
@@ -42,6 +43,12 @@ PARAMS_SCHEMA: dict[str, JSON] = {
             "minLength": 1,
             "description": "which of the target's files to judge: a glob (*, ?, [..]) matched against the path "
             "as the inventory gave it or against the file name; default: every file the target lists",
+        },
+        "in": {
+            "enum": ["all", "any"],
+            "default": "all",
+            "description": "all: every selected file must hold the text (default); any: one file is enough, so "
+            "`not:` of it means no file holds the text",
         },
         "min_count": {
             "type": "integer",
@@ -171,7 +178,8 @@ def _selected(entries: Sequence[Any], pattern: str | None) -> list[Mapping[str, 
 
 
 def evaluate(params: Mapping[str, JSON], facts: JSON) -> Outcome:
-    """Judge one check from the facts alone: every selected file must hold the text ``min_count`` times."""
+    """Judge one check from the facts alone: every selected file (``in: any``: one of them) must hold
+    the text at least ``min_count`` times."""
     needle = str(params["contains"])
     want = int(params.get("min_count", 1))
     pattern = params.get("path")
@@ -213,6 +221,17 @@ def evaluate(params: Mapping[str, JSON], facts: JSON) -> Outcome:
     evidence: list[dict[str, JSON]] = [
         {"source": f"{p}:{line}", "count": n} for p, n, line in passed
     ] + [{"source": p, "count": n} for p, n in failed]
+    if params.get("in") == "any":
+        if passed:
+            return _passed(needle, passed, expected, evidence, proof)
+        if errors:
+            return Outcome(Status.ERROR, "; ".join(errors), expected=expected, evidence=evidence)
+        path, count = failed[0]
+        many = f"any of {len(failed)} files" if len(failed) > 1 else path
+        message = (f"'{needle}' not found in {many}" if all(n == 0 for _, n in failed)
+                   else f"'{needle}' found fewer than {_times(want)} in {many}")
+        return Outcome(Status.FAIL, message, expected=expected, actual=max(n for _, n in failed), evidence=evidence,
+                       fields={"file": path, "text": needle, "count": count}, examined=proof)
     if failed:
         path, count = failed[0]
         others = _others(len(failed) - 1)
@@ -222,6 +241,11 @@ def evaluate(params: Mapping[str, JSON], facts: JSON) -> Outcome:
                        fields={"file": path, "text": needle, "count": count}, examined=proof)
     if errors:
         return Outcome(Status.ERROR, "; ".join(errors), expected=expected, evidence=evidence)
+    return _passed(needle, passed, expected, evidence, proof)
+
+
+def _passed(needle: str, passed: Sequence[tuple[str, int, int]], expected: int,
+            evidence: list[dict[str, JSON]], proof: dict[str, JSON]) -> Outcome:
     path, count, line = passed[0]
     return Outcome(Status.PASS, f"'{needle}' found {_times(count)}, first at {path}:{line}{_others(len(passed) - 1)}",
                    expected=expected, actual=count, evidence=evidence,
