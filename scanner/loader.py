@@ -339,6 +339,7 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
     """
     problems: list[Problem] = []
     policies: list[_Doc] = []
+    tests: list[_Doc] = []
     found = dict.fromkeys(paths, 0)
     for given, in_dir, doc in _documents(paths, problems, host, tests=True):
         if doc is not None and in_dir and not doc.ours:
@@ -355,11 +356,15 @@ def validate_paths(paths: Sequence[str], host: PluginHost) -> tuple[int, list[Pr
             load_inventory_doc(doc, host, problems)
         elif doc.kind == "Waivers":
             load_waivers_doc(doc, problems)
-        elif doc.kind == "PolicyTest":  # its policy is loaded and checked too; its cases are not run
-            from scanner.policytest_cmd import check_test_doc
-
-            check_test_doc(doc.path, doc.data, doc.marks, host, problems)
+        elif doc.kind == "PolicyTest":
+            tests.append(doc)
     problems.extend(_none_found(g, "policyscan files") for g, n in found.items() if n == 0 and _exists(g, host))
-    load_policy_docs(policies, host, {}, problems, _resolver(policies, host, problems))
+    loaded = load_policy_docs(policies, host, {}, problems, _resolver(policies, host, problems))
+    if tests:  # a test's policy is checked too (reusing one validated here); its cases are not run
+        from scanner.policytest_cmd import check_test_doc
+
+        known = {os.path.realpath(p.path): p for p in loaded}
+        for doc in tests:
+            check_test_doc(doc.path, doc.data, doc.marks, host, problems, known)
     # a policy named by a test file is checked twice: say each problem once
     return sum(found.values()), sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line, p.col))

@@ -337,8 +337,13 @@ def load_test_file(path: Path, host: Any, problems: list[Problem]) -> TestFile |
     return check_test_doc(path, data, marks, host, problems)
 
 
-def check_test_doc(path: Path, data: Any, marks: Marks, host: Any, problems: list[Problem]) -> TestFile | None:
-    """Validate a PolicyTest document already read (``policyscan validate`` uses this too)."""
+def check_test_doc(
+    path: Path, data: Any, marks: Marks, host: Any, problems: list[Problem], known: Mapping[str, Any] | None = None
+) -> TestFile | None:
+    """Validate a PolicyTest document already read (``policyscan validate`` uses this too).
+
+    ``known`` maps the real path of policies already loaded without input overrides to
+    their :class:`~scanner.policy.Policy` (``validate`` has just checked them): reused, not read again."""
     from scanner.validation import validate
 
     display = marks.file
@@ -372,7 +377,7 @@ def check_test_doc(path: Path, data: Any, marks: Marks, host: Any, problems: lis
         inputs = {**(data.get("inputs") or {}), **(raw.get("inputs") or {})}
         cases.append(Case(raw["name"], line, i, raw, inputs, now, now_given="now" in data or "now" in raw))
     test = TestFile(path, display, data["policy"], cases, {})
-    _load_policies(test, data, marks, host, problems)
+    _load_policies(test, data, marks, host, problems, known or {})
     if test.policies:
         rule_ids = [r.id for r in next(iter(test.policies.values())).rules]
         for case in cases:
@@ -382,34 +387,63 @@ def check_test_doc(path: Path, data: Any, marks: Marks, host: Any, problems: lis
     return test if len(problems) == before else None
 
 
-def _load_policies(test: TestFile, data: Mapping[str, Any], marks: Marks, host: Any, problems: list[Problem]) -> None:
+def _load_policies(
+    test: TestFile, data: Mapping[str, Any], marks: Marks, host: Any, problems: list[Problem], known: Mapping[str, Any]
+) -> None:
+    """The policy once as written (from ``known`` when ``validate`` has just loaded it), then, to run
+    cases, once more per set of input overrides; inputs are checked by name and type first, so a bad
+    one is reported at the test file's line. With ``known`` (validate) no override is built."""
     from scanner.loader import PACK_PREFIX, load_policies
+
+    def load(overrides: Mapping[str, Any]) -> Any:
+        try:
+            loaded = load_policies([given], host, {k: _override_text(v) for k, v in overrides.items()})
+        except LoadError as exc:
+            problems.extend(exc.problems)
+            return None
+        if len(loaded) != 1:
+            problems.append(marks.problem(("policy",), f"policy {ref!r} holds {len(loaded)} policies; name one"))
+            return None
+        return loaded[0]
 
     ref = test.policy_ref
     given = ref if ref.startswith(PACK_PREFIX) else str(test.path.parent / ref)
     if not ref.startswith(PACK_PREFIX) and not Path(given).is_file():
         problems.append(marks.problem(("policy",), f"policy {ref!r}: no such file (relative to the test file)"))
         return
+    validating = os.path.realpath(given) in known
+    base = known[os.path.realpath(given)] if validating else load({})
+    if base is None:
+        return
+    test.policies[_inputs_key({})] = base
     for case in test.cases:
         key = _inputs_key(case.inputs)
         if key in test.policies:
             continue
         where: tuple[str | int, ...] = ("cases", case.index, "inputs") if case.raw.get("inputs") else ("inputs",)
-        try:
-            loaded = load_policies([given], host, {k: _override_text(v) for k, v in case.inputs.items()})
-        except LoadError as exc:
-            problems.extend(exc.problems)
-            return
-        if len(loaded) != 1:
-            problems.append(marks.problem(("policy",), f"policy {ref!r} holds {len(loaded)} policies; name one"))
-            return
-        declared = loaded[0].inputs
-        unknown = sorted(set(case.inputs) - set(declared))
+        unknown = sorted(set(case.inputs) - set(base.inputs))
         if unknown:
             problems.append(marks.problem(where, f"input {unknown[0]!r}: the policy declares no such input "
-                                                 f"(declared: {', '.join(sorted(declared)) or 'none'})"))
+                                                 f"(declared: {', '.join(sorted(base.inputs)) or 'none'})"))
             return
-        test.policies[key] = loaded[0]
+        bad = [(k, v) for k, v in case.inputs.items() if not _same_kind(v, base.inputs[k])]
+        if bad:
+            name, value = bad[0]
+            problems.append(marks.problem(where, f"input {name!r}: {value!r} is not of the type of its "
+                                                 f"default {base.inputs[name]!r}"))
+            return
+        policy = base if validating else load(case.inputs)
+        if policy is None:
+            return
+        test.policies[key] = policy
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return type(value) is type(default)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return type(value) is type(default)
 
 
 def _expectations(case: Case, rule_ids: Sequence[str], marks: Marks, problems: list[Problem]) -> list[Expectation]:

@@ -213,3 +213,17 @@ def test_a_facts_file_from_policyscan_collect_is_judged_without_collecting(suite
     test.write_text(test.read_text().replace("    facts:", "    target: {name: exch02}\n    facts:"))
     out = run_cli("test", str(test))
     assert out.returncode == 2 and f"{test}:7:12: facts 'fleet.facts':" in out.stderr
+
+
+@pytest.mark.parametrize("command", ["test", "validate"])
+def test_case_inputs_are_checked_by_name_and_type(tmp_path, command):
+    shutil.copy(POLICIES / "exchange-tls-hardening.yaml", tmp_path)
+    head = "apiVersion: policyscan/v1\nkind: PolicyTest\npolicy: exchange-tls-hardening.yaml\ncases:\n"
+    case = "  - name: c\n    inputs: {INPUTS}\n    expect: {TLS-HARD-001: skip}\n"
+    test = tmp_path / "h.test.yaml"
+    test.write_text(head + case.replace("{INPUTS}", "{legacy_ssl_when_missing: pass}"))
+    assert run_cli(command, str(tmp_path)).returncode == 0
+    for inputs, words in [("{legacy_ssl_when_missing: 1}", "legacy_ssl_when_missing"), ("{nope: x}", "'nope'")]:
+        test.write_text(head + case.replace("{INPUTS}", inputs))
+        out = run_cli(command, str(tmp_path))
+        assert out.returncode == 2 and words in out.stderr, out.stderr
