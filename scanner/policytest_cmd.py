@@ -856,6 +856,7 @@ def run_tests(args: argparse.Namespace, stdout: IO[str]) -> int:
     host = load_plugins()
     tests, count, problems = load_tests(args.paths, host)
     if problems:
+        problems = list(dict.fromkeys(problems))  # two tests of one broken policy: its problems once
         for problem in sorted(problems, key=lambda p: (p.file, p.line, p.col)):
             print(problem, file=sys.stderr)
         print(f"policyscan: {len(problems)} problem(s) in the test files; no test was run", file=sys.stderr)
