@@ -6,8 +6,8 @@ the worker that judged the batch), so every report format gets the same
 masked text without a reporter knowing about it.
 
 What is masked, in a result's ``message``, ``expected``, ``actual``,
-``evidence`` (every string value, at any depth; keys stay) and
-``remediation``:
+``evidence`` (every string at any depth, the keys of maps too: an ``actual``
+keyed by endpoint) and ``remediation``:
 
 * e-mail addresses -> ``email-1a2b3c``;
 * IPv4 and IPv6 addresses, also with a port or in brackets (``[::1]:25``)
@@ -50,19 +50,22 @@ from scanner.report import Result
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 
-_PATTERN = re.compile(
+_READINGS = (
     # e-mail: local part, @, a dotted domain, a bracketed literal or one label
     rf"(?P<email>(?<![\w.%+-])[A-Za-z0-9._%+-]+@(?:(?:{_LABEL}\.)+[A-Za-z]{{2,63}}|\[[0-9A-Fa-f:.]+\]|{_LABEL})"
-    rf"(?![\w-]))"
+    rf"(?![\w-]))",
     # IPv6 candidate (validated in _replace): hex, colons and dots with two colons at least
-    r"|(?P<ip6>(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]*[0-9A-Fa-f:](?:%[0-9A-Za-z_.-]+)?"
-    r"(?![\w:]))"
+    r"(?P<ip6>(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]*[0-9A-Fa-f:](?:%[0-9A-Za-z_.-]+)?"
+    r"(?![\w:]))",
     # IPv4: not after a letter or dot (v4.0.30319), not followed by more of a number
-    rf"|(?P<ip4>(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.[0-9]))"
+    rf"(?P<ip4>(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.[0-9]))",
     # host name: two labels or more, the last alphabetic; after an SMTP reply's "250-" too
-    r"|(?P<host>(?:(?<![\w.-])(?![2-5][0-9][0-9]-)|(?<=(?<![\w.-])[2-5][0-9][0-9]-))"
+    r"(?P<host>(?:(?<![\w.-])(?![2-5][0-9][0-9]-)|(?<=(?<![\w.-])[2-5][0-9][0-9]-))"
     rf"(?:{_LABEL}\.)+[A-Za-z]{{2,63}}(?![\w-]|\.[A-Za-z0-9]))",
 )
+_PATTERN = re.compile("|".join(_READINGS))
+_NOT_IP6 = re.compile("|".join(r for r in _READINGS if not r.startswith("(?P<ip6>")))
+"""The same readings but IPv6, for an IPv6 candidate that proved not to be one (``127.0.0.1:2526:``)."""
 
 _FILE_EXTENSIONS = frozenset((
     "reg", "log", "txt", "json", "jsonl", "yaml", "yml", "xml", "csv", "tsv", "html", "htm", "md", "rst", "py",
@@ -110,7 +113,15 @@ class Redactor:
             try:
                 ip = ipaddress.IPv6Address(address)
             except ValueError:
-                return text  # a time of day (10:00:00.201), a MAC address...
+                # not an IPv6 address: a time of day (10:00:00.201), a MAC address... or an IPv4
+                # address with a port before a colon ("127.0.0.1:2526: starttls ..."): read it again
+                # without the IPv6 reading, so what it holds is still masked
+                if address.endswith(":") and not address.endswith("::") and not zone:
+                    try:  # an IPv6 address and then a colon ("fe80::1: refused")
+                        return self._mask("ip", ipaddress.IPv6Address(address[:-1]).compressed) + ":"
+                    except ValueError:
+                        pass
+                return self._again(m)
             return self._mask("ip", ip.compressed) + (f"%{zone}" if zone else "")
         # a host name
         start = m.start()
@@ -123,27 +134,41 @@ class Redactor:
             return text  # queues.txt, System.Net.Mail
         return self._mask("host", text.casefold())
 
+    def _again(self, m: re.Match[str]) -> str:
+        """The span of ``m`` read again without the IPv6 reading (in its string, so lookarounds see around it)."""
+        source, start, end = m.string, m.start(), m.end()
+        parts, last = [], start
+        for inner in _NOT_IP6.finditer(source, start):
+            if inner.end() > end:
+                break
+            parts += [source[last : inner.start()], self._replace(inner)]
+            last = inner.end()
+        return "".join(parts) + source[last:end]
+
     def text(self, value: str) -> str:
         """``value`` with every e-mail address, IP address and host name masked."""
         return _PATTERN.sub(self._replace, value)
 
-    def json(self, value: JSON) -> JSON:
-        """A JSON value with every string in it masked (keys kept)."""
+    def json(self, value: JSON, keys: bool = False) -> JSON:
+        """A JSON value with every string in it masked; the keys of its maps too with ``keys``
+        (where keys are data: an endpoint, a server's reply), else kept as they are."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
+            if keys:
+                return {self.text(k) if isinstance(k, str) else k: self.json(v, True) for k, v in value.items()}
             return {k: self.json(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.json(v) for v in value]
+            return [self.json(v, keys) for v in value]
         return value
 
     def result(self, r: Result) -> Result:
         """``r`` with its message, expected and actual values, evidence and remediation masked."""
         return r._replace(
             message=self.text(r.message),
-            expected=self.json(r.expected),
-            actual=self.json(r.actual),
-            evidence=[self.json(dict(e)) for e in r.evidence],
+            expected=self.json(r.expected, keys=True),
+            actual=self.json(r.actual, keys=True),
+            evidence=[self.json(dict(e), keys=True) for e in r.evidence],
             remediation=self.text(r.remediation),
         )
 

@@ -135,10 +135,11 @@ def console_text(facts: dict[str, Any], now: datetime, lang: str = "en") -> str:
 
 def redacted(facts: dict[str, Any]) -> dict[str, Any]:
     """``facts`` with every e-mail address, IP address and host name masked (``probe --redact``):
-    in the transcript, the replies, the addresses and the certificate's names alike."""
+    in the transcript, the replies, the addresses and the certificate's names alike, and in keys (the
+    ``texts`` table is keyed by the probe's English reasons, which may quote the server)."""
     from scanner.redact import Redactor
 
-    masked = Redactor().json(facts)
+    masked = Redactor().json(facts, keys=True)  # keys too: ``texts`` is keyed by the English reason
     assert isinstance(masked, dict)
     return masked
 
