@@ -69,17 +69,27 @@ def load_baseline(path: str) -> Baseline:
     return Baseline(path, loaded.sha256, loaded.bad_keys(), loaded.tool_version, versions)
 
 
-def baseline_warnings(baseline: Baseline, tool_version: str, policies: Sequence[tuple[str, str, str]]) -> list[str]:
-    """What differs between the baseline's run and this one (never compared silently)."""
+def baseline_warnings(
+    baseline: Baseline, tool_version: str, policies: Sequence[tuple[str, str, str]], lang: str = "en"
+) -> list[str]:
+    """What differs between the baseline's run and this one (never compared silently), in ``lang``."""
+    from scanner.i18n import translator
+
+    _ = translator(lang).gettext
     out: list[str] = []
+    file = baseline.file
     if baseline.tool_version != tool_version:
-        out.append(f"--baseline {baseline.file} was made by policyscan {baseline.tool_version}, this is {tool_version}")
+        out.append(_("--baseline {file} was made by policyscan {before}, this is {now}").format(
+            file=file, before=baseline.tool_version, now=tool_version))
     before = {pid: (v, h) for pid, v, h in baseline.policy_versions}
     for pid, version, sha in policies:
         if pid not in before:
-            out.append(f"--baseline {baseline.file} has no results of policy {pid}: all its failures are new")
+            out.append(_("--baseline {file} has no results of policy {policy}: all its failures are new").format(
+                file=file, policy=pid))
         elif before[pid][0] != version:
-            out.append(f"--baseline {baseline.file} used policy {pid} {before[pid][0]}, this run uses {version}")
+            out.append(_("--baseline {file} used policy {policy} {before}, this run uses {version}").format(
+                file=file, policy=pid, before=before[pid][0], version=version))
         elif before[pid][1] != sha:
-            out.append(f"--baseline {baseline.file} used another text of policy {pid} {version} (SHA-256 differs)")
+            out.append(_("--baseline {file} used another text of policy {policy} {version} (SHA-256 differs)").format(
+                file=file, policy=pid, version=version))
     return out

@@ -318,25 +318,31 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
             f"{', '.join(sorted(declared)) or 'none'})"
         )
     from scanner.engine import rules_for_no_target
+    from scanner.i18n import translator
+
+    _ = translator(args.lang).gettext
+
+    def warn(line: str) -> None:
+        print("policyscan: " + _("warning: {message}").format(message=line), file=sys.stderr)
 
     if snapshot is not None:
         from scanner.facts_file import policy_warnings
 
         for line in policy_warnings(snapshot, policies):
-            print(f"policyscan: warning: {line}", file=sys.stderr)
+            warn(line)
     for rule in rules_for_no_target(policies, targets):
-        print(f"policyscan: warning: {rule}: its applies_to labels match no target, so it is skipped everywhere",
-              file=sys.stderr)
+        warn(_("{rule}: its applies_to labels match no target, so it is skipped everywhere").format(rule=rule))
     waivers = load_waivers(args.waivers) if args.waivers else None
     baseline = None
     if args.baseline:
         from scanner.baseline import baseline_warnings, load_baseline
 
         baseline = load_baseline(args.baseline)
-        for line in baseline_warnings(baseline, __version__, [(p.id, p.version, p.sha256) for p in policies]):
-            print(f"policyscan: warning: {line}", file=sys.stderr)
-    for line in unused_waivers(waivers, policies) if waivers is not None else ():
-        print(f"policyscan: warning: {line}", file=sys.stderr)
+        for line in baseline_warnings(baseline, __version__, [(p.id, p.version, p.sha256) for p in policies],
+                                      args.lang):
+            warn(line)
+    for line in unused_waivers(waivers, policies, args.lang) if waivers is not None else ():
+        warn(line)
     try:  # last of the checks before scanning: it may create the reports' folders
         check_report_paths(specs)
     except ReportSpecError as exc:
@@ -351,17 +357,17 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
 
         redactor = Redactor(keep=[t.name for t in targets])
         report.redacted = True
-    progress = progress_printer(len(targets))
+    progress = progress_printer(len(targets), lang=args.lang)
     if can_stream(specs, host.reporters):
         # json, junit... render batch by batch in the workers; console gets the gathered results
         finished, counts = scan_streamed(
             engine, targets, report, specs, host.reporters, stdout, waivers, progress, baseline, redactor
         )
-        _say_known(finished)
+        _say_known(finished, args.lang)
         return int(gate_counts(counts, Severity(args.fail_on)))
     results = engine.scan(targets, progress)
     if waivers is not None:
-        results = apply_waivers(results, waivers, now)
+        results = apply_waivers(results, waivers, now, args.lang)
     if redactor is not None:
         results = redactor.results(results)
     report = replace(report, finished_at=datetime.now(UTC), results=results)
@@ -370,14 +376,17 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
         gated, known = baseline.for_gate(results)
         report.baseline = baseline.summary(known)
     write_reports(report, specs, host.reporters, stdout)
-    _say_known(report)
+    _say_known(report, args.lang)
     return int(gate(gated, Severity(args.fail_on)))
 
 
-def _say_known(report: Any) -> None:
+def _say_known(report: Any, lang: str = "en") -> None:
     if report.baseline is not None:
-        print(f"policyscan: {report.baseline['known']} known failure(s) carried from --baseline "
-              f"{report.baseline['file']}: reported, not gated", file=sys.stderr)
+        from scanner.i18n import translator
+
+        text = translator(lang).gettext("{known} known failure(s) carried from --baseline {file}: reported, not gated")
+        print("policyscan: " + text.format(known=report.baseline["known"], file=report.baseline["file"]),
+              file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace, stdout: IO[str]) -> int:
@@ -506,7 +515,7 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
         else:
             with atomic_file(path) as raw:
                 raw.write(text.encode("utf-8"))
-    return 1 if diff.worse else 0
+    return diff.exit_code()
 
 
 def cmd_collect(args: argparse.Namespace, stdout: IO[str]) -> int:

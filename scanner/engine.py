@@ -47,6 +47,7 @@ from scanner.api import (
 )
 from scanner.combine import combine_all, combine_any, combine_not
 from scanner.errors import UsageError
+from scanner.i18n import translator
 from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
 
@@ -112,12 +113,18 @@ def rules_for_no_target(policies: Sequence[Policy], targets: Sequence[Target]) -
     ]
 
 
-def _missing_source(ct: CheckType, params: Mapping[str, Any], target: Target) -> str | None:
+def _same(message: str) -> str:
+    return message
+
+
+def _missing_source(
+    ct: CheckType, params: Mapping[str, Any], target: Target, _: Callable[[str], str] = _same
+) -> str | None:
     if ct.source in target.sources and target.sources[ct.source] not in (None, [], {}):
         return None
     if ct.source_optional is not None and ct.source_optional(params):
         return None
-    return f"target {target.name!r} has no {ct.source} source"
+    return _("target {target} has no {source} source").format(target=repr(target.name), source=ct.source)
 
 
 class Engine:
@@ -146,6 +153,7 @@ class Engine:
         self.check_types = check_types
         self.run = run if run.lang == lang else replace(run, lang=lang)  # check types translate with run.lang
         self.lang = lang
+        self._ = translator(lang).gettext  # the engine's own messages (skip reasons, errors) in the run's language
         self._rules = [(p, r, r.check.leaves()) for p in policies for r in p.rules]
         self._plans = [self._plan(p, r, leaves) for p, r, leaves in self._rules]
         self._scan_facts: dict[tuple[str, str], Any] = {}
@@ -338,14 +346,16 @@ class Engine:
         except Exception as exc:
             where = traceback.extract_tb(exc.__traceback__)[-1]
             failed = _Failed(
-                f"collector {type_name!r} failed: {type(exc).__name__}: {exc} "
-                f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
+                self._("collector {type} failed: {error} ({where})").format(
+                    type=repr(type_name), error=f"{type(exc).__name__}: {exc}",
+                    where=f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}")
             )
             for req in requests:
                 got.setdefault((type_name, req.target.name), failed)
         for req in requests:
             got.setdefault(
-                (type_name, req.target.name), _Failed(f"collector {type_name!r} returned no facts for this target")
+                (type_name, req.target.name),
+                _Failed(self._("collector {type} returned no facts for this target").format(type=repr(type_name))),
             )
         return got
 
@@ -359,7 +369,8 @@ class Engine:
             entry = snapshot.entry(type_name, name)
             if entry is None:
                 got[(type_name, name)] = _Failed(
-                    f"not collected: the facts file has no {type_name} facts for {name!r}")
+                    self._("not collected: the facts file has no {type} facts for {target}").format(
+                        type=type_name, target=repr(name)))
             elif entry.error is not None:
                 got[(type_name, name)] = _Failed(entry.error)
             else:
@@ -387,10 +398,11 @@ class Engine:
         if node.kind == "not":
             inner = outcomes[0]
             status = combine_not(inner.status)
-            message = inner.message if status is inner.status else f"not expected to hold: {inner.message}"
+            message = (inner.message if status is inner.status
+                       else self._("not expected to hold: {message}").format(message=inner.message))
             return Outcome(status, message, inner.expected, inner.actual, (), inner.fields), leaves
         status, i = (combine_all if node.kind == "all" else combine_any)([o.status for o in outcomes])
-        decisive = outcomes[i] if i >= 0 else Outcome(Status.SKIP, "no check applies")
+        decisive = outcomes[i] if i >= 0 else Outcome(Status.SKIP, self._("no check applies"))
         return Outcome(status, decisive.message, decisive.expected, decisive.actual, (), decisive.fields), leaves
 
     def _judge_leaf(
@@ -416,9 +428,9 @@ class Engine:
             return Outcome(Status.ERROR, got.message)
         if got.__class__ is _Snapped:  # scan --facts: were these facts gathered for this check?
             if got.checks is not None and self._snap_ids.get(id(node.params)) not in got.checks:
-                return Outcome(Status.ERROR, f"not collected: the facts file's {node.type_name} facts for "
-                                             f"{target.name!r} were gathered for other checks (collect again "
-                                             "with this policy)")
+                return Outcome(Status.ERROR, self._(
+                    "not collected: the facts file's {type} facts for {target} were gathered for other checks "
+                    "(collect again with this policy)").format(type=node.type_name, target=repr(target.name)))
             got = got.facts
         where = (parent, node.path)
         ctx = memo.get(where)
@@ -427,33 +439,35 @@ class Engine:
         try:
             out = ct.collector.evaluate(node.params, got, ctx)
         except Exception as exc:
-            return Outcome(Status.ERROR, f"check type {node.type_name!r} raised {type(exc).__name__}: {exc}")
+            return Outcome(Status.ERROR, self._("check type {type} raised {error}").format(
+                type=repr(node.type_name), error=f"{type(exc).__name__}: {exc}"))
         if not isinstance(out, Outcome):
-            return Outcome(Status.ERROR, f"check type {node.type_name!r} returned {type(out).__name__}, not an Outcome")
+            return Outcome(Status.ERROR, self._("check type {type} returned {returned}, not an Outcome").format(
+                type=repr(node.type_name), returned=type(out).__name__))
         status = out.status
         if status is Status.PASS or status is Status.FAIL:
-            return out if has_proof(out.examined) else _unproven(node.type_name, out)
+            return out if has_proof(out.examined) else _unproven(node.type_name, out, self._)
         if status is Status.ERROR or status is Status.SKIP:
             return out
-        return _bad_status(node.type_name, out)
+        return _bad_status(node.type_name, out, self._)
 
-    @staticmethod
-    def _not_collected(ct: CheckType, node: CheckNode, target: Target) -> Outcome:
-        missing = _missing_source(ct, node.params, target)
+    def _not_collected(self, ct: CheckType, node: CheckNode, target: Target) -> Outcome:
+        missing = _missing_source(ct, node.params, target, self._)
         if missing is not None:
             return Outcome(Status.SKIP, missing)
-        return Outcome(Status.ERROR, f"no {node.type_name} facts were collected for {target.name!r}")
+        return Outcome(Status.ERROR, self._("no {type} facts were collected for {target}").format(
+            type=node.type_name, target=repr(target.name)))
 
     def _result(
         self, plan: _Plan, target: Target, facts: Mapping[tuple[str, str], Any], memo: dict[Any, Any]
     ) -> Result:
         policy, rule, leaf, kinds, message_template, remediation_template, title = plan
         if rule.disabled:  # an overlay's disable: skip, with its reason
-            outcome = Outcome(Status.SKIP, rule.disabled)
+            outcome = Outcome(Status.SKIP, self._disabled(rule))
             evidence: Sequence[Mapping[str, Any]] = ()
         elif rule.labels and not _labels_match(rule, target):
             wanted = ", ".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
-            outcome = Outcome(Status.SKIP, f"rule applies to targets labelled {wanted}")
+            outcome = Outcome(Status.SKIP, self._("rule applies to targets labelled {labels}").format(labels=wanted))
             evidence = ()
         elif leaf is not None:  # the common case: one check, no combinator
             outcome = self._judge_leaf(leaf, target, facts, None, memo)
@@ -504,15 +518,23 @@ class Engine:
             ),
         )
 
+    def _disabled(self, rule: Rule) -> str:
+        """An overlay's disable, as its skip reason says it: ``disabled by POLICY: REASON``."""
+        last = next((c for c in reversed(rule.changes) if "disabled" in c), None)
+        if last is None:
+            return rule.disabled
+        return self._("disabled by {policy}: {reason}").format(policy=last["policy"], reason=last["disabled"])
+
     def _pick(self, texts: Mapping[str, str]) -> str:
         return texts.get(self.lang) or texts.get("en") or next(iter(texts.values()))
 
 
-def _unproven(type_name: str, out: Outcome) -> Outcome:
+def _unproven(type_name: str, out: Outcome, _: Callable[[str], str] = _same) -> Outcome:
     """A verdict that does not say what it examined is not a verdict (see scanner.api)."""
     return Outcome(
         Status.ERROR,
-        f"check type {type_name!r} gave {out.status.value!r} without proof of what it examined: {out.message}",
+        _("check type {type} gave {status} without proof of what it examined: {message}").format(
+            type=repr(type_name), status=repr(out.status.value), message=out.message),
         out.expected,
         out.actual,
         out.evidence,
@@ -520,7 +542,7 @@ def _unproven(type_name: str, out: Outcome) -> Outcome:
     )
 
 
-def _bad_status(type_name: str, out: Outcome) -> Outcome:
+def _bad_status(type_name: str, out: Outcome, _: Callable[[str], str] = _same) -> Outcome:
     """A status that is not one of pass/fail/error/skip as a :class:`Status` (a plain string, or
     ``waived``, which only the waiver step sets) is judged again as a Status, or is an error."""
     try:
@@ -528,10 +550,11 @@ def _bad_status(type_name: str, out: Outcome) -> Outcome:
     except ValueError:
         status = Status.WAIVED
     if status is Status.WAIVED:
-        return Outcome(Status.ERROR, f"check type {type_name!r} returned status {out.status!r}: {out.message}")
+        return Outcome(Status.ERROR, _("check type {type} returned status {status}: {message}").format(
+            type=repr(type_name), status=repr(out.status), message=out.message))
     out = out._replace(status=status)
     if (status is Status.PASS or status is Status.FAIL) and not has_proof(out.examined):
-        return _unproven(type_name, out)
+        return _unproven(type_name, out, _)
     return out
 
 
@@ -618,13 +641,13 @@ def _keep(_index: int, results: list[Result]) -> list[Result]:
     return results
 
 
-def progress_printer(total: int, stream: Any = None) -> Callable[[int, int], None] | None:
-    """A ``scanned N/M targets`` line on a terminal; None in a pipe or a CI log."""
+def progress_printer(total: int, stream: Any = None, lang: str = "en") -> Callable[[int, int], None] | None:
+    """A ``scanned targets N/M`` line on a terminal, in ``lang``; None in a pipe or a CI log."""
     from scanner.progress import Progress, progress_wanted
 
     if not progress_wanted(stream):
         return None
-    line = Progress("scanned targets", total, True, stream)
+    line = Progress(translator(lang).gettext("scanned targets"), total, True, stream)
 
     def show(done: int, _total: int) -> None:
         line.advance(done - line.done)

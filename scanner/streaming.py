@@ -159,7 +159,7 @@ class _BatchRenderer:
         if self.waivers is not None:
             from scanner.waivers import apply_waivers
 
-            results = apply_waivers(results, self.waivers, self.now)
+            results = apply_waivers(results, self.waivers, self.now, self.report.lang)
         if self.redactor is not None:
             results = self.redactor.results(results)
         for out in self.outputs:

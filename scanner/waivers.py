@@ -34,6 +34,7 @@ from datetime import date, datetime
 from fnmatch import fnmatchcase
 
 from scanner.api import Status
+from scanner.i18n import translator
 from scanner.policy import EVERY_TARGET, Policy, Waiver, WaiverSet
 from scanner.report import Result
 
@@ -61,9 +62,11 @@ def _deciding(candidates: Sequence[Waiver], today: date) -> tuple[Waiver, bool] 
     return best, not live
 
 
-def apply_waivers(results: Sequence[Result], waivers: WaiverSet, now: datetime) -> list[Result]:
-    """Return ``results`` with the deciding waiver of each ``fail`` applied (results keep their order)."""
+def apply_waivers(results: Sequence[Result], waivers: WaiverSet, now: datetime, lang: str = "en") -> list[Result]:
+    """Return ``results`` with the deciding waiver of each ``fail`` applied (results keep their order);
+    an expired waiver's note in the message is in ``lang``."""
     today = now.date()
+    _ = translator(lang).gettext
     out: list[Result] = []
     for r in results:
         decided = None
@@ -80,21 +83,24 @@ def apply_waivers(results: Sequence[Result], waivers: WaiverSet, now: datetime) 
             "source": f"{waivers.path}:{waiver.line}",
         }
         if expired:
-            message = f"{r.message} (waiver expired on {waiver.expires}: {waiver.reason})"
+            note = _("(waiver expired on {date}: {reason})").format(date=waiver.expires, reason=waiver.reason)
+            message = f"{r.message} {note}"
             out.append(r._replace(message=message, waiver=info))
         else:
             out.append(r._replace(status=Status.WAIVED, waiver=info))
     return out
 
 
-def unused_waivers(waivers: WaiverSet, policies: Sequence[Policy]) -> list[str]:
-    """One line per waiver that matches no rule of ``policies``: ``FILE:LINE: ...``."""
+def unused_waivers(waivers: WaiverSet, policies: Sequence[Policy], lang: str = "en") -> list[str]:
+    """One line per waiver that matches no rule of ``policies``: ``FILE:LINE: ...``, in ``lang``."""
+    _ = translator(lang).gettext
     rules = [(p.id, rule.id) for p in policies for rule in p.rules]
     lines = []
     for w in waivers.waivers:
         if any(fnmatchcase(rid, w.rule) and (w.policy is None or w.policy == pid) for pid, rid in rules):
             continue
         where = f"{waivers.path}:{w.line}" if w.line else waivers.path
-        scope = f" of policy {w.policy!r}" if w.policy is not None else ""
-        lines.append(f"{where}: waiver for rule {w.rule!r}{scope} matches no rule of the loaded policies")
+        text = (_("waiver for rule {rule} of policy {policy} matches no rule of the loaded policies")
+                if w.policy is not None else _("waiver for rule {rule} matches no rule of the loaded policies"))
+        lines.append(f"{where}: " + text.format(rule=repr(w.rule), policy=repr(w.policy)))
     return lines

@@ -58,6 +58,8 @@ _INDENT = " " * 9
 # the status words, marked for the catalog (translated where they are printed)
 _STATUS_WORDS = {"pass": N_("pass"), "fail": N_("fail"), "error": N_("error"), "skip": N_("skip"),
                  "waived": N_("waived")}
+_SEVERITY_WORDS = {"critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "low": N_("low"),
+                   "info": N_("info")}
 
 Paint = Callable[[str, str], str]
 
@@ -113,7 +115,8 @@ def _problem(result: Result, multi_policy: bool, paint: Paint, tr: NullTranslati
     status = result.status.value
     severity = result.severity.value
     head = (
-        f"  {paint(status, _status(tr, status).upper().ljust(6))} {paint(severity, severity.ljust(9))} "
+        f"  {paint(status, _status(tr, status).upper().ljust(6))} "
+        f"{paint(severity, tr.gettext(_SEVERITY_WORDS[severity]).ljust(9))} "
         f"{_clean(_rule_id(result, multi_policy))}  {_clean(result.title)}"
     )
     lines = [head, *_block("", result.message or _("(no message)"))]

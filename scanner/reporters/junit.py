@@ -40,6 +40,7 @@ from typing import IO
 from scanner.api import JSON, Reporter, ReportOptions, ResultStream, Status, hookimpl
 from scanner.gcpause import paused_gc
 from scanner.i18n import N_, translator
+from scanner.placeholders import readable
 from scanner.output import UNPRINTABLE, printable
 from scanner.report import Report, Result
 
@@ -97,6 +98,11 @@ def _scalar(value: JSON) -> str:
     return text
 
 
+def _shown(value: JSON, lang: str) -> str:
+    """An expected or actual value in a test case's body: a missing one in the report's language."""
+    return readable(None, lang) if value is None else _scalar(value)
+
+
 def _capped(text: str) -> str:
     if len(text) <= MAX_VALUE_CHARS:
         return text
@@ -140,8 +146,9 @@ def _body(result: Result, with_remediation: bool, lang: str = "en") -> str:
         lines.append(t["evidence"])
         lines.extend("  " + _evidence_line(item) for item in result.evidence)
     if result.expected is not None or result.actual is not None:
-        lines.append(f"{t['expected']} {_scalar(result.expected)}")
-        lines.append(f"{t['actual']} {_scalar(result.actual)}")
+        # a missing value reads as remediation text says it ("absent", "ausente"), not JSON's null
+        lines.append(f"{t['expected']} {_shown(result.expected, lang)}")
+        lines.append(f"{t['actual']} {_shown(result.actual, lang)}")
     if with_remediation and result.remediation:
         lines.append(f"{t['remediation']} {result.remediation}")
     return "\n".join(lines)

@@ -113,7 +113,7 @@ def test_spanish_labels_with_lang_es() -> None:
     assert text.splitlines()[0] == (
         "9 resultados: 3 correcto, 2 fallo, 1 error, 2 omitido, 1 exento (2 destinos, 2 políticas)"
     )
-    assert "FALLO  high      corp.exchange-tls12/EXO-002" in text
+    assert "FALLO  alta      corp.exchange-tls12/EXO-002" in text
     assert "evidencia: exports/exch01.reg:14; logs/send.LOG:7" in text
     assert f"corrección: {REMEDIATION}" in text
     assert "Exentos (1):" in text and "Omitidos (2):" in text and "(vence el 2026-12-31)" in text

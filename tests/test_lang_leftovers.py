@@ -1,0 +1,97 @@
+"""``--lang es`` leaves no English behind in what a person reads: the engine's skip reasons, the
+console's severities, an expired waiver's note, scan's warnings on stderr, JUnit's missing values.
+
+Evidence (log lines, server replies, file paths) and the machine fields of JSON and SARIF stay as
+they are; these tests look only at the texts a person reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POLICIES, ROOT, run_cli
+
+NOW = "2026-11-21T00:00:00Z"
+
+ENGLISH = (
+    "has no logs source",
+    "has no smtp source",
+    "rule applies to targets labelled",
+    "waiver expired on",
+    "its applies_to labels match no target",
+    "matches no rule of the loaded policies",
+    "policyscan: warning:",
+)
+
+
+@pytest.fixture(scope="module")
+def spanish_scan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    tmp = tmp_path_factory.mktemp("es")
+    waivers = tmp / "waivers.yaml"
+    waivers.write_text(
+        "apiVersion: policyscan/v1\nkind: Waivers\nwaivers:\n"
+        "  - {rule: EXO-TLS12-001, policy: exchange-m365-tls12, reason: old, expires: 2020-01-01}\n"
+        "  - {rule: NO-SUCH-RULE, reason: typo, expires: 2099-01-01}\n",
+        encoding="utf-8",
+    )
+    files = {fmt: tmp / f"r.{fmt}" for fmt in ("json", "junit", "sarif")}
+    proc = run_cli("scan", "--inventory", str(ROOT / "examples" / "inventory.yaml"), "--policy", str(POLICIES),
+                   "--waivers", str(waivers), "--lang", "es", "--now", NOW, "--report", "console",
+                   *[x for fmt, p in files.items() for x in ("--report", f"{fmt}={p}")])
+    assert proc.returncode == 1, proc.stderr
+    return {"console": proc.stdout, "stderr": proc.stderr, **{f: p.read_text(encoding="utf-8") for f, p in files.items()}}
+
+
+def _messages(doc: dict) -> list[str]:
+    return [r["message"] for r in doc["results"]] + [r["remediation"] for r in doc["results"]]
+
+
+def test_engine_skip_reasons_are_spanish(spanish_scan: dict[str, str]) -> None:
+    doc = json.loads(spanish_scan["json"])
+    texts = "\n".join(_messages(doc))
+    assert "el destino 'edge01' no tiene origen logs" in texts
+    assert "el destino 'exch01' no tiene origen smtp" in texts
+    assert "la regla se aplica a destinos con las etiquetas smtp_requiretls=true" in texts
+    for english in ENGLISH:
+        assert english not in texts
+    assert "el destino 'edge01' no tiene origen logs" in spanish_scan["console"]
+
+
+def test_expired_waiver_note_is_spanish(spanish_scan: dict[str, str]) -> None:
+    doc = json.loads(spanish_scan["json"])
+    [r] = [r for r in doc["results"] if r["target"] == "exch02" and r["rule"] == "EXO-TLS12-001"]
+    assert r["status"] == "fail" and r["message"].endswith("(la exención caducó el 2020-01-01: old)")
+    assert "waiver expired on" not in spanish_scan["console"] + spanish_scan["junit"] + spanish_scan["sarif"]
+
+
+def test_warnings_on_stderr_are_spanish(spanish_scan: dict[str, str]) -> None:
+    err = spanish_scan["stderr"]
+    assert ("policyscan: aviso: exchange-tls-hardening/TLS-HARD-SMTP-003: sus etiquetas applies_to no coinciden "
+            "con ningún destino") in err
+    assert "la exención de la regla 'NO-SUCH-RULE' no coincide con ninguna regla" in err
+    for english in ENGLISH:
+        assert english not in err
+
+
+def test_console_severities_are_spanish(spanish_scan: dict[str, str]) -> None:
+    console = spanish_scan["console"]
+    assert "  FALLO  alta      " in console and "  FALLO  media     " in console
+    for english in ("FALLO  high", "FALLO  medium", "FALLO  low", "ERROR  high", "ERROR  low"):
+        assert english not in console
+
+
+def test_junit_missing_value_is_spanish(spanish_scan: dict[str, str]) -> None:
+    junit = spanish_scan["junit"]
+    assert "real: ausente" in junit
+    assert "real: null" not in junit and "se esperaba: null" not in junit
+
+
+def test_english_run_reads_absent_in_junit(tmp_path: Path) -> None:
+    out = tmp_path / "r.xml"
+    proc = run_cli("scan", "--inventory", str(ROOT / "examples" / "inventory.yaml"), "--policy", str(POLICIES),
+                   "--now", NOW, "--report", f"junit={out}")
+    assert proc.returncode == 1, proc.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "actual: absent" in text and "actual: null" not in text
