@@ -299,7 +299,10 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     if args.facts:
         from scanner.facts_file import read_snapshot
 
-        snapshot = read_snapshot(args.facts, host, args.jobs)  # the whole file is checked before anything is judged
+        # every line is checked before anything is judged; the registry's (large) facts against their
+        # schema in the scan's workers, batch by batch, before any result of the batch is made
+        parallel = [name for name, ct in host.check_types.items() if ct.process_parallel]
+        snapshot = read_snapshot(args.facts, host, args.jobs, defer=parallel)
         targets = snapshot.targets
         if not args.now:
             now = snapshot.collected_at

@@ -318,6 +318,8 @@ class Engine:
 
     def _batch_results(self, batch: Sequence[Target]) -> list[Result]:
         """The results of a batch of targets, sorted; its facts are dropped on return."""
+        if self.snapshot is not None and self.snapshot.deferred:  # scan --facts: checked where judged
+            self.snapshot.check_targets([t.name for t in batch])
         facts = self._collect_all(self._wanted(batch, process_parallel=True), batch)
         if self._scan_facts:  # this batch's share of the scan-wide facts, in the same table
             scan_facts = self._scan_facts

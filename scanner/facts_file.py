@@ -29,7 +29,10 @@ Format ``policyscan/facts/v1``: JSON Lines, UTF-8, one JSON object per line.
    without it, or whose counts differ, was cut short and is refused.
 
 Reading (:func:`read_snapshot`) checks the whole file before anything is judged:
-any problem is a :class:`FactsFileError` (exit 2) naming ``FILE:LINE``. A
+any problem is a :class:`FactsFileError` (exit 2) naming ``FILE:LINE``. (A scan
+defers the schema check of the registry's many facts to its workers, where
+each batch is checked before any of it is judged: the run still stops with
+exit 2 and writes no report.) A
 :class:`Snapshot` then stands in for the collectors (``Engine(..., snapshot=)``):
 a check whose facts are not in it is ``error`` ("not collected"), never a pass.
 
@@ -67,7 +70,11 @@ class FactsFileError(UsageError):
     def __init__(self, path: str | os.PathLike[str], line: int, message: str) -> None:
         self.path = str(path)
         self.line = line
+        self.message = message
         super().__init__(f"{path}:{line}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a scan worker, re-raised in the parent
+        return (type(self), (self.path, self.line, self.message))
 
 
 # ---------------------------------------------------------------- the checks table
@@ -123,6 +130,8 @@ class Entry(NamedTuple):
     """The collector's failure, instead of facts."""
     checks: frozenset[int] | None
     """The checks (numbers in :attr:`Snapshot.checks`) the facts were collected for; None: any."""
+    line: int = 0
+    """Its line in the facts file."""
 
 
 @dataclass
@@ -136,7 +145,23 @@ class Snapshot:
     """The header's table of checks collected for (None: an in-memory snapshot, good for any check)."""
     header: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    deferred: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Check types (and their facts schemas) whose lines :meth:`check_targets` checks, batch by batch."""
     _keys: dict[str, int] | None = None
+
+    def check_targets(self, names: Iterable[str]) -> None:
+        """Check the facts of the :attr:`deferred` check types for the targets ``names`` against their
+        schemas (:class:`FactsFileError` naming the line). The engine calls it for each batch before
+        judging any of it, where the batch is judged (a forked worker, for the registry); the run
+        then stops before any report is written."""
+        for name in names:
+            for type_name, schema in self.deferred.items():
+                e = self.entries.get((type_name, name))
+                if e is None or e.raw is None:
+                    continue
+                problem = _schema_problem(schema, _loads(e.raw)["facts"])
+                if problem is not None:
+                    raise FactsFileError(self.path or "(facts)", e.line, _mismatch(type_name, name, problem))
 
     def entry(self, type_name: str, target_name: str) -> Entry | None:
         return self.entries.get((type_name, target_name))
@@ -363,13 +388,18 @@ def _parse_time(text: str) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def read_snapshot(path: str | os.PathLike[str], host: Any, jobs: int = 1) -> Snapshot:
+def read_snapshot(
+    path: str | os.PathLike[str], host: Any, jobs: int = 1, defer: Iterable[str] = ()
+) -> Snapshot:
     """Read and check a whole facts file; :class:`FactsFileError` (``FILE:LINE: ...``) on any problem.
 
     ``host`` is the :class:`~scanner.plugin_host.PluginHost`: a line of a check type
     no loaded plugin provides, or whose facts do not match its ``facts_schema``, is refused.
     Every line is checked before this returns; with ``jobs`` above 1 a large file's facts
-    are checked against their schemas in that many forked processes.
+    are checked against their schemas in that many forked processes. The facts of the check
+    types in ``defer`` (the ``process_parallel`` ones, for a scan) are checked against their
+    schemas later, by :meth:`Snapshot.check_targets`, in the scan's workers: the rest of each
+    of their lines (JSON, type, target, checks) is checked here.
     """
     shown = str(path)
     try:
@@ -377,11 +407,12 @@ def read_snapshot(path: str | os.PathLike[str], host: Any, jobs: int = 1) -> Sna
     except OSError as exc:
         raise UsageError(f"--facts {shown}: {exc.strerror or exc}") from None
     with f:
-        return _read(shown, f, host.check_types, set(host.plugins), jobs)
+        return _read(shown, f, host.check_types, set(host.plugins), jobs, frozenset(defer))
 
 
 def _read(
-    shown: str, f: IO[bytes], check_types: Mapping[str, CheckType], plugins: set[str], jobs: int = 1
+    shown: str, f: IO[bytes], check_types: Mapping[str, CheckType], plugins: set[str], jobs: int = 1,
+    defer: frozenset[str] = frozenset(),
 ) -> Snapshot:
     def fail(line: int, message: str) -> FactsFileError:
         return FactsFileError(shown, line, message)
@@ -460,11 +491,11 @@ def _read(
         if any(i >= n_checks for i in checks):
             raise fail(line_no, f"checks {checks} name a check the header's table ({n_checks}) does not have")
         if "error" in obj:
-            entries[(type_name, target)] = Entry(None, None, obj["error"], frozenset(checks))
+            entries[(type_name, target)] = Entry(None, None, obj["error"], frozenset(checks), line_no)
             continue
-        if schemas[type_name] is not None:
+        if schemas[type_name] is not None and type_name not in defer:
             to_check.append((line_no, type_name, target))
-        entries[(type_name, target)] = Entry(bytes(data), None, None, frozenset(checks))
+        entries[(type_name, target)] = Entry(bytes(data), None, None, frozenset(checks), line_no)
     if trailer is None:
         raise fail(line_no, "no trailer {\"end\": ...}: the file was cut short (or is still being written)")
     end_line, end = trailer
@@ -474,7 +505,12 @@ def _read(
     bad = _check_facts(to_check, entries, schemas, jobs)
     if bad is not None:
         raise fail(*bad)
-    return Snapshot(list(targets.values()), collected_at, entries, list(header["checks"]), header, shown)
+    deferred = {t: schema for t in sorted(defer) if (schema := schemas.get(t)) is not None}
+    return Snapshot(list(targets.values()), collected_at, entries, list(header["checks"]), header, shown, deferred)
+
+
+def _mismatch(type_name: str, target: str, problem: str) -> str:
+    return f"{type_name} facts for {target!r} do not match the check type's facts schema: {problem}"
 
 
 _CHECKING: tuple[Mapping[tuple[str, str], Entry], Mapping[str, Any]] | None = None
@@ -511,7 +547,7 @@ def _check_chunk(lines: Sequence[tuple[int, str, str]]) -> tuple[int, str] | Non
         assert raw is not None
         problem = _schema_problem(schemas[type_name], _loads(raw)["facts"])
         if problem is not None:
-            return line_no, f"{type_name} facts for {target!r} do not match the check type's facts schema: {problem}"
+            return line_no, _mismatch(type_name, target, problem)
     return None
 
 
