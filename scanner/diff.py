@@ -9,7 +9,10 @@ status is ``fail`` or ``error``. Between BEFORE and AFTER a key is:
 - **changed**: any other change of status (``pass`` → ``skip``, ``fail`` → ``skip``...);
 - **gone**: in BEFORE only (a rule or target removed; listed, never worse).
 
-``diff`` exits 1 when anything got worse (SPEC §3). Reports made by another
+``diff`` exits 1 when anything got worse (SPEC §3); else 3 when AFTER checked
+nothing (no result, or only ``skip``) or a result judged before is ``error``
+after (``fail`` → ``error`` is not *worse*, but the gate cannot be green on
+it); else 0. Reports made by another
 tool version, or with another version or hash of a policy, are still compared,
 with a warning naming what differs: never silently.
 """
@@ -17,6 +20,7 @@ with a warning naming what differs: never silently.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from gettext import NullTranslations
@@ -95,11 +99,57 @@ def read_report(path: str, what: str = "report") -> LoadedReport:
             raise UsageError(f"{what} {path}: results[{i}] repeats {'/'.join(key)}: a report has one result per "
                              "(target, policy, rule)")
         results[key] = r
-    summary = doc.get("summary")
-    if isinstance(summary, dict) and summary.get("total") != len(results):
+    problem = _envelope_problem(doc) or next(filter(None, (_result_problem(i, r) for i, r in enumerate(
+        doc["results"]))), None)
+    if problem:
+        raise UsageError(f"{what} {path}: not a valid policyscan report: {problem}")
+    summary = doc["summary"]
+    if summary.get("total") != len(results):
         raise UsageError(f"{what} {path}: its summary counts {summary.get('total')} results but it holds "
                          f"{len(results)} (cut or edited?)")
+    counted = Counter(str(r["status"]) for r in results.values())
+    for status in STATUSES:
+        if summary.get(status) != counted[status]:
+            raise UsageError(f"{what} {path}: its summary counts {summary.get(status)} {status} results but it "
+                             f"holds {counted[status]} (edited?)")
     return LoadedReport(path, hashlib.sha256(raw).hexdigest(), doc, results)
+
+
+_SEVERITIES = ("info", "low", "medium", "high", "critical")
+_TEXT_FIELDS = ("target", "policy", "rule", "title", "message", "remediation")
+
+
+def _envelope_problem(doc: Mapping[str, Any]) -> str | None:
+    """The first way the report without its results breaks the report schema (jsonschema; small and fast)."""
+    from scanner.output import report_schema_errors
+
+    errors = report_schema_errors({**doc, "results": []})
+    return errors[0] if errors else None
+
+
+def _result_problem(i: int, r: Any) -> str | None:
+    """The first way result ``i`` breaks the report schema's rules that a diff relies on. Checked by hand:
+    jsonschema takes minutes for a 10,000-target report."""
+    where = f"results/{i}"
+    if not isinstance(r, dict):
+        return f"{where}: not an object"
+    for name in _TEXT_FIELDS:
+        if not isinstance(r.get(name), str):
+            return f"{where}/{name}: missing, or not a string"
+    if r.get("severity") not in _SEVERITIES:
+        return f"{where}/severity: {r.get('severity')!r} is not one of {', '.join(_SEVERITIES)}"
+    status, outcome, waiver = r.get("status"), r.get("outcome"), r.get("waiver")
+    if outcome not in STATUSES:
+        return f"{where}/outcome: {outcome!r} is not one of {', '.join(STATUSES)}"
+    if not isinstance(r.get("evidence"), list):
+        return f"{where}/evidence: missing, or not a list"
+    if waiver is not None and not (isinstance(waiver, dict) and isinstance(waiver.get("reason"), str)):
+        return f"{where}/waiver: neither null nor a waiver with a reason"
+    if status == "waived" and (outcome != "fail" or waiver is None):
+        return f"{where}: a waived result must keep outcome fail and name its waiver"
+    if status != "waived" and outcome != status:
+        return f"{where}: outcome {outcome!r} differs from status {status!r} (only a waived result may differ)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +173,25 @@ class Diff:
     gone: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unchanged: int = 0
+    newly_unjudged: list[Change] = field(default_factory=list)
+    """Judged before (``pass``/``fail``), ``error`` after: the change left them unchecked (also among
+    new failures or still failing)."""
+    judged_after: int = 0
+    """AFTER's results that were judged or at least tried: ``pass``, ``fail``, ``error`` or ``waived``."""
 
     @property
     def worse(self) -> bool:
         return bool(self.new_failures)
+
+    @property
+    def unchecked(self) -> bool:
+        """AFTER checked nothing (no result, or every one ``skip``), or left something unchecked that was
+        judged before: never a green diff (exit 3, SPEC §3), even when nothing got worse."""
+        return self.judged_after == 0 or bool(self.newly_unjudged)
+
+    def exit_code(self) -> int:
+        """1 when anything got worse, else 3 when AFTER checked nothing or lost a judgement, else 0."""
+        return 1 if self.worse else 3 if self.unchecked else 0
 
     def to_json(self, before: LoadedReport, after: LoadedReport) -> dict[str, Any]:
         def items(changes: Sequence[Change]) -> list[dict[str, Any]]:
@@ -139,6 +204,8 @@ class Diff:
             "before": {"file": before.path, "sha256": before.sha256, "tool_version": before.tool_version},
             "after": {"file": after.path, "sha256": after.sha256, "tool_version": after.tool_version},
             "worse": self.worse,
+            "unchecked": self.unchecked,
+            "newly_unjudged": len(self.newly_unjudged),
             "warnings": list(self.warnings),
             "summary": {"new_failures": len(self.new_failures), "fixed": len(self.fixed),
                         "still_failing": len(self.still_failing), "changed": len(self.changed),
@@ -184,6 +251,10 @@ def compare(before: LoadedReport, after: LoadedReport, lang: str = "en") -> Diff
         assert shown is not None
         change = Change(key, bs, as_, str(shown.get("title", "")), str(shown.get("severity", "")),
                         str(shown.get("message", "")))
+        if as_ is not None and as_ != "skip":
+            diff.judged_after += 1
+        if as_ == "error" and bs in ("pass", "fail"):
+            diff.newly_unjudged.append(change)
         if as_ is None:
             diff.gone.append(change)
         elif as_ in BAD and bs not in BAD:
@@ -228,7 +299,19 @@ def render_text(diff: Diff, lang: str = "en") -> str:
         new=len(diff.new_failures), fixed=len(diff.fixed), still=len(diff.still_failing),
         changed=len(diff.changed), gone=len(diff.gone), unchanged=diff.unchanged)
     parts.append(counts + (_(": WORSE") if diff.worse else ""))
+    parts.extend(_unchecked_lines(diff, _))
     return "\n".join(parts) + "\n"
+
+
+def _unchecked_lines(diff: Diff, _: Any) -> list[str]:
+    """Why a diff that is not worse is still not green (exit 3)."""
+    out = []
+    if diff.judged_after == 0:
+        out.append(_("AFTER checked nothing (no result, or every result skip): not a pass"))
+    if diff.newly_unjudged:
+        out.append(_("{n} result(s) judged before could not be checked after (now error): not a pass").format(
+            n=len(diff.newly_unjudged)))
+    return out
 
 
 def _md_rows(changes: Iterable[Change], tr: NullTranslations) -> list[str]:
@@ -250,8 +333,10 @@ def render_markdown(diff: Diff, lang: str = "en") -> str:
 
     tr = translator(lang)
     _ = tr.gettext
-    head = "## " + (_("policyscan diff: worse") if diff.worse else _("policyscan diff: not worse"))
+    head = "## " + (_("policyscan diff: worse") if diff.worse else _("policyscan diff: unchecked")
+                    if diff.unchecked else _("policyscan diff: not worse"))
     out = [head, ""]
+    out += ["> " + escape(line) for line in _unchecked_lines(diff, _)]
     out += ["> " + escape(_("warning: {warning}").format(warning=w)) for w in diff.warnings]
     if diff.warnings:
         out.append("")

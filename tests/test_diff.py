@@ -75,11 +75,20 @@ def test_fail_to_error_is_known_not_new(reports: dict[str, Path], tmp_path: Path
     doc = json.loads(reports["bad"].read_text())
     for r in doc["results"]:
         if r["status"] == "fail":
-            r["status"] = "error"
+            r["status"] = r["outcome"] = "error"
+    _resummarise(doc)
     errors = tmp_path / "errors.json"
     errors.write_text(json.dumps(doc))
     diff = compare(read_report(str(reports["bad"])), read_report(str(errors)))
     assert not diff.worse and diff.still_failing
+    assert diff.newly_unjudged  # judged before, not now: the diff command exits 3
+
+
+def _resummarise(doc: dict) -> None:
+    """Recount a hand-edited report's summary, as a real report's would be."""
+    for status in ("pass", "fail", "error", "skip", "waived"):
+        doc["summary"][status] = sum(r["status"] == status for r in doc["results"])
+    doc["summary"]["total"] = len(doc["results"])
 
 
 def test_other_versions_are_compared_with_a_warning(reports: dict[str, Path], tmp_path: Path) -> None:
@@ -159,7 +168,8 @@ def test_a_new_failure_beside_known_ones_fails_the_gate(reports: dict[str, Path]
     doc = json.loads(reports["bad"].read_text())
     for r in doc["results"]:
         if r["rule"] == "EXO-TLS12-001":
-            r["status"] = "pass"  # the baseline did not know this one
+            r["status"] = r["outcome"] = "pass"  # the baseline did not know this one
+    _resummarise(doc)
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps(doc))
     proc = run_cli("scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "--target", "exch",
@@ -303,3 +313,81 @@ def test_diff_command_speaks_the_language_asked_for(reports: dict[str, Path]) ->
     bad = run_cli("diff", str(reports["good"]), str(reports["bad"]), "--lang", "xx")
     assert bad.returncode == 2
     assert "--lang xx: no such language (available: en, es)" in bad.stderr
+
+
+def _gutted(doc: dict, keep) -> None:
+    doc["results"] = [r for r in doc["results"] if keep(r)]
+    doc["targets"] = sorted({r["target"] for r in doc["results"]}) if isinstance(doc.get("targets"), list) and all(
+        isinstance(t, str) for t in doc["targets"]) else doc.get("targets")
+    _resummarise(doc)
+
+
+def test_an_after_report_that_checked_nothing_is_never_green(reports: dict[str, Path], tmp_path: Path) -> None:
+    empty = _edited(reports, tmp_path, "empty.json", lambda d: _gutted(d, lambda r: False))
+    out = run_cli("diff", str(reports["bad"]), str(empty))
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "AFTER checked nothing" in out.stdout
+
+    def all_skip(doc: dict) -> None:
+        for r in doc["results"]:
+            r["status"] = r["outcome"] = "skip"
+        _resummarise(doc)
+
+    skipped = _edited(reports, tmp_path, "skipped.json", all_skip)
+    assert run_cli("diff", str(reports["good"]), str(skipped)).returncode == 3
+
+
+def test_judged_before_and_error_after_is_exit_3_not_green(reports: dict[str, Path], tmp_path: Path) -> None:
+    def unreachable(doc: dict) -> None:
+        for r in doc["results"]:
+            if r["status"] == "fail":
+                r["status"] = r["outcome"] = "error"
+        _resummarise(doc)
+
+    errors = _edited(reports, tmp_path, "errors.json", unreachable)
+    out = run_cli("diff", str(reports["bad"]), str(errors), "--report", "json")
+    assert out.returncode == 3, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["worse"] is False and doc["unchecked"] is True and doc["newly_unjudged"] > 0
+
+
+def _waived_error(doc: dict) -> None:
+    r = next(r for r in doc["results"] if r["status"] == "fail")
+    r["status"], r["outcome"], r["waiver"] = "waived", "error", {"rule": r["rule"], "reason": "x",
+                                                                 "expires": "2099-01-01", "expired": False}
+    _resummarise(doc)
+
+
+def _all_waived_without_waiver(doc: dict) -> None:
+    for r in doc["results"]:
+        if r["status"] == "fail":
+            r["status"] = "waived"
+    _resummarise(doc)
+
+
+def _pass_but_summary_says_fail(doc: dict) -> None:
+    for r in doc["results"]:
+        if r["status"] == "fail":
+            r["status"] = r["outcome"] = "pass"
+
+
+def _bogus_severity(doc: dict) -> None:
+    doc["results"][0]["severity"] = "bogus"
+
+
+def _no_message(doc: dict) -> None:
+    del doc["results"][0]["message"]
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (_waived_error, "a waived result must keep outcome fail and name its waiver"),
+    (_all_waived_without_waiver, "a waived result must keep outcome fail and name its waiver"),
+    (_pass_but_summary_says_fail, "its summary counts"),
+    (_bogus_severity, "severity: 'bogus' is not one of"),
+    (_no_message, "message: missing, or not a string"),
+])
+def test_a_hand_edited_report_that_cannot_be_real_is_refused(reports, tmp_path, edit, said) -> None:
+    after = _edited(reports, tmp_path, "after.json", edit)
+    out = run_cli("diff", str(reports["bad"]), str(after))
+    assert out.returncode == 2, out.stdout
+    assert said in out.stderr and "after.json" in out.stderr
