@@ -163,7 +163,9 @@ class Outcome(NamedTuple):
 
     ``fields`` are the check type's own values for ``${...}`` placeholders in
     remediation text (``key``, ``value``, ``endpoint``, ``signature`` ...);
-    ``actual`` and ``expected`` are always available as placeholders too.
+    ``actual`` and ``expected`` are always available as placeholders too: the
+    outcome's own values, unless ``fields`` gives texts for them (how they read
+    for a person, in the run's language; the report keeps the values).
 
     ``examined`` is the proof behind a ``pass`` or ``fail``: what was really
     read, seen or negotiated (see "Proof of a verdict" above). Without it the
@@ -230,6 +232,11 @@ class CheckType:
     checked against this schema first, and facts that do not match are refused (exit 2), never
     handed to ``evaluate``. None: any plain JSON is accepted. Keep ``$ref`` out of it (it is
     embedded in ``policyscan schema facts``)."""
+    replay: Callable[[Sequence[Mapping[str, JSON]]], tuple[JSON, JSON]] | None = None
+    """Optional: facts from recordings the plugin's own command made (``policyscan probe --report
+    json`` for ``smtp_tls``), for ``policyscan test`` fixtures. Given the recorded facts (one per
+    recording), return ``(source, facts)``: the target's source setting that names them, and the
+    facts ``collect`` would have yielded for that target. None: the check type cannot be replayed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -481,9 +481,9 @@ class Engine:
         remediation = ""
         if outcome.status is Status.FAIL and (message_template or remediation_template):
             values = {
-                **outcome.fields,
                 "actual": outcome.actual,
                 "expected": outcome.expected,
+                **outcome.fields,  # a check type may say how ${actual} and ${expected} read for a person
                 "target": target.name,
                 "rule": rule.id,
                 "policy": policy.id,

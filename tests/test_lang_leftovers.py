@@ -95,3 +95,82 @@ def test_english_run_reads_absent_in_junit(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     text = out.read_text(encoding="utf-8")
     assert "actual: absent" in text and "actual: null" not in text
+
+
+# --- smtp_tls: ${actual}/${expected} in remediation, and the probe's table ------------------------
+
+SMTP_POLICY = """\
+apiVersion: policyscan/v1
+kind: Policy
+metadata: {id: mx, title: MX, version: "1"}
+rules:
+  - id: MX-1
+    title: no STARTTLS wanted
+    severity: low
+    check:
+      smtp_tls: {starttls: forbidden, accept: [TLSv1.2], reject: [TLSv1.0], plaintext_mail: refused, timeout: 5}
+    remediation:
+      en: "found ${actual}; expected ${expected}; saw ${observed}"
+      es: "encontrado ${actual}; se esperaba ${expected}; visto ${observed}"
+"""
+
+
+@pytest.fixture
+def smtp_454():
+    from tests.plugins.smtp_servers import hostile_server
+
+    server = hostile_server("454")
+    yield server
+    server.stop()
+
+
+def _smtp_scan(tmp_path: Path, endpoint: str, lang: str) -> dict:
+    policy = tmp_path / "mx.yaml"
+    policy.write_text(SMTP_POLICY, encoding="utf-8")
+    out = tmp_path / f"{lang}.json"
+    proc = run_cli("scan", "--target", "mx1", "--smtp", endpoint, "--policy", str(policy), "--lang", lang,
+                   "--report", f"json={out}")
+    assert proc.returncode == 1, proc.stderr
+    [result] = json.loads(out.read_text(encoding="utf-8"))["results"]
+    return result
+
+
+RAW_VALUES = ("not_offered", "plaintext_mail", "starttls offered", "accept: ", "reject: ", "starttls: ")
+
+
+@pytest.mark.timeout(60)
+def test_smtp_remediation_reads_actual_and_expected_naturally(smtp_454, tmp_path: Path) -> None:
+    es = _smtp_scan(tmp_path, smtp_454.endpoint, "es")
+    en = _smtp_scan(tmp_path, smtp_454.endpoint, "en")
+    ep = smtp_454.endpoint
+    assert es["status"] == en["status"] == "fail"
+    assert es["remediation"] == (
+        f"encontrado {ep}: STARTTLS ofrecido, TLSv1.2 error, TLSv1.0 error, MAIL sin TLS aceptado; "
+        "se esperaba STARTTLS prohibido; aceptar TLSv1.2; rechazar TLSv1.0; MAIL sin TLS rechazado; "
+        "visto ofrecido")
+    assert en["remediation"] == (
+        f"found {ep}: STARTTLS offered, TLSv1.2 error, TLSv1.0 error, plain MAIL accepted; "
+        "expected STARTTLS forbidden; accept TLSv1.2; reject TLSv1.0; plain MAIL refused; saw offered")
+    for raw in RAW_VALUES:
+        assert raw not in es["remediation"] and raw not in en["remediation"]
+    # the machine values of the report do not change
+    assert es["actual"] == en["actual"] == {ep: {"starttls": "offered", "TLSv1.2": "error", "TLSv1.0": "error",
+                                                 "plaintext_mail": "accepted"}}
+    assert es["expected"] == {"accept": ["TLSv1.2"], "reject": ["TLSv1.0"], "plaintext_mail": "refused",
+                              "starttls": "forbidden"}
+
+
+@pytest.mark.timeout(60)
+def test_probe_table_translates_every_verdict_word(smtp_454) -> None:
+    from tests.plugins.smtp_servers import aiosmtpd_server
+
+    es = run_cli("probe", smtp_454.endpoint, "--lang", "es", "--timeout", "5").stdout
+    assert "  STARTTLS     temporal: 454 " in es and "STARTTLS     temporary" not in es
+    plain = aiosmtpd_server(None)  # no STARTTLS at all
+    try:
+        es = run_cli("probe", plain.endpoint, "--lang", "es", "--timeout", "5").stdout
+        en = run_cli("probe", plain.endpoint, "--timeout", "5").stdout
+    finally:
+        plain.stop()
+    assert "  STARTTLS     no ofrecido" in es and "not_offered" not in es
+    assert "  STARTTLS     not offered" in en and "not_offered" not in en

@@ -27,8 +27,10 @@ STARTTLS", and a ``501`` to MAIL never for "plaintext refused". The outcome's
 
 Messages and item details read in the run's language (``--lang``, the
 ``policyscan-smtp`` catalog), the probe's own reasons too (their templates are
-in the facts, :mod:`plugins.smtp.texts`); ``actual``, ``fields``, ``examined``
-and the transcripts keep their values and the server's words as they were.
+in the facts, :mod:`plugins.smtp.texts`); ``actual``, ``examined`` and the
+transcripts keep their values and the server's words as they were. The
+``fields`` for ``${actual}``, ``${expected}`` and ``${observed}`` are texts for a
+person, in the run's language (``STARTTLS not offered``, not ``not_offered``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from plugins.smtp.texts import Reader, Said, render
 from scanner.api import JSON, EvalContext, Outcome, Status
 from scanner.combine import combine_parts
 from scanner.i18n import N_
+from scanner.placeholders import readable
 
 EVIDENCE_LINE = 512
 """Longest string from a transcript copied into evidence (characters); the rest is counted."""
@@ -60,7 +63,7 @@ _WORDS: dict[str, str] = {
     "not_offered": N_("not offered"), "not_tried": N_("not tried"), "offered": N_("offered"),
     "no TLS": N_("no TLS"), "no STARTTLS": N_("no STARTTLS"), "not yet valid": N_("not yet valid"),
     "match": N_("match"), "mismatch": N_("mismatch"), "required": N_("required"), "forbidden": N_("forbidden"),
-    "answer": N_("answer"), "probed": N_("probed"), "at least one": N_("at least one"),
+    "answer": N_("answer"), "probed": N_("probed"), "at least one": N_("at least one"), "optional": N_("optional"),
 }
 """Words of the ``observed``/``expected`` values (kept as they are in ``actual``, ``fields`` and the evidence),
 as a message shows them."""
@@ -73,6 +76,53 @@ def _shown(value: JSON, _: Reader) -> str:
     if value is None:
         return _("None")
     return str(value)
+
+
+_ITEMS: dict[str, str] = {
+    "starttls": "STARTTLS", "plaintext_mail": N_("plain MAIL"), "endpoint": N_("endpoint"),
+    "endpoints": N_("endpoints"), "certificate.min_days_valid": N_("certificate days left"),
+    "certificate.min_key_bits": N_("certificate key bits"), "certificate.match_hostname": N_("certificate name"),
+}
+"""Item names as ``${actual}`` reads them (a version, ``TLSv1.2``, is its own name)."""
+
+
+def _item_name(name: str, _: Reader) -> str:
+    return _(_ITEMS[name]) if name in _ITEMS else name
+
+
+def actual_text(actual: Mapping[str, JSON], _: Reader, lang: str = "en") -> str:
+    """``actual`` (endpoint -> item -> observed) as ``${actual}`` reads it, in ``_``'s language:
+    ``mx:25: STARTTLS not offered, TLSv1.2 no STARTTLS; ...`` (nothing observed reads "absent")."""
+
+    def seen(value: JSON) -> str:
+        return readable(None, lang) if value is None else _shown(value, _)
+
+    return "; ".join(
+        f"{endpoint}: " + ", ".join(f"{_item_name(str(item), _)} {seen(v)}" for item, v in items.items())
+        if isinstance(items, Mapping) else f"{endpoint}: {seen(items)}"
+        for endpoint, items in actual.items()
+    )
+
+
+def expected_text(expected: Mapping[str, JSON], _: Reader) -> str:
+    """``expected`` (the check's parameters) as ``${expected}`` reads it, in ``_``'s language:
+    ``STARTTLS required; accept TLSv1.2; reject TLSv1.0, TLSv1.1; plain MAIL refused``."""
+    parts = [_("STARTTLS {mode}").format(mode=_shown(expected.get("starttls", "required"), _))]
+    if expected.get("accept"):
+        parts.append(_("accept {versions}").format(versions=", ".join(map(str, expected["accept"]))))  # type: ignore[arg-type]
+    if expected.get("reject"):
+        parts.append(_("reject {versions}").format(versions=", ".join(map(str, expected["reject"]))))  # type: ignore[arg-type]
+    if expected.get("plaintext_mail"):
+        parts.append(_("plain MAIL {verdict}").format(verdict=_shown(expected["plaintext_mail"], _)))
+    cert = expected.get("certificate")
+    if isinstance(cert, Mapping):
+        if "min_days_valid" in cert:
+            parts.append(_("a certificate valid for {days} days more at least").format(days=cert["min_days_valid"]))
+        if "min_key_bits" in cert:
+            parts.append(_("a certificate key of {bits} bits at least").format(bits=cert["min_key_bits"]))
+        if cert.get("match_hostname"):
+            parts.append(_("a certificate naming the host"))
+    return "; ".join(parts)
 
 
 def probe_key(label: str, servername: str | None) -> str:
@@ -373,8 +423,11 @@ def evaluate(params: Mapping[str, JSON], facts: JSON, ctx: EvalContext) -> Outco
         message = "; ".join(parts[:6]) + (_("; and {count} more").format(count=len(parts) - 6)
                                           if len(parts) > 6 else "")
     item_name = str(first["item"])
+    # ${actual}, ${expected} and ${observed} read as a person says them, in the run's language (the
+    # outcome's actual and expected keep the machine values)
     fields = {"endpoint": first_ep, "servername": servername or "", "item": item_name,
-              "observed": first["observed"],
-              "version": item_name if item_name.startswith(("SSL", "TLS")) else ""}
+              "observed": _shown(first["observed"], _),
+              "version": item_name if item_name.startswith(("SSL", "TLS")) else "",
+              "actual": actual_text(actual, _, ctx.run.lang), "expected": expected_text(expected, _)}
     return Outcome(status=status, message=message, expected=expected, actual=actual,
                    evidence=evidence, fields=fields, examined=examined)

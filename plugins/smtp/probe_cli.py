@@ -50,7 +50,8 @@ def probe_document(facts: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 _WORDS = {"accepted": N_("accepted"), "refused": N_("refused"), "error": N_("error"),
-          "not offered": N_("not offered"), "offered": N_("offered")}
+          "not offered": N_("not offered"), "not_offered": N_("not offered"), "offered": N_("offered"),
+          "temporary": N_("temporary"), "not_tried": N_("not tried")}
 """The probe's verdict words, as the table shows them (the JSON document keeps them in English)."""
 
 
