@@ -72,6 +72,8 @@ DEFAULT_TARGET = "test"
 LOG_KINDS = ("smtp_send", "smtp_receive", "message_tracking", "queue", "text")
 ENCODINGS = ("utf-16le", "utf-16be", "utf-8", "utf-8-sig", "ascii", "cp1252")
 PROBE_SCHEMA = "policyscan/probe/v1"
+PROBE_CHECK_TYPE = "smtp_tls"
+"""The check type a case's ``probe:`` recordings are replayed to (through its ``CheckType.replay``)."""
 
 # --------------------------------------------------------------------------- the file format
 
@@ -561,12 +563,16 @@ def _check_fixtures(test: TestFile, case: Case, marks: Marks, host: Any, problem
                                                  "facts naming an endpoint): write one with "
                                                  "`policyscan probe HOST --report json=FILE`"))
             continue
-        ct = host.check_types.get("smtp_tls")
-        schema = getattr(ct, "facts_schema", None)
+        ct = host.check_types.get(PROBE_CHECK_TYPE)
+        if ct is None or ct.replay is None:
+            problems.append(marks.problem(where, f"no loaded check type {PROBE_CHECK_TYPE!r} replays recorded "
+                                                 "probes"))
+            continue
+        schema = ct.facts_schema
         if schema is not None:  # what the collector would have yielded, as a facts file is checked
             from scanner.validation import validator
 
-            err = next(iter(validator(schema).iter_errors({"probes": {facts["endpoint"]: facts}})), None)
+            err = next(iter(validator(schema).iter_errors(ct.replay([facts])[1])), None)
             if err is not None:
                 at = ".".join(str(x) for x in list(err.absolute_path)[2:]) or "facts"
                 problems.append(marks.problem(where, f"recorded probe facts do not match the smtp_tls facts "
@@ -603,12 +609,14 @@ def _content_bytes(item: Any, what: str, base: Path) -> bytes | Path:
     return bom + text.encode(encoding, "strict")
 
 
-def _materialise(test: TestFile, case: Case, folder: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _materialise(
+    test: TestFile, case: Case, folder: Path, host: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write the case's fixtures into ``folder``; return the target's sources and recorded facts per check type."""
     raw = case.raw
     base = test.path.resolve().parent
     sources: dict[str, Any] = {}
-    recorded: dict[str, dict[str, Any]] = {}
+    recorded: dict[str, Any] = {}
     regs = []
     for j, item in enumerate(_as_list(raw.get("reg"))):
         got = _content_bytes(item, "reg", base)
@@ -635,11 +643,9 @@ def _materialise(test: TestFile, case: Case, folder: Path) -> tuple[dict[str, An
     if logs:
         sources["logs"] = logs
     probes = [facts for (i, _), facts in sorted(test.probes.items()) if i == case.index]
-    if probes:
-        from plugins.smtp.judge import probe_key
-
-        sources["smtp"] = [p["endpoint"] for p in probes]
-        recorded["smtp_tls"] = {"probes": {probe_key(p["endpoint"], p.get("servername")): p for p in probes}}
+    if probes:  # checked when the file was read: the check type is loaded and replays
+        ct = host.check_types[PROBE_CHECK_TYPE]
+        sources[ct.source], recorded[PROBE_CHECK_TYPE] = ct.replay(probes)
     return sources, recorded
 
 
@@ -668,7 +674,7 @@ def run_case(test: TestFile, case: Case, host: Any) -> CaseRun:
         return _run_snapshot_case(test, case, host, policy, spec)
     with tempfile.TemporaryDirectory(prefix="policyscan-test-") as tmp:
         folder = Path(tmp)
-        sources, recorded = _materialise(test, case, folder)
+        sources, recorded = _materialise(test, case, folder, host)
         check_types = dict(host.check_types)
         for type_name, facts in recorded.items():
             check_types[type_name] = dc_replace(check_types[type_name],
@@ -834,8 +840,15 @@ def load_tests(paths: Sequence[str], host: Any) -> tuple[list[TestFile], int, li
     problems: list[Problem] = []
     tests: list[TestFile] = []
     count = 0
+    from scanner.loader import PACK_PREFIX, pack_path
+
     for given in paths:
-        p = Path(given)
+        found = pack_path(given, host)  # a path, or pack:NAME: the tests an installed plugin ships with its pack
+        if found is None:
+            known = ", ".join(f"{PACK_PREFIX}{n}" for n in sorted(host.packs)) or "none"
+            problems.append(Problem(given, 1, 1, f"no installed plugin ships this policy pack (known packs: {known})"))
+            continue
+        p = found if not given.startswith(PACK_PREFIX) or found.is_dir() else found.parent
         if not p.exists():
             problems.append(Problem(given, 1, 1, "no such file or directory"))
             continue

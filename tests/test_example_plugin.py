@@ -150,10 +150,17 @@ def test_collect_then_scan_facts_gives_the_live_results(fleet: Path, tmp_path: P
     assert len(results("live.json")) == 8
 
 
-def test_the_packs_policy_tests_pass() -> None:
-    out = run_cli("test", str(plugin.PACK_DIR))
+@pytest.mark.parametrize("where", ["folder", "pack"])
+def test_the_packs_policy_tests_pass(where: str) -> None:
+    out = run_cli("test", str(plugin.PACK_DIR) if where == "folder" else "pack:file-contains-demo")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "4 case(s) in 1 file(s): 4 passed, 0 failed; 8/8 expectations met" in out.stdout
+
+
+def test_an_unknown_pack_of_tests_is_a_usage_error() -> None:
+    out = run_cli("test", "pack:no-such-pack")
+    assert out.returncode == 2
+    assert "pack:no-such-pack:1:1: no installed plugin ships this policy pack (known packs: " in out.stderr
 
 
 def test_the_command_prints_matches_and_exits_by_verdict(fleet: Path) -> None:

@@ -130,6 +130,15 @@ def _names_endpoints(params: Mapping[str, JSON]) -> bool:
     return bool(params.get("endpoints"))
 
 
+def _replay(recorded: Sequence[Mapping[str, JSON]]) -> tuple[JSON, JSON]:
+    """Recorded probes (``policyscan probe --report json``: each document's ``facts``) as the
+    target's ``smtp`` list and the facts the collector would have gathered for it."""
+    from plugins.smtp.judge import probe_key
+
+    probes = {probe_key(str(p["endpoint"]), p.get("servername")): dict(p) for p in recorded}
+    return [str(p["endpoint"]) for p in recorded], {"probes": probes}
+
+
 @hookimpl
 def register_check_types() -> list[CheckType]:
     return [
@@ -143,6 +152,7 @@ def register_check_types() -> list[CheckType]:
             source_optional=_names_endpoints,
             source_schema=SOURCE_SCHEMA,
             facts_schema=FACTS_SCHEMA,
+            replay=_replay,
         )
     ]
 
