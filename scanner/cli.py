@@ -102,9 +102,15 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
     val.add_argument("paths", nargs="+", metavar="PATH",
                      help="policy, inventory, waiver or policy test files, directories to walk, or pack:NAME")
 
-    rules = sub.add_parser("rules", help="list the rules of policies")
+    rules = sub.add_parser(
+        "rules", help="list the rules of policies, or print named rules in full",
+        description="Without RULE: one line per rule (policy, id, severity, check types, title). With RULE: "
+        "each named rule in full: title, description and rationale in every language given, the check, "
+        "references, the message and the remediation in each language, and where it is defined.")
     rules.add_argument("--policy", action="append", required=True, metavar="PATH",
                        help="policy file, directory or pack:NAME (repeatable)")
+    rules.add_argument("rule", nargs="*", metavar="RULE",
+                       help="a rule id, or POLICY/RULE when two loaded policies share it: print it in full")
 
     sub.add_parser("plugins", help="list loaded plugins, their check types and reporters")
 
@@ -407,22 +413,9 @@ def cmd_validate(args: argparse.Namespace, stdout: IO[str]) -> int:
 
 
 def cmd_rules(args: argparse.Namespace, stdout: IO[str]) -> int:
-    from scanner.loader import load_policies
-    from scanner.plugin_host import load_plugins
+    from scanner.rules_cmd import run_rules
 
-    rows = [("POLICY", "RULE", "SEVERITY", "CHECK", "TITLE")]
-    for policy in load_policies(args.policy, load_plugins()):
-        if policy.extends:  # an overlay: what it builds on, and where each rule comes from
-            chain = " -> ".join(f"{b.id} {b.version} ({b.path})" for b in policy.extends)
-            print(f"{policy.id} {policy.version} ({policy.path}) extends {chain}", file=stdout)
-        for rule in policy.rules:
-            kinds = ",".join(sorted({leaf.type_name for leaf in rule.check.leaves()}))
-            title = f"{rule.title}  [from {rule.origin()}]" if policy.extends else rule.title
-            rows.append((policy.id, rule.id, str(rule.severity), kinds, title))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for r in rows:
-        print("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4], file=stdout)
-    return 0
+    return run_rules(args.policy, args.rule, stdout)
 
 
 def cmd_plugins(args: argparse.Namespace, stdout: IO[str]) -> int:
