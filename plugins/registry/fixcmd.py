@@ -2,8 +2,9 @@ r"""``policyscan fix --format cmd``: a batch file that backs up, then sets the p
 
 What the script does, in order:
 
-1. makes a backup folder next to itself, ``policyscan-backup-<target>-<date>_<time>``
-   (``%DATE%``/``%TIME%`` with ``/ : . ,`` and spaces replaced), and stops when
+1. makes a new backup folder next to itself, ``policyscan-backup-<target>-<date>_<time>``
+   (``%DATE%``/``%TIME%`` with ``/ : . ,`` and spaces replaced; a random suffix when that
+   folder exists, so a second run never overwrites the first run's backup), and stops when
    it cannot;
 2. for each affected key that has no affected ancestor (an export holds the
    subkeys): ``reg query`` tells whether it exists; an existing key is saved
@@ -130,7 +131,11 @@ def render(target: str, changes: list[Change], source: str) -> str:
         'set "STAMP=%STAMP:,=-%"',
         'set "STAMP=%STAMP: =_%"',
         f'set "BACKUP=%~dp0policyscan-backup-{t}-%STAMP%"',
-        'if not exist "%BACKUP%\\" mkdir "%BACKUP%"',
+        # a fresh folder every run: %TIME% may lack seconds (Wine), and a second run must not
+        # overwrite the first run's backup, which holds the values from before any fix
+        ":pickbackup",
+        'if exist "%BACKUP%" (set "BACKUP=%BACKUP%-%RANDOM%" & goto :pickbackup)',
+        'mkdir "%BACKUP%" 2>nul',
         'if not exist "%BACKUP%\\" goto :nobackupdir',
         "",
     ]

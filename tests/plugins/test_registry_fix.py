@@ -205,6 +205,12 @@ def test_cmd_fix_backs_up_then_sets(wine: Wine, tmp_path: Path) -> None:
     after = _export_and_scan(wine, tmp_path)
     assert {r for r in FIXABLE if after[r] != "pass"} == set()
     assert {r for r in UNFIXABLE if after[r] != "fail"} == set()
+    # a second run (Wine's %TIME% has minutes only: the same stamp) gets a folder of its own, so the
+    # first backup, the only one holding the values from before the fix, is never overwritten
+    wine.run("cmd", "/c", "fix.cmd", cwd=tmp_path)
+    folders = sorted(tmp_path.glob("policyscan-backup-host1-*"))
+    assert len(folders) == 2, folders
+    assert backups[0].read_bytes().decode("utf-16") == old
 
 
 def test_cmd_fix_stops_when_the_backup_fails(wine: Wine, tmp_path: Path) -> None:
