@@ -46,9 +46,11 @@ class Rule:
     labels: Mapping[str, str] = field(default_factory=dict)
     """``applies_to.labels``: all must equal the target's."""
     description: str = ""
+    """The English description (else the first language's); ``descriptions`` has every language."""
     references: Sequence[Mapping[str, Any]] = ()
     tags: Sequence[str] = ()
     rationale: str = ""
+    """The English rationale (else the first language's); ``rationales`` has every language."""
     line: int = 0
     """The line of the rule in its policy file (1-based; 0 when built in code)."""
     titles: Mapping[str, str] = field(default_factory=dict)
@@ -57,6 +59,10 @@ class Rule:
     """The file the rule is written in (a base policy's, for a rule an overlay inherits)."""
     source_policy: str = ""
     """The id of the policy that defines the rule (the base's, for an inherited rule)."""
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    """Language code → description (a plain string in the file is stored as ``en``)."""
+    rationales: Mapping[str, str] = field(default_factory=dict)
+    """Language code → rationale (a plain string in the file is stored as ``en``)."""
     changes: tuple[Mapping[str, Any], ...] = ()
     """What overlays changed, in order: ``{"policy", "file", "line", "set": [fields]}`` or
     ``{"policy", "file", "line", "disabled": reason}``."""
@@ -99,6 +105,8 @@ class Policy:
     references: Sequence[Mapping[str, Any]] = ()
     titles: Mapping[str, str] = field(default_factory=dict)
     """Language code → title (``title`` is the English one); empty when built in code."""
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    """Language code → description (``description`` is the English one)."""
     extends: tuple[BaseRef, ...] = ()
     """For an overlay: the policies it builds on, nearest first (its base, the base's base, ...)."""
 

@@ -46,6 +46,11 @@ def _lang_map(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _english(texts: Mapping[str, str]) -> str:
+    """The English text of a language map, else its first language's ("" when empty)."""
+    return texts.get("en") or next(iter(texts.values()), "")
+
+
 def override_error(default: Any, text: str) -> tuple[Any, str | None]:
     """An ``--input`` value read as the type of the policy's default: (value, why it cannot be)."""
     if isinstance(default, str):
@@ -149,7 +154,8 @@ class _PolicyBuilder:
             path=self.doc.display,
             rules=tuple(sorted((r for r in rules if r is not None), key=lambda r: r.id)),
             inputs=self.inputs,
-            description=meta.get("description", ""),
+            description=_english(_lang_map(meta.get("description"))),
+            descriptions=_lang_map(meta.get("description")),
             references=tuple(meta.get("references", ())),
         )
 
@@ -173,10 +179,12 @@ class _PolicyBuilder:
             remediation=_lang_map(raw.get("remediation")),
             message=_lang_map(raw.get("message")),
             labels=dict(applies.get("labels") or {}),
-            description=raw.get("description", ""),
+            description=_english(_lang_map(raw.get("description"))),
+            descriptions=_lang_map(raw.get("description")),
             references=tuple(raw.get("references", ())),
             tags=tuple(raw.get("tags", ())),
-            rationale=raw.get("rationale", ""),
+            rationale=_english(_lang_map(raw.get("rationale"))),
+            rationales=_lang_map(raw.get("rationale")),
             line=self.doc.marks.at(path)[0],
             source=self.doc.display,
             source_policy=self.pid,
@@ -351,8 +359,9 @@ def _apply_overlay(
             if field in change:
                 new[field] = _lang_map(change[field])
         for field in ("description", "rationale"):
-            if field in change:
-                new[field] = change[field]
+            if field in change:  # a text or a language map: it replaces the base's whole map
+                new[f"{field}s"] = _lang_map(change[field])
+                new[field] = _english(new[f"{field}s"])
         for field in ("references", "tags"):
             if field in change:
                 new[field] = tuple(change[field])
@@ -455,7 +464,8 @@ def _build_chain(
         path=top.display,
         rules=tuple(sorted(rules.values(), key=lambda r: r.id)),
         inputs=values,
-        description=meta.get("description", ""),
+        description=_english(_lang_map(meta.get("description"))),
+        descriptions=_lang_map(meta.get("description")),
         references=tuple(meta.get("references", ())),
         extends=tuple(
             BaseRef(d.data["metadata"]["id"], str(d.data["metadata"]["version"]), d.sha256, d.display)

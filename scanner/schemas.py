@@ -82,8 +82,10 @@ def _rule_schema(check: Mapping[str, Any]) -> dict[str, Any]:
                 "enum": [s.value for s in Severity],
                 "description": "How bad a failure is: info, low, medium, high or critical (scan --fail-on compares it)",
             },
-            "description": {"type": "string", "description": "Longer explanation of what the rule checks"},
-            "rationale": {"type": "string", "description": "Why the setting matters (what breaks, what it protects)"},
+            "description": {**_TEXT_OR_LANG, "description": "Longer explanation of what the rule checks "
+                            "(a text or {en: ..., es: ...})"},
+            "rationale": {**_TEXT_OR_LANG, "description": "Why the setting matters (what breaks, what it protects; "
+                          "a text or {en: ..., es: ...})"},
             "references": _REFERENCES,
             "tags": {
                 "type": "array",
@@ -190,7 +192,8 @@ def _policy_schema(check: Mapping[str, Any], defs: Mapping[str, Any] | None = No
                         "minLength": 1,
                         "description": "Version of the policy text, e.g. '1.2.0' (quote it so YAML keeps a string)",
                     },
-                    "description": {"type": "string", "description": "What the policy covers and why"},
+                    "description": {**_TEXT_OR_LANG,
+                                    "description": "What the policy covers and why (a text or {en: ..., es: ...})"},
                     "references": _REFERENCES,
                 },
                 "additionalProperties": False,

@@ -174,3 +174,69 @@ def test_probe_table_translates_every_verdict_word(smtp_454) -> None:
         plain.stop()
     assert "  STARTTLS     no ofrecido" in es and "not_offered" not in es
     assert "  STARTTLS     not offered" in en and "not_offered" not in en
+
+
+# --- policy description and rationale: a text or a language map -----------------------------------
+
+ES_DESCRIPTION = "El lado cliente (correo saliente) de TLS 1.2 de SCHANNEL está activado"
+EN_DESCRIPTION = "SCHANNEL's TLS 1.2 client (outgoing mail) side is enabled"
+ES_RATIONALE = "Microsoft 365 solo acepta TLS 1.2 o posterior"
+EN_RATIONALE = "Microsoft 365 accepts only TLS 1.2 or later"
+
+
+def test_sarif_reads_the_packs_descriptions_in_the_runs_language(spanish_scan: dict[str, str]) -> None:
+    sarif = json.loads(spanish_scan["sarif"])
+    rules = {r["id"]: r for run in sarif["runs"] for r in run["tool"]["driver"]["rules"]}
+    rule = next(r for rid, r in rules.items() if rid.endswith("EXO-TLS12-001"))
+    assert rule["fullDescription"]["text"].startswith(ES_DESCRIPTION)
+    assert ES_RATIONALE in rule["help"]["text"] and EN_RATIONALE not in rule["help"]["text"]
+    assert EN_DESCRIPTION not in spanish_scan["sarif"]
+
+
+def test_every_pack_rule_has_spanish_description_and_rationale() -> None:
+    from scanner.loader import load_policies
+    from scanner.plugin_host import load_plugins
+
+    for policy in load_policies([str(POLICIES)], load_plugins()):
+        assert policy.descriptions.get("es"), policy.id
+        for rule in policy.rules:
+            if rule.description:
+                assert rule.descriptions.get("es"), rule.id
+            if rule.rationale:
+                assert rule.rationales.get("es"), rule.id
+
+
+def test_html_and_rules_read_descriptions_in_the_chosen_language(tmp_path: Path) -> None:
+    html = tmp_path / "r.html"
+    proc = run_cli("scan", "--inventory", str(ROOT / "examples" / "inventory.yaml"), "--policy", str(POLICIES),
+                   "--lang", "es", "--now", NOW, "--report", f"html={html}")
+    assert proc.returncode == 1, proc.stderr
+    text = html.read_text(encoding="utf-8")
+    assert ES_DESCRIPTION in text and EN_DESCRIPTION not in text
+    # `rules RULE` prints a rule in full, its description and rationale in every language it has
+    full = run_cli("rules", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "EXO-TLS12-001").stdout
+    for text in (ES_DESCRIPTION, ES_RATIONALE, EN_DESCRIPTION, EN_RATIONALE):
+        assert text in full
+
+
+def test_a_plain_string_description_still_reads_in_every_language(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "apiVersion: policyscan/v1\nkind: Policy\n"
+        "metadata: {id: p, title: P, version: '1', description: {en: Only English, es: Solo español}}\n"
+        "rules:\n"
+        "  - id: R1\n    title: R\n    severity: low\n    description: written once\n"
+        "    rationale: {es: solo en español}\n"
+        "    check: {registry: {key: 'HKLM\\X', value: V, equals: 1}}\n",
+        encoding="utf-8",
+    )
+    assert run_cli("validate", str(policy)).returncode == 0
+    out = run_cli("rules", "--policy", str(policy), "R1").stdout
+    assert "written once" in out and "solo en español" in out
+    sarif = tmp_path / "r.sarif"
+    for lang in ("en", "es"):  # the one text there is reads in every language
+        run_cli("scan", "--target", "t", "--reg", str(ROOT / "examples" / "exports" / "exch01-schannel.reg"),
+                "--policy", str(policy), "--lang", lang, "--report", f"sarif={sarif}")
+        [rule] = json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["tool"]["driver"]["rules"]
+        assert rule["fullDescription"]["text"] == "written once"
+        assert "solo en español" in rule["help"]["text"]
