@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from scanner.plugin_host import PluginHost
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-SCHEMA_KINDS = ("policy", "inventory", "waivers", "report", "facts")
+SCHEMA_KINDS = ("policy", "inventory", "waivers", "report", "facts", "test")
 DIFF_FORMATS = ("console", "json", "markdown")
 
 
@@ -459,6 +459,10 @@ def cmd_schema(args: argparse.Namespace, stdout: IO[str]) -> int:
         from scanner.plugin_host import load_plugins
 
         schema = file_schema(load_plugins().check_types)
+    elif args.kind == "test":
+        from scanner.policytest_cmd import policytest_schema
+
+        schema = policytest_schema()
     else:
         from scanner.plugin_host import load_plugins
 

@@ -219,34 +219,54 @@ def header_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
         sources.setdefault(ct.source, dict(ct.source_schema) if ct.source_schema is not None else {})
     return {
         "type": "object",
+        "description": "The header (line 1): what was collected, by what, when, for which targets and checks.",
         "required": ["schema", "tool", "plugins", "collected_at", "inventory", "policies", "checks", "sources"],
         "properties": {
-            "schema": {"const": FORMAT},
+            "schema": {"const": FORMAT, "description": f"The format of the file: {FORMAT}."},
             "tool": {
                 "type": "object",
+                "description": "The program that wrote the file.",
                 "required": ["name", "version"],
-                "properties": {"name": {"const": "policyscan"}, "version": {"type": "string"}},
+                "properties": {
+                    "name": {"const": "policyscan", "description": "Always policyscan."},
+                    "version": {"type": "string", "description": "The policyscan version that collected."},
+                },
             },
             "plugins": {
                 "type": "object",
+                "description": "The plugins loaded when collecting, by plugin name; all of them must be loaded "
+                "to judge the file.",
                 "additionalProperties": {
                     "type": "object",
                     "required": ["version"],
-                    "properties": {"distribution": {"type": "string"}, "version": {"type": "string"}},
+                    "properties": {
+                        "distribution": {"type": "string", "description": "The Python distribution the plugin "
+                                         "comes from."},
+                        "version": {"type": "string", "description": "The version of that distribution."},
+                    },
                 },
             },
-            "collected_at": {"type": "string", "minLength": 1},
+            "collected_at": {"type": "string", "minLength": 1,
+                             "description": "When the facts were collected (ISO 8601; the collection's --now): "
+                             "the clock a scan of these facts judges by."},
             "inventory": {
                 "type": "array",
+                "description": "The targets collected from, as the inventory named them.",
                 "items": {
                     "type": "object",
                     "required": ["name", "labels", "base_dir", "sources"],
                     "properties": {
-                        "name": {"type": "string", "pattern": _NAME_PATTERN},
-                        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-                        "base_dir": {"type": "string", "minLength": 1},
+                        "name": {"type": "string", "pattern": _NAME_PATTERN,
+                                 "description": "The target's name (facts lines name their target by it)."},
+                        "labels": {"type": "object", "additionalProperties": {"type": "string"},
+                                   "description": "The target's labels (LABEL: VALUE) that policies select by."},
+                        "base_dir": {"type": "string", "minLength": 1,
+                                     "description": "The absolute folder the target's relative source paths "
+                                     "are relative to."},
                         "sources": {
                             "type": "object",
+                            "description": "The target's sources exactly as the inventory wrote them "
+                            "(evidence names files that way), by source name.",
                             "properties": {k: sources[k] for k in sorted(sources)},
                             "additionalProperties": False,
                         },
@@ -256,40 +276,57 @@ def header_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
             },
             "policies": {
                 "type": "array",
+                "description": "The policies the facts were collected for: a scan warns about a policy that "
+                "is not among them or has changed since.",
                 "items": {
                     "type": "object",
                     "required": ["id", "sha256"],
                     "properties": {
-                        "id": {"type": "string"},
-                        "version": {"type": ["string", "null"]},
-                        "sha256": {"type": "string"},
+                        "id": {"type": "string", "description": "The policy's id."},
+                        "version": {"type": ["string", "null"], "description": "The policy's version (null: "
+                                    "none)."},
+                        "sha256": {"type": "string", "description": "The SHA-256 of the policy as loaded: it "
+                                   "differs when the policy changed."},
                     },
                 },
             },
             "checks": {
                 "type": "array",
+                "description": "Every distinct check (type and parameters) collected for, numbered by its "
+                "position; facts lines name theirs by number.",
                 "items": {
                     "type": "object",
                     "required": ["type", "params"],
-                    "properties": {"type": {"type": "string"}, "params": {"type": "object"}},
+                    "properties": {
+                        "type": {"type": "string", "description": "The check type."},
+                        "params": {"type": "object", "description": "The check's parameters, as the policy "
+                                   "gave them (inputs resolved)."},
+                    },
                     "additionalProperties": False,
                 },
             },
-            "sources": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+            "sources": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "description": "The SHA-256 (hex) of each file the facts name, by absolute path."},
         },
         "additionalProperties": False,
     }
 
 
+_LINE_TYPE = "The check type whose collector gathered the facts."
 _LINE_BASE: dict[str, Any] = {
     "type": "object",
+    "description": "The facts one check type collected on one target (or why its collector failed there).",
     "required": ["type", "target", "checks"],
     "properties": {
-        "type": {"type": "string"},
-        "target": {"type": "string"},
-        "checks": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-        "facts": True,
-        "error": {"type": "string"},
+        "type": {"type": "string", "description": _LINE_TYPE},
+        "target": {"type": "string", "description": "The target's name (in the header's inventory)."},
+        "checks": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                   "description": "The checks the facts were gathered for: indexes in the header's checks. "
+                   "A check not listed is an error (not collected) when judged."},
+        "facts": {"description": "What the collector yielded: plain JSON in the shape of the check type's "
+                  "facts schema."},
+        "error": {"type": "string", "description": "Why the collector failed (instead of facts): every check "
+                  "of this type on the target is then an error."},
     },
     "additionalProperties": False,
     "oneOf": [{"required": ["facts"]}, {"required": ["error"]}],
@@ -297,12 +334,18 @@ _LINE_BASE: dict[str, Any] = {
 
 TRAILER_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "description": "The trailer (last line): a file without it, or whose counts differ, was cut short.",
     "required": ["end"],
     "properties": {
         "end": {
             "type": "object",
+            "description": "The counts of what the file holds.",
             "required": ["facts", "targets"],
-            "properties": {"facts": {"type": "integer", "minimum": 0}, "targets": {"type": "integer", "minimum": 0}},
+            "properties": {
+                "facts": {"type": "integer", "minimum": 0, "description": "The number of facts lines."},
+                "targets": {"type": "integer", "minimum": 0, "description": "The number of targets in the "
+                            "header's inventory."},
+            },
             "additionalProperties": False,
         }
     },
@@ -313,10 +356,10 @@ TRAILER_SCHEMA: dict[str, Any] = {
 def facts_line_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
     """JSON Schema of a facts line, each check type's ``facts_schema`` applied to its lines."""
     schema: dict[str, Any] = json.loads(json.dumps(_LINE_BASE))
-    schema["properties"]["type"] = {"enum": sorted(check_types)}
+    schema["properties"]["type"] = {"enum": sorted(check_types), "description": _LINE_TYPE}
     schema["allOf"] = [
         {"if": {"properties": {"type": {"const": name}}},
-         "then": {"properties": {"facts": dict(ct.facts_schema)}}}
+         "then": {"properties": {"facts": {"description": f"The {name} facts.", **ct.facts_schema}}}}
         for name, ct in sorted(check_types.items())
         if ct.facts_schema is not None
     ]

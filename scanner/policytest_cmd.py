@@ -87,19 +87,23 @@ def _content_schema(what: str) -> dict[str, Any]:
             {
                 "type": "object",
                 "required": ["text"],
-                "properties": {"text": {"type": "string"}, "encoding": {"enum": list(ENCODINGS)}},
+                "properties": {
+                    "text": {"type": "string", "description": "The content, as text."},
+                    "encoding": {"enum": list(ENCODINGS), "description": "How the text is written to the file."},
+                },
                 "additionalProperties": False,
             },
             {
                 "type": "object",
                 "required": ["base64"],
-                "properties": {"base64": {"type": "string"}},
+                "properties": {"base64": {"type": "string", "description": "The content's exact bytes, base64."}},
                 "additionalProperties": False,
             },
             {
                 "type": "object",
                 "required": ["file"],
-                "properties": {"file": {"type": "string", "minLength": 1}},
+                "properties": {"file": {"type": "string", "minLength": 1,
+                                        "description": "A file holding the content, relative to the test file."}},
                 "additionalProperties": False,
             },
         ],
@@ -117,7 +121,10 @@ def policytest_schema() -> dict[str, Any]:
     probe_doc = {
         "type": "object",
         "required": ["schema", "facts"],
-        "properties": {"schema": {"const": PROBE_SCHEMA}, "facts": {"type": "object"}},
+        "properties": {
+            "schema": {"const": PROBE_SCHEMA, "description": f"The probe report's format: {PROBE_SCHEMA}."},
+            "facts": {"type": "object", "description": "The recorded probe facts."},
+        },
         "description": "a document written by `policyscan probe HOST --report json`",
     }
     case = {
@@ -125,12 +132,15 @@ def policytest_schema() -> dict[str, Any]:
         "required": ["name", "expect"],
         "properties": {
             "name": {"type": "string", "minLength": 1, "description": "unique in the file"},
-            "description": {"type": "string"},
+            "description": {"type": "string", "description": "What the case shows."},
             "target": {
                 "type": "object",
+                "description": f"The target the case is judged on (default: named {DEFAULT_TARGET}, no labels).",
                 "properties": {
-                    "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:@-]*$"},
-                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:@-]*$",
+                             "description": "The target's name."},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"},
+                               "description": "The target's labels (LABEL: VALUE), for the policy's selectors."},
                 },
                 "additionalProperties": False,
             },
@@ -150,7 +160,8 @@ def policytest_schema() -> dict[str, Any]:
                         {
                             "type": "object",
                             "required": ["glob"],
-                            "properties": {"glob": {"type": "string", "minLength": 1}},
+                            "properties": {"glob": {"type": "string", "minLength": 1,
+                                                    "description": "Log files, relative to the test file."}},
                             "additionalProperties": False,
                         },
                     ]
@@ -178,7 +189,7 @@ def policytest_schema() -> dict[str, Any]:
                             "type": "object",
                             "required": ["status"],
                             "properties": {
-                                "status": status,
+                                "status": {**status, "description": "The status the rule must have."},
                                 "message": {"type": "string", "minLength": 1,
                                             "description": "a fragment the result's message must contain"},
                             },
@@ -194,17 +205,20 @@ def policytest_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://policyscan.dev/schemas/policytest-v1.json",
         "title": "policyscan PolicyTest",
+        "description": "Unit tests of a policy (`policyscan test`): cases of made-up evidence, each with the "
+        "status every rule it names must have.",
         "type": "object",
         "required": ["apiVersion", "kind", "policy", "cases"],
         "properties": {
-            "apiVersion": {"const": API_VERSION},
-            "kind": {"const": KIND},
-            "description": {"type": "string"},
+            "apiVersion": {"const": API_VERSION, "description": f"Always {API_VERSION}."},
+            "kind": {"const": KIND, "description": f"Always {KIND}."},
+            "description": {"type": "string", "description": "What the tests cover."},
             "policy": {"type": "string", "minLength": 1,
                        "description": "the policy file, relative to the test file, or pack:NAME"},
             "inputs": inputs,
             "now": {"type": "string", "description": "ISO 8601: the run's clock for every case"},
-            "cases": {"type": "array", "minItems": 1, "items": case},
+            "cases": {"type": "array", "minItems": 1, "items": case,
+                      "description": "The test cases, each judged on its own evidence."},
         },
         "additionalProperties": False,
     }

@@ -53,12 +53,26 @@ def _report(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
     return load_report_schema()
 
 
+def _facts(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
+    from scanner.facts_file import file_schema
+
+    return file_schema(check_types)
+
+
+def _test(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
+    from scanner.policytest_cmd import policytest_schema
+
+    return policytest_schema()
+
+
 #: kind -> builder of its schema from the loaded check types; the file is ``KIND.json``.
 KINDS: dict[str, Builder] = {
     "policy": _policy,
     "inventory": _inventory,
     "waivers": _waivers,
     "report": _report,
+    "facts": _facts,
+    "test": _test,
 }
 
 #: The distribution whose plugins are built in (``--builtin``).

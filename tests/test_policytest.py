@@ -182,7 +182,7 @@ def test_validate_checks_policy_tests_and_scan_never_loads_them(suite):
 
 def test_the_schema_describes_the_format():
     schema = policytest_schema()
-    assert schema["properties"]["kind"] == {"const": "PolicyTest"}
+    assert schema["properties"]["kind"]["const"] == "PolicyTest"
     case = schema["properties"]["cases"]["items"]
     assert {"reg", "logs", "probe", "expect", "target", "inputs", "now"} <= set(case["properties"])
 

@@ -2,13 +2,16 @@
 
 * every property and definition of every schema has a description (editors show it on completion);
 * the committed files are what ``policyscan schema --write schemas --builtin`` generates now;
-* every shipped policy pack and example YAML file names its schema in a yaml-language-server
-  modeline and validates against it.
+* every shipped policy pack, policy test and example YAML file names its schema in a
+  yaml-language-server modeline and validates against it;
+* the example plugin (examples/plugin-file-contains) ships the policy schema with its check type
+  (and the PolicyTest schema) in its own schemas/, which its pack's modelines name, kept up to date.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,9 +27,13 @@ from scanner.yamlio import load_yaml
 from tests.conftest import PLUGIN_SITE, POLICIES, ROOT, run_cli
 
 SHIPPED = ROOT / schema_files.SHIPPED_DIR
+PLUGIN = ROOT / "examples" / "plugin-file-contains"
+#: the example plugin's own schema files (policyscan schema --write schemas KIND, from PLUGIN)
+PLUGIN_SCHEMAS = PLUGIN / "schemas"
+PLUGIN_KINDS = ("policy", "test")
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)\s*$")
 #: a file's ``kind`` -> the schema kind it is written against
-FILE_KINDS = {"Policy": "policy", "Inventory": "inventory", "Waivers": "waivers", "PolicyTest": "policytest"}
+FILE_KINDS = {"Policy": "policy", "Inventory": "inventory", "Waivers": "waivers", "PolicyTest": "test"}
 #: keywords whose subschemas are conditions or constraints, not declarations an editor completes
 _NOT_DECLARING = ("if", "not", "const", "enum", "default", "examples", "propertyNames")
 
@@ -158,23 +165,69 @@ def test_schema_without_a_kind_or_write_is_a_usage_error():
 
 
 def _shipped_yaml() -> list[Path]:
-    """Policy packs and examples (not the example plugin's pack: its schema is the plugin user's own)."""
+    """Policy packs, their tests and examples (the example plugin's pack names the plugin's own files)."""
     return sorted([*POLICIES.glob("*.yaml"), *(ROOT / "examples").glob("*.yaml")])
 
 
-@pytest.mark.parametrize("path", _shipped_yaml(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_shipped_yaml_names_its_schema_and_validates(path):
+def _plugin_yaml() -> list[Path]:
+    return sorted((PLUGIN / "policyscan_file_contains" / "policies").glob("*.yaml"))
+
+
+def _names_its_schema_and_validates(path: Path, schemas: Path) -> None:
+    """``path`` starts with a modeline naming, by a relative path, ``schemas/KIND.json`` for its kind,
+    and validates against that file."""
     doc = load_yaml(path)[0][0]
     kind = FILE_KINDS.get(doc.get("kind"))
     assert kind is not None, f"{path}: unknown kind {doc.get('kind')!r}"
-    if kind not in schema_files.KINDS:
-        pytest.skip(f"no shipped schema for {kind} yet")
     first = path.read_text(encoding="utf-8").splitlines()[0]
     m = MODELINE.match(first)
     assert m, f"{path}: first line should be '# yaml-language-server: $schema=<relative path to schemas/{kind}.json>'"
     target = (path.parent / m.group(1)).resolve()
     assert not Path(m.group(1)).is_absolute() and "://" not in m.group(1), "a relative path works from any clone"
-    assert target == SHIPPED / schema_files.file_name(kind), f"{path}: {m.group(1)} is not the {kind} schema"
+    assert target == schemas / schema_files.file_name(kind), f"{path}: {m.group(1)} is not {schemas}/{kind}.json"
     schema = json.loads(target.read_text(encoding="utf-8"))
     errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     assert not errors, [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
+
+
+@pytest.mark.parametrize("path", _shipped_yaml(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_shipped_yaml_names_its_schema_and_validates(path):
+    _names_its_schema_and_validates(path, SHIPPED)
+
+
+def test_the_policy_tests_are_checked_against_the_test_schema():
+    tests = [p for p in _shipped_yaml() if p.name.endswith(".test.yaml")]
+    assert tests and all(load_yaml(p)[0][0]["kind"] == "PolicyTest" for p in tests)
+
+
+@pytest.mark.parametrize("path", _plugin_yaml(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_example_plugins_pack_names_the_plugins_schemas_and_validates(path):
+    """The plugin's check type is not in the shipped policy schema: its pack names the plugin's own files."""
+    _names_its_schema_and_validates(path, PLUGIN_SCHEMAS)
+
+
+def test_the_example_plugin_ships_its_pack_and_its_schemas():
+    assert {p.name for p in _plugin_yaml()} == {"file-contains-demo.yaml", "file-contains-demo.test.yaml"}
+    assert sorted(p.name for p in PLUGIN_SCHEMAS.iterdir()) == sorted(map(schema_files.file_name, PLUGIN_KINDS))
+    assert "policyscan schema --write schemas policy" in (PLUGIN / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_example_plugins_schemas_are_up_to_date(builtin_types):
+    """What ``policyscan schema --write schemas KIND`` writes in the plugin's folder, with the plugin installed
+    (and no other third-party plugin): policyscan's check types and the plugin's."""
+    try:
+        import policyscan_file_contains as plugin
+    except ImportError:  # pragma: no cover - depends on the environment
+        if os.environ.get("CI"):
+            raise AssertionError("the example plugin is not installed: .ci/run must "
+                                 "`pip install ./examples/plugin-file-contains`") from None
+        pytest.skip("the example plugin is not installed: pip install ./examples/plugin-file-contains")
+    types = {**builtin_types, **{ct.name: ct for ct in plugin.register_check_types()}}
+    assert "file_contains" in types
+    for name, text in schema_files.generate(types, PLUGIN_KINDS).items():
+        path = PLUGIN_SCHEMAS / name
+        assert path.is_file() and path.read_text(encoding="utf-8") == text, (
+            f"{path} out of date: with the plugin installed, run `policyscan schema --write schemas "
+            f"{name.removesuffix('.json')}` in {PLUGIN}"
+        )
+    assert "check_type.file_contains" in json.loads((PLUGIN_SCHEMAS / "policy.json").read_text("utf-8"))["$defs"]

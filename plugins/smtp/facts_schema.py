@@ -18,12 +18,14 @@ _ADDRESS: dict[str, Any] = {
     "type": "object",
     "required": ["endpoint", "error"],
     "properties": {
-        "endpoint": {"type": "string", "minLength": 1},
-        "servername": {"type": ["string", "null"]},
-        "sni": {"type": ["string", "null"]},
-        "timeout": {"type": "number"},
-        "error": {"type": ["string", "null"]},
-        "texts": {"type": "object"},
+        "endpoint": {"type": "string", "minLength": 1, "description": "The endpoint probed: host:port."},
+        "servername": {"type": ["string", "null"], "description": "The server name asked for, if any."},
+        "sni": {"type": ["string", "null"], "description": "The name sent in TLS SNI (null: none, for an IP "
+                "address)."},
+        "timeout": {"type": "number", "description": "The timeout of each stage, in seconds."},
+        "error": {"type": ["string", "null"], "description": "Why the probe failed (English), or null."},
+        "texts": {"type": "object", "description": "The templates of the probe's messages, for translation: "
+                  "{english: {msgid, args}}."},
     },
 }
 
@@ -31,13 +33,18 @@ _PROBE: dict[str, Any] = {
     **_ADDRESS,
     "properties": {
         **_ADDRESS["properties"],
-        "addresses": {"type": "array", "items": {"type": "string"}},
-        "parts": {"type": "array", "items": _ADDRESS},
+        "addresses": {"type": "array", "items": {"type": "string"},
+                      "description": "A host name probed on several addresses: the addresses."},
+        "parts": {"type": "array", "items": _ADDRESS,
+                  "description": "A host name probed on several addresses: the probe facts of each."},
     },
 }
 
 FACTS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["probes"],
-    "properties": {"probes": {"type": "object", "additionalProperties": _PROBE}},
+    "properties": {
+        "probes": {"type": "object", "additionalProperties": _PROBE,
+                   "description": "The probe facts by endpoint: host:port (plus \" servername=NAME\" when set)."},
+    },
 }
