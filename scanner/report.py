@@ -130,7 +130,8 @@ def _rule_infos(policy: Policy, lang: str) -> tuple[RuleInfo, ...]:
         RuleInfo(
             r.id, r.titles.get(lang) or r.title, r.severity,
             ",".join(sorted({leaf.type_name for leaf in r.check.leaves()})),
-            r.descriptions.get(lang) or r.description, r.rationales.get(lang) or r.rationale, dict(r.remediation), tuple(r.references), tuple(r.tags), r.line,
+            r.descriptions.get(lang) or r.description, r.rationales.get(lang) or r.rationale, dict(r.remediation),
+            tuple(r.references), tuple(r.tags), r.line,
             r.origin() if policy.extends else "", r.source if policy.extends else "",
         )
         for r in policy.rules

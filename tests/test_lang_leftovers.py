@@ -41,7 +41,8 @@ def spanish_scan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
                    "--waivers", str(waivers), "--lang", "es", "--now", NOW, "--report", "console",
                    *[x for fmt, p in files.items() for x in ("--report", f"{fmt}={p}")])
     assert proc.returncode == 1, proc.stderr
-    return {"console": proc.stdout, "stderr": proc.stderr, **{f: p.read_text(encoding="utf-8") for f, p in files.items()}}
+    written = {f: p.read_text(encoding="utf-8") for f, p in files.items()}
+    return {"console": proc.stdout, "stderr": proc.stderr, **written}
 
 
 def _messages(doc: dict) -> list[str]:

@@ -109,9 +109,9 @@ def expected_text(expected: Mapping[str, JSON], _: Reader) -> str:
     ``STARTTLS required; accept TLSv1.2; reject TLSv1.0, TLSv1.1; plain MAIL refused``."""
     parts = [_("STARTTLS {mode}").format(mode=_shown(expected.get("starttls", "required"), _))]
     if expected.get("accept"):
-        parts.append(_("accept {versions}").format(versions=", ".join(map(str, expected["accept"]))))  # type: ignore[arg-type]
+        parts.append(_("accept {versions}").format(versions=", ".join(map(str, expected["accept"]))))
     if expected.get("reject"):
-        parts.append(_("reject {versions}").format(versions=", ".join(map(str, expected["reject"]))))  # type: ignore[arg-type]
+        parts.append(_("reject {versions}").format(versions=", ".join(map(str, expected["reject"]))))
     if expected.get("plaintext_mail"):
         parts.append(_("plain MAIL {verdict}").format(verdict=_shown(expected["plaintext_mail"], _)))
     cert = expected.get("certificate")

@@ -40,8 +40,8 @@ from typing import IO
 from scanner.api import JSON, Reporter, ReportOptions, ResultStream, Status, hookimpl
 from scanner.gcpause import paused_gc
 from scanner.i18n import N_, translator
-from scanner.placeholders import readable
 from scanner.output import UNPRINTABLE, printable
+from scanner.placeholders import readable
 from scanner.report import Report, Result
 
 

@@ -195,7 +195,7 @@ def test_real_console_on_a_terminal_is_coloured(monkeypatch: pytest.MonkeyPatch)
 
 def test_schema_is_package_data_and_reporters_are_entry_points() -> None:
     schema = load_report_schema()
-    assert schema["properties"]["schema"] == {"const": "policyscan/report/v1"}
+    assert schema["properties"]["schema"]["const"] == "policyscan/report/v1"
     found = {ep.name: ep.value for ep in entry_points(group="policyscan")}
     assert {found.get(n) for n in ("console", "json", "junit")} == {
         "scanner.reporters.console", "scanner.reporters.json_report", "scanner.reporters.junit"}
