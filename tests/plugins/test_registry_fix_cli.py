@@ -33,10 +33,29 @@ def _result(target: str = "h1", rule: str = "R1", status: str = "fail", **eviden
             "message": "m", "evidence": [ev], "remediation": f"fix {rule} by hand"}
 
 
+_WAIVER = {"rule": "R1", "reason": "accepted by the CAB", "expires": "2099-01-01", "expired": False}
+
+
+def _complete(r: dict[str, Any]) -> dict[str, Any]:
+    """A result with every field a real report's result has (fix reads reports as strictly as diff)."""
+    waived = r["status"] == "waived"
+    return {"title": r["rule"], "severity": "high", "outcome": "fail" if waived else r["status"], "expected": None,
+            "actual": None, "waiver": dict(_WAIVER) if waived else None, **r}
+
+
 def _report(tmp: Path, *results: dict[str, Any]) -> Path:
     path = tmp / "report.json"
-    path.write_text(json.dumps({"schema": "policyscan/report/v1", "results": list(results),
-                                "targets": [{"name": "h1"}]}), encoding="utf-8")
+    full = [_complete(r) for r in results]
+    summary = {s: sum(r["status"] == s for r in full) for s in ("pass", "fail", "error", "skip", "waived")}
+    stamp = "2026-11-30T00:00:00Z"
+    path.write_text(json.dumps({
+        "schema": "policyscan/report/v1", "tool": {"name": "policyscan", "version": "1.0.0"},
+        "started_at": stamp, "finished_at": stamp, "now": stamp,
+        "policies": [{"id": "p", "title": "p", "version": "1", "sha256": "0" * 64, "path": "p.yaml"}],
+        "inputs": {}, "waivers": None,
+        "targets": [{"name": t, "labels": {}} for t in sorted({r["target"] for r in full} or {"h1"})],
+        "summary": {"total": len(full), **summary}, "results": full,
+    }), encoding="utf-8")
     return path
 
 
@@ -103,7 +122,7 @@ def test_refusals(tmp_path: Path, status: str, evidence: dict[str, Any], reason:
 
 def test_other_check_types_are_listed(tmp_path: Path) -> None:
     smtp = {"target": "h1", "policy": "p", "rule": "S1", "status": "fail", "check_type": "smtp_tls",
-            "evidence": [{"source": "mx:25"}], "remediation": "enable TLS 1.2"}
+            "message": "TLSv1.2 refused", "evidence": [{"source": "mx:25"}], "remediation": "enable TLS 1.2"}
     done = _fix("--from", str(_report(tmp_path, smtp)), "--format", "reg", "--output", str(tmp_path / "f.reg"))
     assert done.returncode == 1
     assert "not fixed: h1 p/S1: a smtp_tls rule" in done.stderr and "remediation: enable TLS 1.2" in done.stderr
