@@ -45,7 +45,8 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan targets against policies", description=_check_types_line())
     scan.add_argument(
-        "--policy", action="append", required=True, metavar="PATH", help="policy file or directory (repeatable)"
+        "--policy", action="append", required=True, metavar="PATH",
+        help="policy file, directory or pack:NAME (a pack an installed plugin ships; repeatable)"
     )
     _target_args(scan)
     scan.add_argument(
@@ -68,7 +69,9 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
         help="language of what a person reads: labels, messages, titles, remediation (default: en; "
         f"available: {', '.join(_languages())})",
     )
-    scan.add_argument("--now", metavar="ISO8601", help="the run's clock (default: the real time)")
+    scan.add_argument("--now", metavar="ISO8601",
+                      help="the run's clock for time windows, waiver expiry and certificate validity "
+                           "(default: the real time; with --facts, the time the facts were collected)")
     scan.add_argument(
         "--redact",
         action="store_true",
@@ -80,7 +83,11 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
     )
 
     collect = sub.add_parser(
-        "collect", help="run only the collectors and write every fact they gathered (evaluate later: scan --facts)"
+        "collect", help="run only the collectors and write every fact they gathered (evaluate later: scan --facts)",
+        description="Run the collectors of the policies' checks on the targets and write what they gathered "
+        "(values with their source lines, probe transcripts, log matches), the inventory, tool and plugin "
+        "versions, the collection time and a SHA-256 of each source file, as a versioned JSON Lines file "
+        "(policyscan schema facts). scan --facts FILE --policy P judges it later without touching any host.",
     )
     collect.add_argument(
         "--policy", action="append", required=True, metavar="PATH", help="policy file, directory or pack:NAME "
@@ -171,7 +178,7 @@ def _source_help(source: str) -> str:
     for ct in _HOST_HELP.check_types.values():
         text = (ct.source_schema or {}).get("description") if ct.source == source else None
         if text:
-            return f"; {text}"
+            return f". {text[0].upper()}{text[1:]}" if text[0].islower() else f". {text}"
     return ""
 
 
