@@ -238,6 +238,19 @@ class _Compiler:
         sub = self.compile(arg)
         return lambda value: not sub(value)
 
+    def k_if(self, arg: Any, schema: Any) -> _Check:
+        """``if``/``then``/``else``: exact because every compiled check is (True iff valid)."""
+        test = self.compile(arg)
+        then = self.compile(schema.get("then", True))
+        other = self.compile(schema.get("else", True))
+        return lambda value: then(value) if test(value) else other(value)
+
+    def k_then(self, _arg: Any, _schema: Any) -> _Check:
+        return _always  # judged by k_if; without an ``if`` it has no effect
+
+    def k_else(self, _arg: Any, _schema: Any) -> _Check:
+        return _always
+
 
 def _every(checks: list[_Check]) -> _Check:
     def check(value: Any) -> bool:
