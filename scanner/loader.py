@@ -147,6 +147,20 @@ def pack_path(given: str, host: PluginHost) -> Path | None:
     return None if pack is None else Path(pack.path)
 
 
+def pack_file(root: Path, rest: str) -> tuple[Path | None, str]:
+    """The file ``rest`` names inside the pack folder ``root`` (``pack:NAME/REST``): (path, "") or
+    (None, why not). A reference never leaves its pack: no ``..``, no absolute part, and the
+    resolved path (links followed) must lie under the pack's real path."""
+    parts = rest.replace("\\", "/").split("/")
+    if rest.startswith(("/", "\\")) or Path(rest).is_absolute() or ".." in parts or any(":" in p for p in parts):
+        return None, "a pack:NAME/FILE reference must name a file inside the pack (no '..', no absolute path)"
+    real_root = Path(os.path.realpath(root))
+    path = Path(os.path.realpath(root / rest))
+    if path != real_root and real_root not in path.parents:
+        return None, f"a pack:NAME/FILE reference must name a file inside the pack ({rest!r} leads out of it)"
+    return root / rest, ""
+
+
 def _unknown_pack(given: str, host: PluginHost) -> Problem:
     known = ", ".join(f"{PACK_PREFIX}{n}" for n in sorted(host.packs)) or "none; no installed plugin ships one"
     return Problem(given, 1, 1, f"no installed plugin ships this policy pack (known packs: {known})")
@@ -186,7 +200,13 @@ def _resolver(docs: Sequence[_Doc], host: PluginHost, problems: list[Problem]) -
             if pack is None:
                 known = ", ".join(f"{PACK_PREFIX}{n}" for n in sorted(host.packs)) or "none"
                 return None, f"extends {given!r}: no installed plugin ships this policy pack (known packs: {known})"
-            path = Path(pack.path, rest) if rest else Path(pack.path)
+            if rest:
+                inside, why = pack_file(Path(pack.path), rest)
+                if inside is None:
+                    return None, f"extends {given!r}: {why}"
+                path = inside
+            else:
+                path = Path(pack.path)
         else:
             path = Path(os.path.normpath(overlay.path.parent / given))
         if path.is_dir():

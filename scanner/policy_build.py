@@ -372,17 +372,33 @@ def _apply_overlay(
                   "set": [f for f in _OVERRIDABLE if f in change]}
         rules[rid] = replace(rule, **new, changes=(*rule.changes, record))
     raw = data.get("disable")
+    overridden = data.get("overrides") if isinstance(data.get("overrides"), dict) else {}
     for rid, reason in (raw.items() if isinstance(raw, dict) and not _under(("disable",), bad) else ()):
         if rid not in rules:
             builder.problem(("disable", f"<key:{rid}>"), f"disables rule {rid!r}, which {base_id} does not have"
                             + _close(rid, known))
             continue
+        if rid in overridden:  # a contradiction: which one did the author mean?
+            at = doc.marks.at(("overrides", f"<key:{rid}>"))[0]
+            builder.problem(("disable", f"<key:{rid}>"), f"disables rule {rid!r}, which this overlay also overrides "
+                            f"(overrides at line {at}): a disabled rule never runs; keep one of the two")
+            continue
         if not isinstance(reason, str) or _under(("disable", rid), bad):
+            continue
+        if not reason.strip():
+            builder.problem(("disable", rid), f"disable {rid}: the reason is blank; say why the rule is disabled "
+                            "(a ticket, an approval)")
             continue
         line = doc.marks.at(("disable", f"<key:{rid}>"))[0]
         record = {"policy": builder.pid, "file": doc.display, "line": line, "disabled": reason}
         rule = rules[rid]
         rules[rid] = replace(rule, disabled=f"disabled by {builder.pid}: {reason}", changes=(*rule.changes, record))
+
+
+def _policy_id(doc: PolicyDoc) -> str | None:
+    meta = doc.data.get("metadata") if isinstance(doc.data, dict) else None
+    pid = meta.get("id") if isinstance(meta, dict) else None
+    return pid if isinstance(pid, str) else None
 
 
 def _build_chain(
@@ -395,6 +411,14 @@ def _build_chain(
     """The effective policy of an overlay: ``chain`` is the overlay, its base, ..., the root policy."""
     docs = list(reversed(chain))  # the root first
     ok = True
+    for i, doc in enumerate(chain[:-1]):  # an overlay posing as a policy it builds on: reports would mix them
+        pid = _policy_id(doc)
+        bases = [b for b in chain[i + 1 :] if _policy_id(b) == pid]
+        if pid is not None and bases:
+            ok = False
+            problems.append(doc.marks.problem(
+                ("metadata", "id"), f"overlay id {pid!r} is the id of the policy it extends ({bases[0].display}): "
+                "give the overlay an id of its own, so reports, waivers and diffs never take one for the other"))
     declared: dict[str, tuple[Any, PolicyDoc]] = {}  # input -> (its default, the file declaring it)
     values: dict[str, Any] = {}
     visible: list[list[str]] = []
