@@ -12,6 +12,7 @@ both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -140,6 +141,30 @@ def load_plugins(extra: Mapping[str, Any] | None = None, reserved_commands: Iter
     return host
 
 
+_NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "check type": (re.compile(r"[a-z][a-z0-9_]*"), "lower-case letters, digits and _, starting with a letter"),
+    "reporter": (re.compile(r"[a-z][a-z0-9_]*"), "lower-case letters, digits and _, starting with a letter"),
+    "command": (re.compile(r"[a-z][a-z0-9-]*"), "lower-case letters, digits and -, starting with a letter"),
+    "policy pack": (re.compile(r"[a-z0-9][a-z0-9._-]*"),
+                    "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, no '..'"),
+}
+"""What a plugin may call what it registers: a name is typed on a command line (``--report NAME``,
+``policyscan NAME``), written in policy files (a check type) and in ``pack:NAME/FILE`` references."""
+
+
+def name_problem(what: str, name: Any) -> str | None:
+    """Why ``name`` is not a valid name for a ``what`` ("check type", "reporter", "command",
+    "policy pack"), or None."""
+    pattern, allowed = _NAME_RULES[what]
+    if not isinstance(name, str) or not pattern.fullmatch(name):
+        return f"not a valid {what} name (use {allowed})"
+    if what == "policy pack" and ".." in name:
+        return f"not a valid {what} name (no '..')"
+    if what == "command" and name == "help":
+        return "'help' is reserved for policyscan's own help"
+    return None
+
+
 def _collect(hook: Any, what: str, cls: type, registry: dict[str, Any], owners: dict[str, str]) -> None:
     """Call each plugin's implementation of ``hook`` and file what it returns by name."""
     for impl in hook.get_hookimpls():
@@ -150,6 +175,9 @@ def _collect(hook: Any, what: str, cls: type, registry: dict[str, Any], owners: 
             item: Any = returned
             if what == "check type" and item.name in ("all", "any", "not"):
                 raise PluginError(f"plugin {owner!r} registers check type {item.name!r}, a reserved combinator name")
+            why = name_problem(what, item.name)
+            if why is not None:
+                raise PluginError(f"plugin {owner!r} registers the {what} {item.name!r}: {why}")
             if item.name in registry:
                 raise PluginError(f"two plugins register the {what} {item.name!r}: {owners[item.name]!r} and {owner!r}")
             registry[item.name] = item

@@ -183,3 +183,58 @@ def test_a_hook_returning_the_wrong_object_is_refused() -> None:
 
     with pytest.raises(PluginError, match="not a PolicyPack"):
         load_plugins({"wrong": Wrong()})
+
+
+@pytest.mark.parametrize("name", ["--version", "x y", "Scan", "help", "", "1st", "a_b"])
+def test_a_command_name_must_be_one_a_command_line_can_say(name: str) -> None:
+    from scanner.api import Command, hookimpl
+
+    class Odd:
+        @hookimpl
+        def register_commands(self) -> list[Command]:
+            return [Command(name, "odd", lambda p: None, lambda a, o: 0)]
+
+    with pytest.raises(PluginError, match=f"plugin 'odd' registers the command {name!r}: "):
+        load_plugins({"odd": Odd()})
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "x:y", "", "a..b", "Packed", ".hidden", "a b"])
+def test_a_pack_name_must_be_one_pack_references_can_say(name: str) -> None:
+    from scanner.api import PolicyPack, hookimpl
+
+    class Odd:
+        @hookimpl
+        def register_policy_packs(self) -> list[PolicyPack]:
+            return [PolicyPack(name, Path("."))]
+
+    with pytest.raises(PluginError, match=f"plugin 'odd' registers the policy pack {name!r}: not a valid"):
+        load_plugins({"odd": Odd()})
+
+
+@pytest.mark.parametrize(("hook", "name"), [("register_check_types", "File-Contains"),
+                                            ("register_check_types", "a-b"), ("register_reporters", "x/y"),
+                                            ("register_reporters", "")])
+def test_check_type_and_reporter_names_are_checked_too(hook: str, name: str) -> None:
+    from scanner.api import CheckType, Reporter, hookimpl
+
+    def make() -> list[object]:
+        if hook == "register_reporters":
+            return [Reporter(name, lambda *a: None)]
+        return [CheckType(name, {}, lambda *a: None, "files")]  # type: ignore[arg-type]
+
+    odd = type("Odd", (), {hook: hookimpl(lambda self: make())})()
+    what = "reporter" if hook == "register_reporters" else "check type"
+    with pytest.raises(PluginError, match=f"plugin 'odd' registers the {what} {name!r}: not a valid"):
+        load_plugins({"odd": odd})
+
+
+def test_good_names_pass_the_built_ins_and_the_example_plugin_among_them() -> None:
+    from scanner.plugin_host import name_problem
+
+    host = load_plugins()
+    assert {"registry", "smtp_tls", "log_signatures"} <= set(host.check_types)
+    assert {"console", "json", "junit", "sarif", "markdown", "html"} <= set(host.reporters)
+    for what, name in [("check type", "file_contains"), ("check type", "line_count"), ("reporter", "explode"),
+                       ("command", "echo"), ("command", "policy-test2"), ("policy pack", "file-contains-demo"),
+                       ("policy pack", "cis.v1_2")]:
+        assert name_problem(what, name) is None, (what, name)
