@@ -133,7 +133,7 @@ def _names_endpoints(params: Mapping[str, JSON]) -> bool:
 def _replay(recorded: Sequence[Mapping[str, JSON]]) -> tuple[JSON, JSON]:
     """Recorded probes (``policyscan probe --report json``: each document's ``facts``) as the
     target's ``smtp`` list and the facts the collector would have gathered for it."""
-    from plugins.smtp.judge import probe_key
+    from plugins.smtp.facts_keys import probe_key
 
     probes = {probe_key(str(p["endpoint"]), p.get("servername")): dict(p) for p in recorded}
     return [str(p["endpoint"]) for p in recorded], {"probes": probes}

@@ -41,6 +41,7 @@ from typing import Any
 from plugins.smtp.certificate import days_left, hostname_matches, not_yet_valid, rsa_equivalent_bits
 from plugins.smtp.dialogue import STAGES, Reply
 from plugins.smtp.endpoint import EndpointError, parse_endpoint
+from plugins.smtp.facts_keys import probe_key
 from plugins.smtp.replies import plaintext_answer, starttls_answer
 from plugins.smtp.texts import Reader, Said, render
 from scanner.api import JSON, EvalContext, Outcome, Status
@@ -123,11 +124,6 @@ def expected_text(expected: Mapping[str, JSON], _: Reader) -> str:
         if cert.get("match_hostname"):
             parts.append(_("a certificate naming the host"))
     return "; ".join(parts)
-
-
-def probe_key(label: str, servername: str | None) -> str:
-    """The key of one probe in the facts: the endpoint, plus the servername when one is set."""
-    return f"{label} servername={servername}" if servername else label
 
 
 def endpoints_of(params: Mapping[str, JSON], sources: Mapping[str, JSON]) -> list[str]:
