@@ -13,8 +13,9 @@ Policy syntax::
 Inventory: ``files: [conf/web.config, 'logs/*.txt']`` (paths or globs, relative to the inventory).
 
 Every selected file must contain the text: one that does not makes the check
-``fail``; one that is missing or cannot be read (too large, not UTF-8/UTF-16
-text) makes it ``error`` unless another file already fails (SPEC §4.1).
+``fail``; one that is missing or cannot be read (not a regular file, too large,
+not UTF-8/UTF-16 text or holding a NUL) makes it ``error`` unless another file
+already fails (SPEC §4.1).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ PARAMS_SCHEMA: dict[str, JSON] = {
 
 SOURCE_SCHEMA: dict[str, JSON] = {
     "description": "text files of this target that file_contains checks read: a path or glob, or a list of "
-    "them, relative to the inventory file (UTF-8, or UTF-16 with a byte order mark; at most 16 MiB each)",
+    "them, relative to the inventory file (regular files: UTF-8 or UTF-16, with or without a byte order mark; "
+    "at most 16 MiB each)",
     "oneOf": [
         {"type": "string", "minLength": 1},
         {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},

@@ -3,8 +3,9 @@
 Prints every line holding the text, as ``PATH:LINE: the line``, then one
 summary line per file. Exit codes (SPEC §3): 0 every file holds the text (at
 least ``--min-count`` times), 1 some file does not, 2 a usage error (no such
-file, an empty text, a bad count), 3 a file could not be read as text (too
-large, not UTF-8/UTF-16) and none failed.
+file, an empty text, a bad count), 3 a file could not be read as text (a
+directory, FIFO or device; too large; not UTF-8/UTF-16, or holding a NUL) and
+none failed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ MAX_SHOWN = 200
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="text files to search (UTF-8, or UTF-16 with a byte order mark; at most 16 MiB each)")
+                   help="regular text files to search (UTF-8 or UTF-16, with or without a byte order mark; "
+                        "at most 16 MiB each)")
     p.add_argument("--text", required=True, metavar="TEXT",
                    help="the literal text to find (case-sensitive, no regex); required")
     p.add_argument("--min-count", type=int, default=1, metavar="N",
@@ -30,6 +32,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, stdout: IO[str]) -> int:
+    import os
     from pathlib import Path
 
     from policyscan_file_contains.reading import NotReadable, line_of, positions, read_text
@@ -40,8 +43,12 @@ def _run(args: argparse.Namespace, stdout: IO[str]) -> int:
     if args.min_count < 1:
         raise UsageError(f"file-contains: --min-count must be at least 1, not {args.min_count}")
     for name in args.paths:
-        if not Path(name).is_file():
-            raise UsageError(f"file-contains: {name}: no such file")
+        try:
+            os.stat(name)
+        except FileNotFoundError:  # what exists is read below, or said why it cannot be (exit 3)
+            raise UsageError(f"file-contains: {name}: no such file") from None
+        except OSError:
+            pass
     found_all, unreadable = True, False
     for name in args.paths:
         try:
