@@ -103,7 +103,11 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
 
     test = sub.add_parser("test", help="run policy unit tests (*.test.yaml, kind: PolicyTest)")
     test.add_argument("paths", nargs="+", metavar="PATH", help="test files, or directories to search for *.test.yaml")
-    _report_args(test)
+    from scanner.policytest_cmd import REPORT_FORMATS as TEST_FORMATS  # its own: not the scan reporters
+
+    test.add_argument("--report", action="append", default=[], metavar="FORMAT[=PATH]",
+                      help=f"report format and file (repeatable; no PATH or - is stdout; default: console to "
+                      f"stdout); formats: {', '.join(TEST_FORMATS)}")
 
     val = sub.add_parser("validate", help="validate policies, inventories and waiver files")
     val.add_argument("paths", nargs="+", metavar="PATH",

@@ -37,8 +37,13 @@ Reading a test file runs no code: YAML goes through the one safe loader
 :func:`json.loads`, and nothing beside the file (a ``conftest.py``, a ``.py``)
 is ever imported. Only installed plugins run.
 
-Exit codes (SPEC §3): 0 every expectation met, 1 some not met, 2 an invalid
-test or policy file (nothing is run), 3 no case ran.
+Every fixture path (``{file}``, ``{glob}``, ``probe: FILE``, ``facts``) is relative to the test
+file and must stay in its folder once symlinks are resolved: a third-party pack's tests read
+nothing outside the pack. Each report names, per test file, the policy's rules no case expects
+anything of ("not tested").
+
+Exit codes (SPEC §3): 0 every expectation met (rules left untested do not change it), 1 some not
+met, 2 an invalid test or policy file (nothing is run), 3 no case ran.
 """
 
 from __future__ import annotations
@@ -110,6 +115,36 @@ def _content_schema(what: str) -> dict[str, Any]:
     }
 
 
+NOW_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$"
+)
+"""What ``now`` may be: an ISO 8601 date, or date and time (``T`` or a space between; seconds, fraction and
+offset optional; no offset is UTC) - a subset of what :func:`_parse_now` reads, so the schema refuses
+``yesterday`` as the tool does. A day the month lacks (02-31) passes the pattern and is refused by the tool."""
+
+
+def _now_schema(what: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": NOW_PATTERN,
+            "description": f"{what}: an ISO 8601 date-time such as 2026-11-30T00:00:00Z (a date alone is "
+                           "midnight; no offset is UTC)"}
+
+
+FACTS_ALONE = ("reg", "logs", "probe")
+
+
+def _facts_alone_schema() -> dict[str, Any]:
+    """A case with ``facts`` has no ``reg``, ``logs`` or ``probe``: each is refused at its own key."""
+    def refused(key: str) -> dict[str, Any]:
+        why = f"facts: a facts file is the whole evidence of a case; not with {key}"
+        return {"not": {"description": why}, "description": why}
+
+    return {
+        "description": "a case with facts has no reg, logs or probe",
+        "properties": {key: refused(key) for key in FACTS_ALONE},
+    }
+
+
 def _one_or_many(item: Mapping[str, Any]) -> dict[str, Any]:
     return {"anyOf": [item, {"type": "array", "minItems": 1, "items": item}]}
 
@@ -145,7 +180,7 @@ def policytest_schema() -> dict[str, Any]:
                 "additionalProperties": False,
             },
             "inputs": inputs,
-            "now": {"type": "string", "description": "ISO 8601; overrides the file's now"},
+            "now": _now_schema("overrides the file's now"),
             "reg": {
                 **_one_or_many(_content_schema("a .reg export")),
                 "description": ".reg exports, merged in order; text is written UTF-16LE with a BOM and CRLF",
@@ -199,6 +234,7 @@ def policytest_schema() -> dict[str, Any]:
                 },
             },
         },
+        "dependentSchemas": {"facts": _facts_alone_schema()},
         "additionalProperties": False,
     }
     return {
@@ -216,7 +252,7 @@ def policytest_schema() -> dict[str, Any]:
             "policy": {"type": "string", "minLength": 1,
                        "description": "the policy file, relative to the test file, or pack:NAME"},
             "inputs": inputs,
-            "now": {"type": "string", "description": "ISO 8601: the run's clock for every case"},
+            "now": _now_schema("the run's clock for every case"),
             "cases": {"type": "array", "minItems": 1, "items": case,
                       "description": "The test cases, each judged on its own evidence."},
         },
@@ -266,6 +302,20 @@ class TestFile:
     @property
     def policy_id(self) -> str:
         return next(iter(self.policies.values())).id if self.policies else ""
+
+    @property
+    def folder(self) -> Path:
+        """The test file's folder (symlinks resolved): fixture paths are relative to it and stay inside it."""
+        return self.path.resolve().parent
+
+    @property
+    def untested(self) -> list[str]:
+        """The policy's rules (in its order) that no case of this file expects anything of."""
+        policy = self.policies.get(_inputs_key({})) or next(iter(self.policies.values()), None)
+        if policy is None:
+            return []
+        expected = {e.rule for case in self.cases for e in case.expectations}
+        return [r.id for r in policy.rules if r.id not in expected]
 
 
 @dataclass
@@ -499,6 +549,64 @@ def _expectations(case: Case, rule_ids: Sequence[str], marks: Marks, problems: l
     return sorted(out.values(), key=lambda e: order[e.rule])
 
 
+_OUTSIDE = ("outside the test file's folder: a fixture path is relative to the test file and must stay in its "
+            "folder (no absolute path, no '..', no symlink out of it)")
+
+
+def _inside(folder: Path, rel: str) -> bool:
+    """Whether ``folder / rel``, symlinks resolved, is ``folder`` or under it (``folder`` is resolved)."""
+    return Path(os.path.realpath(folder / rel)).is_relative_to(folder)
+
+
+def _glob_inside(folder: Path, pattern: str) -> bool:
+    """Whether a log glob stays in ``folder``: relative, no ``..``, and every file it matches now
+    (``**`` and hidden files included, symlinks resolved) is inside."""
+    import glob as globmod
+
+    parts = Path(pattern).parts
+    if Path(pattern).is_absolute() or ".." in parts:
+        return False
+    lead: list[str] = []  # the folders before the first wildcard
+    for part in parts:
+        if globmod.has_magic(part):
+            break
+        lead.append(part)
+    if not _inside(folder, str(Path(*lead))):
+        return False
+    return all(_inside(folder, m) for m in globmod.glob(str(folder / pattern), recursive=True, include_hidden=True))
+
+
+def _check_paths(test: TestFile, case: Case, marks: Marks, problems: list[Problem]) -> bool:
+    """Every path the case reads (``{file}``, ``{glob}``, ``probe: FILE``, ``facts``) stays in the test file's
+    folder once symlinks are resolved; each one that does not is a problem at its key. True when all do."""
+    raw = case.raw
+    folder = test.folder
+    base: tuple[str | int, ...] = ("cases", case.index)
+    bad: list[tuple[tuple[str | int, ...], str, str]] = []
+    for j, item in enumerate(_as_list(raw.get("reg"))):
+        if isinstance(item, dict) and "file" in item and not _inside(folder, item["file"]):
+            where = (*base, "reg", j) if isinstance(raw["reg"], list) else (*base, "reg")
+            bad.append(((*where, "file"), "file", item["file"]))
+    for kind, value in (raw.get("logs") or {}).items():
+        if isinstance(value, dict) and "glob" in value:
+            if not _glob_inside(folder, value["glob"]):
+                bad.append(((*base, "logs", kind, "glob"), "glob", value["glob"]))
+            continue
+        for j, item in enumerate(_as_list(value)):
+            if isinstance(item, dict) and "file" in item and not _inside(folder, item["file"]):
+                where = (*base, "logs", kind, j) if isinstance(value, list) else (*base, "logs", kind)
+                bad.append(((*where, "file"), "file", item["file"]))
+    probes = raw.get("probe")
+    for j, item in enumerate(_as_list(probes)):
+        if isinstance(item, str) and not _inside(folder, item):
+            bad.append(((*base, "probe", j) if isinstance(probes, list) else (*base, "probe"), "probe", item))
+    if "facts" in raw and not _inside(folder, raw["facts"]):
+        bad.append(((*base, "facts"), "facts", raw["facts"]))
+    for where, key, value in bad:
+        problems.append(marks.problem(where, f"{key} {value!r}: {_OUTSIDE}"))
+    return not bad
+
+
 def _check_facts(test: TestFile, case: Case, marks: Marks, host: Any, problems: list[Problem]) -> None:
     """A ``facts:`` case: the whole facts file is read and checked now (a bad one is exit 2)."""
     from scanner.errors import UsageError
@@ -512,7 +620,7 @@ def _check_facts(test: TestFile, case: Case, marks: Marks, host: Any, problems: 
                                              f"not with {', '.join(mixed)}"))
         return
     try:
-        snapshot = read_snapshot(test.path.parent / raw["facts"], host)
+        snapshot = read_snapshot(test.folder / raw["facts"], host)
     except UsageError as exc:
         problems.append(marks.problem(where, f"facts {raw['facts']!r}: {exc}"))
         return
@@ -533,6 +641,8 @@ def _check_facts(test: TestFile, case: Case, marks: Marks, host: Any, problems: 
 def _check_fixtures(test: TestFile, case: Case, marks: Marks, host: Any, problems: list[Problem]) -> None:
     """What the schema cannot say: base64 that decodes, probe documents that are probe documents."""
     raw = case.raw
+    if not _check_paths(test, case, marks, problems):
+        return  # nothing outside the test file's folder is read
     base: tuple[str | int, ...] = ("cases", case.index)
     contents: list[tuple[tuple[str | int, ...], Any]] = []
     for j, item in enumerate(_as_list(raw.get("reg"))):
@@ -561,7 +671,7 @@ def _check_fixtures(test: TestFile, case: Case, marks: Marks, host: Any, problem
         where = (*base, "probe", j) if isinstance(probes, list) else (*base, "probe")
         doc: Any = item
         if isinstance(item, str):
-            p = test.path.parent / item
+            p = test.folder / item
             try:
                 doc = json.loads(p.read_bytes())
             except OSError as exc:
@@ -630,7 +740,7 @@ def _materialise(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write the case's fixtures into ``folder``; return the target's sources and recorded facts per check type."""
     raw = case.raw
-    base = test.path.resolve().parent
+    base = test.folder  # every path under it: checked when the file was read (_check_paths)
     sources: dict[str, Any] = {}
     recorded: dict[str, Any] = {}
     regs = []
@@ -724,7 +834,7 @@ def _outcomes(test: TestFile, case: Case, results: Mapping[str, Any], folder: Pa
         r = results.get(e.rule)
         # messages name fixture files relative to the case's folder, so they do not change between runs
         message = "" if r is None else r.message
-        for prefix in ([str(folder) + os.sep] if folder else []) + [str(test.path.resolve().parent) + os.sep]:
+        for prefix in ([str(folder) + os.sep] if folder else []) + [str(test.folder) + os.sep]:
             message = message.replace(prefix, "")
         outcomes.append(Outcome(e, None if r is None else str(r.status), message))
     return outcomes
@@ -739,9 +849,17 @@ def _describe(o: Outcome) -> str:
     return f"expected {want}, got {o.status} (message: {o.message})"
 
 
+def _tests(runs: Sequence[CaseRun]) -> list[TestFile]:
+    """The test files of ``runs``, in order, each once."""
+    return list({id(r.test): r.test for r in runs}.values())
+
+
+UNTESTED_NOTE = "no case expects anything of these rules; the exit code does not change"
+
+
 def render_console(runs: Sequence[CaseRun], files: int) -> str:
     out = io.StringIO()
-    for run in runs:
+    for k, run in enumerate(runs):
         met = sum(o.ok for o in run.outcomes)
         word = "PASS" if run.ok else "FAIL"
         out.write(f"{word}  {run.test.display}:{run.case.line}: {run.case.name} "
@@ -750,6 +868,9 @@ def render_console(runs: Sequence[CaseRun], files: int) -> str:
             if not o.ok:
                 out.write(f"  {run.test.display}:{o.expectation.line}: case {run.case.name}: "
                           f"rule {o.expectation.rule}: {_describe(o)}\n")
+        untested = run.test.untested
+        if untested and (k + 1 == len(runs) or runs[k + 1].test is not run.test):  # after the file's last case
+            out.write(f"NOTE  {run.test.display}: not tested: {', '.join(untested)} ({UNTESTED_NOTE})\n")
     failed = sum(not r.ok for r in runs)
     expectations = sum(len(r.outcomes) for r in runs)
     unmet = sum(not o.ok for r in runs for o in r.outcomes)
@@ -785,25 +906,34 @@ def render_json(runs: Sequence[CaseRun], files: int) -> str:
             }
             for r in runs
         ],
+        "test_files": [
+            {"file": t.display, "policy": t.policy_id, "untested": t.untested}
+            for t in _tests(runs)
+        ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def render_junit(runs: Sequence[CaseRun], files: int) -> str:
-    """One ``<testsuite>`` per test file, one ``<testcase>`` per (case, rule) expectation."""
+    """One ``<testsuite>`` per test file, one ``<testcase>`` per (case, rule) expectation; the policy's rules
+    no case expects anything of are a ``untested`` property of the suite and a skipped ``<testcase>`` each."""
     from scanner.output import printable
 
     root = ET.Element("testsuites", name="policyscan test")
-    total = failures = 0
+    total = failures = skipped = 0
     by_file: dict[str, list[CaseRun]] = {}
     for r in runs:
         by_file.setdefault(r.test.display, []).append(r)
     for display, file_runs in by_file.items():
-        n = sum(len(r.outcomes) for r in file_runs)
+        untested = file_runs[0].test.untested
+        n = sum(len(r.outcomes) for r in file_runs) + len(untested)
         bad = sum(not o.ok for r in file_runs for o in r.outcomes)
         suite = ET.SubElement(root, "testsuite", name=display, tests=str(n), failures=str(bad), errors="0",
-                              skipped="0")
-        total, failures = total + n, failures + bad
+                              skipped=str(len(untested)))
+        total, failures, skipped = total + n, failures + bad, skipped + len(untested)
+        if untested:
+            props = ET.SubElement(suite, "properties")
+            ET.SubElement(props, "property", name="untested", value=" ".join(untested))
         for r in file_runs:
             for o in r.outcomes:
                 tc = ET.SubElement(suite, "testcase", classname=r.test.policy_id,
@@ -816,9 +946,14 @@ def render_junit(runs: Sequence[CaseRun], files: int) -> str:
                                           + (f" (message containing {o.expectation.message!r})"
                                              if o.expectation.message else "")
                                           + f"\nactual: {o.status}\nmessage: {o.message}\n")
+        for rule in untested:
+            tc = ET.SubElement(suite, "testcase", classname=file_runs[0].test.policy_id, name=f"not tested: {rule}",
+                               file=display)
+            ET.SubElement(tc, "skipped", message=f"no case of {display} expects anything of rule {rule}")
     root.set("tests", str(total))
     root.set("failures", str(failures))
     root.set("errors", "0")
+    root.set("skipped", str(skipped))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
