@@ -37,6 +37,7 @@ LABELS: Mapping[str, str] = {
     "baseline_known": N_("{known} known failure(s) not gated"),
     "language": N_("Language"),
     "policies": N_("Policies"),
+    "overlays": N_("Overlays"),
     "policy": N_("Policy"),
     "policy_title": N_("Title"),
     "version": N_("Version"),

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from html import escape
 
 from scanner.report import Report
+from scanner.reporters import origins
 
 STATUSES = ("pass", "fail", "error", "skip", "waived")
 """Statuses in the order of the page's codes (a row's status is an index into this)."""
@@ -90,6 +91,9 @@ def provenance(report: Report, lab: Mapping[str, str]) -> str:
         rows.append(row(lab["baseline"], f'<code>{text(b.get("file"))}</code> '
                         f'<span class="hash">{text(lab["sha256"])} {text(b.get("sha256"))}</span> '
                         f'{text(lab["baseline_known"].format(known=b.get("known")))}'))
+    overlays = [origins.extends_line(p, report.lang) for p in report.policies if p.extends]
+    if overlays:  # which policies change a base policy's rules, and which
+        rows.append(row(lab["overlays"], "<br>".join(f"<code>{text(o)}</code>" for o in overlays)))
     policies = "".join(
         f'<tr><td><code>{text(p.id)}</code><div class="hash">{text(p.path)}</div></td>'
         f"<td>{text(p.title)}</td><td>{text(p.version)}</td>"

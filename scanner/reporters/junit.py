@@ -43,6 +43,7 @@ from scanner.i18n import N_, translator
 from scanner.output import UNPRINTABLE, printable
 from scanner.placeholders import readable
 from scanner.report import Report, Result
+from scanner.reporters import origins
 
 
 def classname(policy: str, target: str) -> str:
@@ -139,7 +140,8 @@ def waiver_text(result: Result, lang: str = "en") -> str:
     return t["waived_until"].format(reason=reason, date=expires) if expires else t["waived"].format(reason=reason)
 
 
-def _body(result: Result, with_remediation: bool, lang: str = "en") -> str:
+def _body(result: Result, with_remediation: bool, lang: str = "en", origin: str = "") -> str:
+    """A test case's text; ``origin``: what overlays changed of its rule, in words ("" for none)."""
     t = texts(lang)
     lines = [result.message]
     if result.evidence:
@@ -151,6 +153,8 @@ def _body(result: Result, with_remediation: bool, lang: str = "en") -> str:
         lines.append(f"{t['actual']} {_shown(result.actual, lang)}")
     if with_remediation and result.remediation:
         lines.append(f"{t['remediation']} {result.remediation}")
+    if origin:  # an overlay's severity must not pass for the base policy's own
+        lines.append(f"{origins.texts(lang)['changed']} {origin}")
     return "\n".join(lines)
 
 
@@ -220,18 +224,18 @@ def _child(tag: str, message: str, body: str | None) -> str:
     return f'<{tag} type="{tag}" message="{message}">{_escape_text(body)}</{tag}>'
 
 
-def _testcase(result: Result, cls: str, attr: _Escaper, lang: str = "en") -> str:
-    """One ``<testcase>`` element as text (already indented)."""
+def _testcase(result: Result, cls: str, attr: _Escaper, lang: str = "en", origin: str = "") -> str:
+    """One ``<testcase>`` element as text (already indented); ``origin``: see :func:`_body`."""
     head = f'    <testcase classname="{cls}" name="{attr(f"{result.rule}: {result.title}")}"'
     status = result.status
     if status is _PASS:
         return head + "/>\n"
     if status is _FAIL:
-        child = _child("failure", attr(result.message), _body(result, True, lang))
+        child = _child("failure", attr(result.message), _body(result, True, lang, origin))
     elif status is _ERROR:
-        child = _child("error", attr(result.message), _body(result, False, lang))
+        child = _child("error", attr(result.message), _body(result, False, lang, origin))
     elif status is _WAIVED:
-        child = _child("skipped", attr(waiver_text(result, lang)), _body(result, True, lang))
+        child = _child("skipped", attr(waiver_text(result, lang)), _body(result, True, lang, origin))
     else:  # skip, and any status a later version adds: never reported as a pass
         child = _child("skipped", attr(result.message or str(status)), None)
     return f"{head}>\n      {child}\n    </testcase>\n"
@@ -288,6 +292,7 @@ def _render_suites(report: Report, groups: Sequence[tuple[tuple[str, str], list[
         attr.clear()
     stamp = report.started_at.strftime("%Y-%m-%dT%H:%M:%S")
     lang = report.lang
+    changed = origins.by_rule(report)
     parts = []
     with paused_gc():
         for (policy, target), group in groups:
@@ -296,7 +301,7 @@ def _render_suites(report: Report, groups: Sequence[tuple[tuple[str, str], list[
                 f'  <testsuite name="{attr(f"{policy}.{target}")}" {_count_attrs(_counts(group))} '
                 f'time="0" hostname="{attr(target)}" timestamp="{stamp}">\n'
             )
-            parts.extend(_testcase(r, cls, attr, lang) for r in group)
+            parts.extend(_testcase(r, cls, attr, lang, changed.get((policy, r.rule), "")) for r in group)
             parts.append("  </testsuite>\n")
     return "".join(parts)
 

@@ -8,7 +8,9 @@ comment body) writes GitHub-flavoured Markdown::
     3 targets, 2 policies, now 2026-11-26T10:00:00Z
 
     ### Failing rules (9)
+    - contoso-tls 1.0 extends exchange-m365-tls12 1.0.0   <- each overlay, if any
     #### exchange-m365-tls12/EXO-TLS12-001: SCHANNEL TLS 1.2 ... (high; targets: 2)
+                      ... - severity set by contoso-tls (contoso.yaml:6)   <- an overlay's change
     | target | message | evidence |                   <- each affected target
     **Remediation:** ...                              <- once, or per target when it differs
 
@@ -48,6 +50,7 @@ from scanner.api import Reporter, ReportOptions, Severity, Status, hookimpl
 from scanner.i18n import N_, translator
 from scanner.output import printable
 from scanner.report import Report, Result
+from scanner.reporters import origins
 
 MAX_CHARS = 60_000
 """The longest document written (GitHub refuses comments over 65,536 characters)."""
@@ -154,7 +157,10 @@ def _sources(r: Result) -> str:
     return ", ".join(sources[:MAX_EVIDENCE]) + (f" (+{more})" if more > 0 else "")
 
 
-def _failing(results: Sequence[Result], t: Mapping[str, str]) -> Iterator[str]:
+def _failing(
+    results: Sequence[Result], t: Mapping[str, str], changed: Mapping[tuple[str, str], str] | None = None
+) -> Iterator[str]:
+    """The failing rules; ``changed``: (policy, rule) -> what overlays changed of it, in words."""
     groups: dict[tuple[str, str], list[Result]] = {}
     for r in results:
         if r.status is Status.FAIL:
@@ -168,8 +174,9 @@ def _failing(results: Sequence[Result], t: Mapping[str, str]) -> Iterator[str]:
         remedies = {r.remediation for r in group}
         yield ""
         severity = t.get(str(first.severity), str(first.severity))
-        yield "#### " + escape(t["rule"].format(rule=f"{policy}/{rule}", title=first.title, severity=severity,
-                                                n=len(group)))
+        heading = t["rule"].format(rule=f"{policy}/{rule}", title=first.title, severity=severity, n=len(group))
+        said = (changed or {}).get((policy, rule))
+        yield "#### " + escape(f"{heading} - {said}" if said else heading)
         yield ""
         per_target = len(remedies) > 1
         labels = [t["target"], t["message"], t["evidence"]]
@@ -223,9 +230,14 @@ def lines(report: Report) -> Iterator[str]:
     yield ""
     yield escape(t["scope"].format(targets=len(report.targets), policies=len(report.policies),
                                       now=report.now.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    overlays = [origins.extends_line(p, report.lang) for p in report.policies if p.extends]
+    if overlays:  # an overlay's changes must not pass for the base policy's own
+        yield ""
+        yield from (f"- {escape(line)}" for line in overlays)
+    changed = origins.by_rule(report)
     for section in (_failing, _errors, _waived, _passed):
         first = True
-        for line in section(report.results, t):
+        for line in (_failing(report.results, t, changed) if section is _failing else section(report.results, t)):
             if first:
                 yield ""
                 first = False

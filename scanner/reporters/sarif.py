@@ -10,6 +10,11 @@
   ``defaultConfiguration.level`` and ``properties.security-severity`` from its
   severity (as GitHub code scanning reads them), ``properties.tags``
   (``security``, ``policyscan``, the policy id and the rule's tags);
+* a rule an overlay changed (or disabled) says so: ``properties.origin`` (where the rule
+  is written, then each change), ``properties.overriddenBy`` (each change: ``policy``,
+  ``file``, ``line`` and the fields ``set``, or ``disabled`` and its reason), and one
+  more paragraph in ``fullDescription`` and ``help`` ("severity set by OVERLAY (FILE:LINE)"),
+  so an overlay's severity never passes for the base policy's own;
 * ``results``: one per ``fail`` (``ruleId``, ``ruleIndex``, ``level``, message
   ``TARGET: message``), and one per ``waived`` result carrying a
   ``suppressions`` entry (kind ``external``, status ``accepted``,
@@ -58,6 +63,7 @@ from urllib.parse import quote
 from scanner.api import JSON, Reporter, ReportOptions, ResultSection, ResultStream, Severity, Status, hookimpl
 from scanner.i18n import N_, translator
 from scanner.report import Report, Result, RuleInfo
+from scanner.reporters import origins
 from scanner.reporters.json_report import render
 
 SARIF_VERSION = "2.1.0"
@@ -135,7 +141,8 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)
 
 
-def _rule(policy: str, info: RuleInfo, lang: str) -> dict[str, JSON]:
+def _rule(policy: str, info: RuleInfo, lang: str, changes: Sequence[Mapping[str, JSON]] = ()) -> dict[str, JSON]:
+    """The SARIF rule of ``info``; ``changes``: what overlays changed of it (:mod:`.origins`)."""
     words = texts(lang)
     remediation = _pick(info.remediation, lang)
     text = [f"{words['remediation']}: {remediation} {words['placeholders']}"] if remediation else []
@@ -158,6 +165,12 @@ def _rule(policy: str, info: RuleInfo, lang: str) -> dict[str, JSON]:
     rule["fullDescription"] = {"text": info.description or info.title or info.id}
     if not text:
         text, markdown = [info.title or info.id], [_md(info.title or info.id)]
+    changed = origins.sentences(changes, lang)
+    if changed:  # an overlay's severity (or text) must not pass for the base policy's own
+        said = "; ".join(changed)
+        rule["fullDescription"] = {"text": f"{rule['fullDescription']['text']}\n\n{said}"}
+        text.append(said)
+        markdown.append("\n".join(f"- {_md(c)}" for c in changed))
     rule["help"] = {"text": "\n\n".join(text), "markdown": "\n\n".join(markdown)}
     if links:
         rule["helpUri"] = links[0][1]
@@ -172,6 +185,10 @@ def _rule(policy: str, info: RuleInfo, lang: str) -> dict[str, JSON]:
         "severity": str(info.severity),
         "checkType": info.check_type,
     }
+    if info.origin:  # a rule of an overlay: where it is written, and what overlays changed
+        rule["properties"]["origin"] = info.origin
+    if changes:
+        rule["properties"]["overriddenBy"] = [dict(c) for c in changes]
     return rule
 
 
@@ -328,7 +345,7 @@ def envelope(report: Report) -> dict[str, JSON]:
     for policy in report.policies:
         for info in policy.rules:
             if places.index.get((policy.id, info.id)) == len(rules):
-                rules.append(_rule(policy.id, info, report.lang))
+                rules.append(_rule(policy.id, info, report.lang, origins.changes(policy, info.id)))
     return {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
