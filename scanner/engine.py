@@ -275,11 +275,7 @@ class Engine:
         _WORKER = (self, finish)  # inherited by the forked workers, scan-wide facts included
         ctx = multiprocessing.get_context("fork")
         try:
-            # Ctrl-C is the parent's to handle: it stops the scan, and leaving the pool
-            # terminates the workers, which would otherwise each print a traceback
-            with ctx.Pool(min(self.run.jobs, len(batches)), initializer=_ignore_sigint) as pool:
-                jobs = pool.imap(work or _scan_in_worker, enumerate(batches))
-                yield from _watched(pool, jobs, len(batches))
+            yield from _in_workers(ctx, min(self.run.jobs, len(batches)), work or _scan_in_worker, batches)
         finally:
             _WORKER = None
 
@@ -612,25 +608,32 @@ class WorkerLost(RuntimeError):
     """A scan worker process ended while it held a batch: that batch's results are lost."""
 
 
-def _watched(pool: Any, results: Any, count: int, poll: float = 1.0) -> Iterator[Any]:
-    """The pool's results in order, never a hang: ``multiprocessing.Pool`` quietly replaces a
-    worker that died (a signal, the OOM killer) and waits forever for the batch it held, so
-    while waiting, a worker set that changed stops the scan with :class:`WorkerLost`."""
-    import multiprocessing
+def _in_workers(ctx: Any, jobs: int, work: Callable[[Any], Any], batches: Sequence[Sequence[Target]]) -> Iterator[Any]:
+    """``work`` of every batch in forked worker processes, in order; never a hang.
 
-    workers = {p.pid: p for p in pool._pool}
-    for _ in range(count):
-        while True:
-            try:
-                value = results.next(timeout=poll)
-                break
-            except multiprocessing.TimeoutError:
-                gone = [p for pid, p in workers.items() if not p.is_alive()]
-                if gone or {p.pid for p in pool._pool} != set(workers):
-                    why = ", ".join(f"pid {p.pid} exit code {p.exitcode}" for p in gone) or "a worker was replaced"
-                    raise WorkerLost(f"a scan worker ended while holding a batch ({why}); "
-                                     "the scan cannot be completed") from None
-        yield value
+    ``concurrent.futures.ProcessPoolExecutor``, not ``multiprocessing.Pool``: the Pool quietly
+    replaces a worker that died (a signal, the OOM killer) and waits forever for the batch it
+    held -- or, when it died holding the task queue's lock, leaves every other worker blocked on
+    that lock. The executor watches each worker's sentinel and fails every pending batch with
+    ``BrokenProcessPool``, which stops the scan with :class:`WorkerLost`. Ctrl-C (the workers
+    ignore SIGINT: it is the parent's to handle), an error or a consumer that stops early
+    terminates the workers instead of waiting for their batches.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_ignore_sigint)
+    finished = False
+    try:
+        yield from pool.map(work, enumerate(batches))
+        finished = True
+    except BrokenProcessPool as exc:
+        raise WorkerLost(f"a scan worker ended while holding a batch ({exc}); the scan cannot be completed") from None
+    finally:
+        if not finished:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ignore_sigint() -> None:
