@@ -343,8 +343,9 @@ def test_sigterm_to_policyscan_cleans_up_and_exits_143(tmp_path: Path) -> None:
 
 
 def test_a_worker_that_dies_stops_the_scan_instead_of_hanging(tmp_path: Path) -> None:
-    """multiprocessing.Pool replaces a dead worker and waits forever for its batch; the engine
-    notices the lost worker and stops with an error, so a CI job never hangs on it."""
+    """multiprocessing.Pool replaced a dead worker and waited forever for its batch (or blocked every
+    other worker on the queue lock it died holding); the engine's process pool notices the lost worker
+    and stops with an error, so a CI job never hangs on it."""
     import os
     import subprocess
     import sys
