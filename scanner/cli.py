@@ -50,8 +50,9 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
     )
     _target_args(scan)
     scan.add_argument(
-        "--facts", metavar="FACTS", help="evaluate the facts a `policyscan collect` wrote, offline: no host, file "
-        "or connection is opened (instead of --inventory or target options; --now defaults to the collection time)"
+        "--facts", action="append", metavar="FACTS", help="evaluate the facts a `policyscan collect` wrote, "
+        "offline: no host, file or connection is opened (instead of --inventory or target options; --now defaults "
+        "to the collection time; given once)"
     )
     _report_args(scan)
     scan.add_argument(
@@ -94,7 +95,8 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
         "(repeatable): the facts its checks need are collected"
     )
     _target_args(collect)
-    collect.add_argument("--out", required=True, metavar="FACTS", help="the facts file to write (atomically)")
+    collect.add_argument("--out", required=True, metavar="FACTS",
+                         help="the facts file to write (atomically; - writes the JSON Lines to stdout)")
     collect.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help="override a policy input")
     collect.add_argument("--now", metavar="ISO8601", help="the collection time recorded (default: the real time)")
     collect.add_argument(
@@ -297,6 +299,9 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.waivers import apply_waivers, unused_waivers
 
     started = datetime.now(UTC)
+    if args.facts and len(args.facts) > 1:
+        raise _usage(f"--facts given {len(args.facts)} times: a scan judges one facts file")
+    args.facts = args.facts[0] if args.facts else None
     if args.facts and (args.inventory or args.reg or args.smtp or args.logs or args.target is not None):
         raise _usage("--facts cannot be combined with --inventory, --target, --reg, --smtp or --logs: "
                      "the targets are the ones the facts were collected for")
@@ -371,6 +376,8 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run, lang=args.lang, snapshot=snapshot)
     report = Report.begin(__version__, started, now, policies, targets, waivers, args.lang)
+    if snapshot is not None:  # a report judged from a snapshot says so (file, hash, collection time)
+        report.facts = snapshot.provenance()
     redactor = None
     if args.redact:  # one key per run, made before any worker is forked
         from scanner.redact import Redactor

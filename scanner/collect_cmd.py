@@ -51,10 +51,13 @@ def run_collect(args: argparse.Namespace, stdout: IO[str]) -> int:
     for rule in rules_for_no_target(policies, targets):
         print(f"policyscan: warning: {rule}: its applies_to labels match no target, so it is skipped everywhere",
               file=sys.stderr)
+    to_stdout = args.out == "-"  # the JSON Lines go to stdout
     try:
-        check_report_paths([("facts", args.out)])
+        if not to_stdout:
+            check_report_paths([("facts", args.out)])
     except ReportSpecError as exc:
-        raise _usage(f"--out {args.out}: {exc}") from None
+        why = str(exc).removeprefix(f"--report facts={args.out}: ")
+        raise _usage(f"--out {args.out}: {why}") from None
 
     table = CheckTable()
     for p in policies:
@@ -64,7 +67,7 @@ def run_collect(args: argparse.Namespace, stdout: IO[str]) -> int:
     run = RunContext(now=now, jobs=args.jobs, progress=progress_wanted())
     engine = Engine(policies, host.check_types, run)
     by_name = {t.name: t for t in targets}
-    writer = FactsWriter(args.out)
+    writer = FactsWriter(args.out, _binary(stdout) if to_stdout else None)
     try:
         for chunk in engine.collect_batches(targets, partial(_encode_batch, encode, by_name, table)):
             writer.add(chunk)
@@ -84,9 +87,32 @@ def run_collect(args: argparse.Namespace, stdout: IO[str]) -> int:
         writer.finish(header)
     finally:
         writer.close()
-    print(f"policyscan: collected {count} facts line(s) for {len(targets)} target(s) into {args.out}",
-          file=sys.stderr)
+    print(f"policyscan: collected {count} facts line(s) for {len(targets)} target(s) into "
+          f"{'stdout' if to_stdout else args.out}", file=sys.stderr)
     return 0
+
+
+class _TextSink:
+    """A binary stream writing UTF-8 text to ``stream`` (a text stream without a byte buffer)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> int:
+        self._stream.write(data.decode("utf-8"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def _binary(stream: IO[str]) -> Any:
+    """Where ``collect --out -`` writes its bytes: the byte buffer under ``stream`` when it has one."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        stream.flush()
+        return buffer
+    return _TextSink(stream)
 
 
 def _encode_batch(encode: Any, targets: Any, table: Any, _index: int, items: Any) -> Any:

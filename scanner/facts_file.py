@@ -145,9 +145,25 @@ class Snapshot:
     """The header's table of checks collected for (None: an in-memory snapshot, good for any check)."""
     header: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    sha256: str | None = None
+    """The SHA-256 (hex) of the facts file as read (None: an in-memory snapshot)."""
     deferred: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Check types (and their facts schemas) whose lines :meth:`check_targets` checks, batch by batch."""
     _keys: dict[str, int] | None = None
+
+    def provenance(self) -> dict[str, Any] | None:
+        """What a report says of the facts it was judged from (its ``facts``): the file as given, its
+        SHA-256, when and by what policyscan the facts were collected, the SHA-256 of each file they
+        name. None for an in-memory snapshot."""
+        if self.path is None or not self.header:
+            return None
+        return {
+            "file": self.path,
+            "sha256": self.sha256,
+            "collected_at": self.collected_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tool": dict(self.header["tool"]),
+            "sources": dict(self.header["sources"]),
+        }
 
     def check_targets(self, names: Iterable[str]) -> None:
         """Check the facts of the :attr:`deferred` check types for the targets ``names`` against their
@@ -426,6 +442,61 @@ def _schema_problem(schema: Mapping[str, Any], value: Any) -> str | None:
     return f"{where or '(top)'}: {err.message}" if len(err.message) < 300 else f"{where or '(top)'}: invalid"
 
 
+MAX_LINE = 64 << 20
+"""The longest line a facts file may have (64 MiB, newline included): a longer one is refused
+without being read whole, so a stray device or a runaway file cannot take the memory."""
+
+
+def _lines(f: IO[bytes], fail: Any, limit: int | None = None, digest: Any = None) -> Iterator[bytes]:
+    """The lines of ``f``, each read with a bound: one longer than ``limit`` bytes (default
+    :data:`MAX_LINE`) is refused (``fail(line, message)``) after reading at most ``limit + 1`` bytes of it.
+    Every line read is fed to ``digest`` (a hashlib object) when given."""
+    limit = MAX_LINE if limit is None else limit
+    line_no = 0
+    while True:
+        data = f.readline(limit + 1)
+        if not data:
+            return
+        line_no += 1
+        if digest is not None:
+            digest.update(data)
+        if len(data) > limit:
+            raise fail(line_no, f"line longer than {limit:,} bytes (the limit of a facts line): refused unread")
+        yield data
+
+
+def _duplicate_key(data: bytes, parsed: Any) -> str | None:
+    """A key that appears twice in one object of the JSON line ``data`` (which orjson parsed into
+    ``parsed``, keeping the last), or None.
+
+    Fast path: a line exactly as ``orjson.dumps`` writes it (every line ``policyscan collect``
+    writes) cannot hold a duplicate, since dumping what was parsed gives the line back only if no
+    key was dropped. Any other line (hand-edited, another tool) is parsed again, key by key.
+    """
+    import orjson
+
+    try:
+        if orjson.dumps(parsed) == data.rstrip(b"\r\n"):
+            return None
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out and not found:
+                found.append(key)
+            out[key] = value
+        return out
+
+    try:
+        json.loads(data, object_pairs_hook=pairs)
+    except ValueError:
+        return None  # orjson read it: leave the verdict to it
+    return found[0] if found else None
+
+
 def _parse_time(text: str) -> datetime:
     ts = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
@@ -446,11 +517,32 @@ def read_snapshot(
     """
     shown = str(path)
     try:
+        if not _readable_kind(mode := os.stat(path).st_mode):  # checked before opening: a device is never read
+            raise UsageError(f"--facts {shown}: not a regular file or a pipe ({_kind(mode)})")
         f = open(path, "rb")  # noqa: SIM115 - closed below
+        if not _readable_kind(mode := os.fstat(f.fileno()).st_mode):  # replaced meanwhile
+            f.close()
+            raise UsageError(f"--facts {shown}: not a regular file or a pipe ({_kind(mode)})")
     except OSError as exc:
         raise UsageError(f"--facts {shown}: {exc.strerror or exc}") from None
     with f:
         return _read(shown, f, host.check_types, set(host.plugins), jobs, frozenset(defer))
+
+
+def _readable_kind(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode)
+
+
+def _kind(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _read(
@@ -464,11 +556,17 @@ def _read(
         if not data.endswith(b"\n"):
             raise fail(line_no, "the file ends in the middle of a line (cut short?)")
         try:
-            return _loads(data)
+            obj = _loads(data)
         except ValueError as exc:
             raise fail(line_no, f"not a JSON object: {exc}") from None
+        twice = _duplicate_key(data, obj)
+        if twice is not None:
+            raise fail(line_no, f"key {twice!r} appears twice in one object (which one counts is ambiguous)")
+        return obj
 
-    first = f.readline()
+    digest = hashlib.sha256()
+    lines = _lines(f, fail, digest=digest)
+    first = next(lines, b"")
     if not first.strip():
         raise fail(1, f"empty: not a policyscan facts file (expected a {FORMAT} header)")
     header = parse(1, first)
@@ -506,7 +604,7 @@ def _read(
 
     line_no = 1
     trailer = None
-    for data in f:
+    for data in lines:
         line_no += 1
         if trailer is not None:
             if data.strip():
@@ -549,7 +647,8 @@ def _read(
     if bad is not None:
         raise fail(*bad)
     deferred = {t: schema for t in sorted(defer) if (schema := schemas.get(t)) is not None}
-    return Snapshot(list(targets.values()), collected_at, entries, list(header["checks"]), header, shown, deferred)
+    return Snapshot(list(targets.values()), collected_at, entries, list(header["checks"]), header, shown,
+                    digest.hexdigest(), deferred)
 
 
 def _mismatch(type_name: str, target: str, problem: str) -> str:
@@ -688,10 +787,12 @@ def target_json(t: Target) -> dict[str, JSON]:
 
 
 class FactsWriter:
-    """Spools encoded chunks, then writes header + lines + trailer to ``path`` atomically."""
+    """Spools encoded chunks, then writes header + lines + trailer to ``path`` atomically
+    (or, when ``stream`` is given, to that binary stream: ``collect --out -`` writes to stdout)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, stream: IO[bytes] | None = None) -> None:
         self.path = path
+        self.stream = stream
         self.count = 0
         self.sources: dict[str, str] = {}
         self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish/close
@@ -711,12 +812,20 @@ class FactsWriter:
 
         head = {"schema": FORMAT, **header, "sources": dict(sorted(self.sources.items()))}
         end = {"end": {"facts": self.count, "targets": len(head["inventory"])}}
+
+        def write(out: IO[bytes]) -> None:
+            out.write(orjson.dumps(head) + b"\n")
+            self._spool.seek(0)
+            shutil.copyfileobj(self._spool, out, 1 << 20)
+            out.write(orjson.dumps(end) + b"\n")
+
         try:
-            with atomic_file(self.path) as out:
-                out.write(orjson.dumps(head) + b"\n")
-                self._spool.seek(0)
-                shutil.copyfileobj(self._spool, out, 1 << 20)
-                out.write(orjson.dumps(end) + b"\n")
+            if self.stream is not None:
+                write(self.stream)
+                self.stream.flush()
+            else:
+                with atomic_file(self.path) as out:
+                    write(out)
         finally:
             self.close()
 

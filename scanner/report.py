@@ -151,6 +151,12 @@ def _policy_info(p: Policy, lang: str) -> PolicyInfo:
     )
 
 
+def _facts_json(facts: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if facts is None:
+        return None
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in facts.items()}
+
+
 def _iso(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -172,6 +178,9 @@ class Report:
     :meth:`summary` uses it when set."""
     baseline: Mapping[str, JSON] | None = None
     """``{"file", "sha256", "known"}`` of ``scan --baseline``: ``known`` failures were not gated."""
+    facts: Mapping[str, JSON] | None = None
+    """``scan --facts``: the facts file the results were judged from (``{"file", "sha256",
+    "collected_at", "tool", "sources"}``, :meth:`Snapshot.provenance`); None for a live scan."""
     redacted: bool = False
     """``scan --redact``: e-mail addresses, IP addresses and host names in the results are masked
     (:mod:`scanner.redact`); the JSON report says ``"redacted": true``."""
@@ -232,6 +241,7 @@ class Report:
             "policies": [p.to_json() for p in self.policies],
             "inputs": dict(self.inputs),
             "waivers": dict(self.waivers) if self.waivers is not None else None,
+            "facts": _facts_json(self.facts),
             "targets": [{"name": t.name, "labels": dict(t.labels)} for t in self.targets],
             "summary": self.summary(),
         } | ({"baseline": dict(self.baseline)} if self.baseline is not None else {}) | (

@@ -9,6 +9,7 @@ the sources away (delete the files, stop the server) and scan the facts again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -22,7 +23,7 @@ NOW = "2026-11-26T10:00:00Z"
 
 def _report(path: Path) -> dict:
     doc = json.loads(path.read_text(encoding="utf-8"))
-    for key in ("started_at", "finished_at"):
+    for key in ("started_at", "finished_at", "facts"):  # facts: null live, the facts file offline (below)
         doc.pop(key)
     return doc
 
@@ -39,6 +40,12 @@ def _live_and_offline(tmp_path: Path, target_args: list[str], policy: list[str],
     offline = run_cli("scan", *policy, "--facts", str(facts), "--report", f"json={tmp_path / 'offline.json'}",
                       pythonpath=pythonpath)
     assert offline.returncode == live.returncode, offline.stderr
+    # the one difference: a report judged from a snapshot says so
+    assert json.loads((tmp_path / "live.json").read_text(encoding="utf-8"))["facts"] is None
+    said = json.loads((tmp_path / "offline.json").read_text(encoding="utf-8"))["facts"]
+    assert said["file"] == str(facts) and said["sha256"] == hashlib.sha256(facts.read_bytes()).hexdigest()
+    assert said["tool"]["name"] == "policyscan" and said["collected_at"]
+    assert said["sources"] == json.loads(facts.read_text(encoding="utf-8").splitlines()[0])["sources"]
     return _report(tmp_path / "live.json"), _report(tmp_path / "offline.json"), facts
 
 
@@ -74,7 +81,6 @@ def test_registry_and_logs_facts_give_the_live_results_even_with_the_files_gone(
     assert {p["id"] for p in header["policies"]} == {"exchange-m365-tls12", "exchange-tls-hardening"}
     assert set(header["plugins"]) >= {"registry", "logs", "smtp"}
     exported = examples / "exports" / "exch01-schannel.reg"
-    import hashlib
 
     assert header["sources"][str(exported)] == hashlib.sha256(exported.read_bytes()).hexdigest()
     assert any(p.endswith(".LOG") for p in header["sources"])

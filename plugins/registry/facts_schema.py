@@ -19,16 +19,68 @@ _MESSAGE: dict[str, Any] = {
     },
 }
 
+_HEX = "^(?:[0-9a-f]{2})*$"
+"""Lower-case hex of whole bytes, no separators (data kept as bytes)."""
+_TYPED = ["REG_DWORD", "REG_DWORD_BIG_ENDIAN", "REG_QWORD", "REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ"]
+
+
+def _value(type_: str | list[str], data: dict[str, Any], what: str) -> dict[str, Any]:
+    """The schema of a value of type ``type_`` (or one of them) whose ``data`` has this shape.
+
+    Each is a whole object schema, one ``const`` per common type, the most common first: a
+    value is checked against them in turn, and one of another type fails on its first test,
+    so the usual REG_DWORD costs little more than a schema that ignored ``data``.
+    """
+    if isinstance(type_, str):
+        kind: dict[str, Any] = {"const": type_, "description": f"{type_}."}
+    else:
+        kind = {"enum": type_, "description": f"One of {', '.join(type_)}."}
+    return {
+        "type": "object",
+        "description": what,
+        "required": ["name", "type", "data", "source"],
+        "properties": {
+            "name": {"type": "string", "description": "The value's name as written (\"\" for the default value "
+                     "@)."},
+            "type": kind,
+            "data": {"description": what, **data},
+            "source": {"type": "string", "description": "Where it was read: file:line, or live:KEY."},
+        },
+        "additionalProperties": False,
+    }
+
+
+def _uint(bits: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 0, "maximum": (1 << bits) - 1}
+
+
+def _odd_bytes(count: int) -> dict[str, Any]:
+    """The hex of a number of bytes other than ``count`` (a DWORD or QWORD whose byte count is wrong)."""
+    return {"type": "string", "pattern": _HEX, "not": {"minLength": 2 * count, "maxLength": 2 * count}}
+
+
+_OTHER = _value(["REG_BINARY"], {"type": "string", "pattern": _HEX},
+                "Any other type (REG_BINARY, REG_NONE, REG_UNKNOWN_<n>...): the lower-case hex of its bytes.")
+_OTHER["properties"]["type"] = {"type": "string", "pattern": "^REG_[A-Z0-9_]+$", "not": {"enum": _TYPED},
+                                "description": "A type other than REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD, "
+                                "REG_SZ, REG_EXPAND_SZ and REG_MULTI_SZ (REG_UNKNOWN_<n> for a number Windows "
+                                "does not name)."}
+
 _VALUE: dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "type", "data", "source"],
-    "properties": {
-        "name": {"type": "string", "description": "The value's name as written (\"\" for the default value @)."},
-        "type": {"type": "string", "description": "The value's type: REG_DWORD, REG_SZ..."},
-        "data": {"description": "The value's data (see plugins.registry.values)."},
-        "source": {"type": "string", "description": "Where it was read: file:line, or live:KEY."},
-    },
-    "additionalProperties": False,
+    "description": "One value: its name, type, data and source; the data in the shape its type gives it "
+    "(plugins.registry.values).",
+    "anyOf": [
+        _value("REG_DWORD", _uint(32), "A DWORD: an unsigned 32-bit integer."),
+        _value("REG_SZ", {"type": "string"}, "A string: its text (cut at the first NUL)."),
+        _value("REG_EXPAND_SZ", {"type": "string"}, "An expandable string: its text, unexpanded."),
+        _value("REG_MULTI_SZ", {"type": "array", "items": {"type": "string"}}, "A multi-string: its strings."),
+        _value("REG_QWORD", _uint(64), "A QWORD: an unsigned 64-bit integer."),
+        _value("REG_DWORD_BIG_ENDIAN", _uint(32), "A big-endian DWORD: an unsigned 32-bit integer."),
+        _value(["REG_DWORD", "REG_DWORD_BIG_ENDIAN"], _odd_bytes(4),
+               "A DWORD whose byte count is not 4: its bytes, in lower-case hex."),
+        _value("REG_QWORD", _odd_bytes(8), "A QWORD whose byte count is not 8: its bytes, in lower-case hex."),
+        _OTHER,
+    ],
 }
 
 _KEY: dict[str, Any] = {

@@ -179,6 +179,9 @@ def render(report: Report, color: bool = False) -> str:
     tr = translator(report.lang)
     multi_policy = len({r.policy for r in report.results}) > 1
     lines = [summary_line(report, paint)]
+    if report.facts is not None:  # results from a snapshot, not from the hosts: say so
+        lines.append(_clean(tr.gettext("judged from facts {file} collected at {time}").format(
+            file=report.facts.get("file"), time=report.facts.get("collected_at"))))
     for p in report.policies:  # an overlay says what it builds on ("extends" as in the policy file)
         if p.extends:
             chain = " -> ".join(f"{b['id']} {b['version']}" for b in p.extends)

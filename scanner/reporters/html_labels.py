@@ -35,6 +35,8 @@ LABELS: Mapping[str, str] = {
     "waiver_file": N_("Waiver file"),
     "baseline": N_("Baseline"),
     "baseline_known": N_("{known} known failure(s) not gated"),
+    "facts": N_("Judged from facts"),
+    "facts_collected": N_("collected at {time} by policyscan {version}"),
     "language": N_("Language"),
     "policies": N_("Policies"),
     "overlays": N_("Overlays"),

@@ -86,6 +86,13 @@ def provenance(report: Report, lab: Mapping[str, str]) -> str:
         row(lab["waiver_file"], waivers),
         row(lab["language"], text(report.lang)),
     ]
+    if report.facts is not None:  # results from a snapshot (scan --facts), not from the hosts
+        f = report.facts
+        tool = f.get("tool")
+        version = tool.get("version") if isinstance(tool, Mapping) else None
+        rows.insert(4, row(lab["facts"], f'<code>{text(f.get("file"))}</code> '
+                           f'<span class="hash">{text(lab["sha256"])} {text(f.get("sha256"))}</span> '
+                           f'{text(lab["facts_collected"].format(time=f.get("collected_at"), version=version))}'))
     if report.baseline is not None:
         b = report.baseline
         rows.append(row(lab["baseline"], f'<code>{text(b.get("file"))}</code> '

@@ -65,6 +65,7 @@ TEXT = {
     "title_ok": N_("policyscan: no failures"),
     "title_nothing": N_("policyscan: nothing was checked"),
     "scope": N_("{targets} targets, {policies} policies, now {now}"),
+    "facts": N_("judged from facts {file} collected at {time}"),
     "failing": N_("Failing rules ({n})"),
     "rule": N_("{rule}: {title} ({severity}; targets: {n})"),
     "remediation": N_("Remediation"),
@@ -225,6 +226,9 @@ def lines(report: Report) -> Iterator[str]:
     t = texts(report.lang)
     yield f"## {escape(_title(summary, t))}"
     yield ""
+    if report.facts is not None:  # results from a snapshot, not from the hosts: say so under the title
+        yield escape(t["facts"].format(file=report.facts.get("file"), time=report.facts.get("collected_at")))
+        yield ""
     yield from _header(*(t[k] for k in _COUNT_LABELS))
     yield "| " + " | ".join(str(summary[k]) for k in _COUNTS) + " |"
     yield ""

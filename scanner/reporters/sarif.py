@@ -33,7 +33,9 @@
   ``invocations[0].toolExecutionNotifications`` (level ``error``, message
   ``TARGET: message``, ``associatedRule``, the same location rules), and
   ``executionSuccessful`` is false when there is any;
-* ``run.properties.policyscan``: the summary counts and the ``now`` of the run.
+* ``run.properties.policyscan``: the summary counts and the ``now`` of the run; for
+  ``scan --facts``, ``facts``: the facts file judged (``file``, ``sha256``,
+  ``collected_at``, ``tool``), so the results are known to come from a snapshot.
 
 GitHub's limits: code scanning refuses a run of more than 25,000 results or
 a file over 10 MB gzipped (a fleet of thousands of failing hosts gets there;
@@ -333,6 +335,12 @@ def write_notifications(report: Report, results: Sequence[Result], out: IO[bytes
     _items(results, _is_error, _notification, report, _NOTE_INDENT, out)
 
 
+def _facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """``scan --facts``: the facts file the run judged (file, SHA-256, collection time, collecting tool);
+    the SHA-256 of each source file is in the JSON report."""
+    return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in facts.items() if k != "sources"}
+
+
 def _iso(ts: Any) -> str:
     return str(ts.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
@@ -362,7 +370,8 @@ def envelope(report: Report) -> dict[str, JSON]:
                         "toolExecutionNotifications": _NOTES_SENTINEL,
                     }
                 ],
-                "properties": {"policyscan": {"summary": summary, "now": _iso(report.now)}},
+                "properties": {"policyscan": {"summary": summary, "now": _iso(report.now)}
+                               | ({"facts": _facts(report.facts)} if report.facts is not None else {})},
             }
         ],
     }
