@@ -47,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -739,10 +740,12 @@ def _sha256(path: str) -> str | None:
     if path in _hashed:
         return _hashed[path]
     digest: str | None = None
-    try:
-        with open(path, "rb") as f:
-            if os.path.isfile(path):
-                digest = hashlib.file_digest(f, "sha256").hexdigest()
+    try:  # only a regular file is hashed; a FIFO or device is never opened (opening a FIFO blocks)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK) if stat.S_ISREG(os.stat(path).st_mode) else -1
+        if fd >= 0:
+            with os.fdopen(fd, "rb") as f:
+                if stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # still one once open (no swap in between)
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         digest = None
     if len(_hashed) > 100_000:

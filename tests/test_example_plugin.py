@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -329,10 +328,6 @@ def test_collect_reads_utf16_without_a_bom_and_its_facts_give_the_same_results(o
 
 @pytest.mark.timeout(30)
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
-@pytest.mark.xfail(raises=subprocess.TimeoutExpired, strict=True,
-                   reason="policyscan core: scanner/facts_file.py _sha256 opens every file the facts name before "
-                   "checking os.path.isfile, so collect blocks on a FIFO after the plugin has refused it. "
-                   "Remove this mark once the core stats before it opens.")
 def test_collect_does_not_block_on_a_fifo(odd: Path, tmp_path: Path) -> None:
     collect = run_cli("collect", "--policy", PACK, "--inventory", str(odd), "--out", str(tmp_path / "run.facts"),
                       timeout=10)
