@@ -48,9 +48,14 @@ class Baseline:
     def is_known(self, result: Result) -> bool:
         return result.status in _BAD and (result.target, result.policy, result.rule) in self.known
 
-    def summary(self, known: int) -> dict[str, object]:
-        """What a report says of the baseline: its file, its hash, and how many known failures were carried."""
-        return {"file": self.file, "sha256": self.sha256, "known": known}
+    def summary(self, known: int, known_errors: int = 0) -> dict[str, object]:
+        """What a report says of the baseline: its file, its hash, how many known failures were carried,
+        and how many of them are errors (rules that could not be checked this time either)."""
+        return {"file": self.file, "sha256": self.sha256, "known": known, "known_errors": known_errors}
+
+    def known_errors(self, results: Sequence[Result]) -> int:
+        """How many results are known failures that are ``error``: still not checked, and not gated."""
+        return sum(1 for r in results if r.status is Status.ERROR and self.is_known(r))
 
     def for_gate(self, results: Sequence[Result]) -> tuple[list[Result], int]:
         """The results as the gate sees them, and how many known failures there were. A known

@@ -121,7 +121,8 @@ def scan_streamed(
             by_status[status.value] += n
         finished = replace(report, finished_at=datetime.now(UTC), results=results, counts=dict(by_status))
         if baseline is not None:
-            finished.baseline = baseline.summary(sum(known.values()))
+            finished.baseline = baseline.summary(
+                sum(known.values()), sum(n for (status, _), n in known.items() if status is Status.ERROR))
         _assemble_all(outputs, finished, stdout)
         if gathered:
             write_reports(finished, gathered, reporters, stdout, run_specs=specs)
