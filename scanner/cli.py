@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SCHEMA_KINDS = ("policy", "inventory", "waivers", "report", "facts", "test")
 DIFF_FORMATS = ("console", "json", "markdown")
+TEST_FORMATS = ("console", "json", "junit")
+"""``policyscan test``'s own report formats (scanner.policytest_cmd.REPORT_FORMATS; a test keeps them equal),
+named here so building the parser does not import the test runner."""
 
 
 def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
@@ -105,8 +108,6 @@ def _parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
 
     test = sub.add_parser("test", help="run policy unit tests (*.test.yaml, kind: PolicyTest)")
     test.add_argument("paths", nargs="+", metavar="PATH", help="test files, or directories to search for *.test.yaml")
-    from scanner.policytest_cmd import REPORT_FORMATS as TEST_FORMATS  # its own: not the scan reporters
-
     test.add_argument("--report", action="append", default=[], metavar="FORMAT[=PATH]",
                       help=f"report format and file (repeatable; no PATH or - is stdout; default: console to "
                       f"stdout); formats: {', '.join(TEST_FORMATS)}")
@@ -606,6 +607,9 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     from scanner.errors import PolicyscanError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # the fast path: no parser, no plugins
+        print(f"policyscan {__version__}", file=stdout or sys.stdout)
+        return 0
     try:
         host = _plugin_commands(argv)
     except PolicyscanError as exc:

@@ -53,3 +53,14 @@ def test_defaults_are_given() -> None:
     assert "(default: 10)" in probe
     scan = " ".join(run_cli("scan", "--help").stdout.split())
     assert "lowest severity that fails the gate (default: low)" in scan
+
+
+def test_the_test_commands_formats_are_the_runners_own() -> None:
+    from scanner.policytest_cmd import REPORT_FORMATS
+
+    assert tuple(REPORT_FORMATS) == cli.TEST_FORMATS
+
+
+def test_version_is_fast_and_plain() -> None:
+    out = run_cli("--version")
+    assert out.returncode == 0 and out.stdout.startswith("policyscan ") and out.stderr == ""
