@@ -10,9 +10,9 @@ status is ``fail`` or ``error``. Between BEFORE and AFTER a key is:
 - **gone**: in BEFORE only (a rule or target removed; listed, never worse).
 
 ``diff`` exits 1 when anything got worse (SPEC §3); else 3 when AFTER checked
-nothing (no result, or only ``skip``) or a result judged before is ``error``
+nothing (no result, or only ``skip``), a result judged before is ``error``
 after (``fail`` → ``error`` is not *worse*, but the gate cannot be green on
-it); else 0. Reports made by another
+it), or a result failing before is gone from AFTER (not shown fixed); else 0. Reports made by another
 tool version, or with another version or hash of a policy, are still compared,
 with a warning naming what differs: never silently.
 """
@@ -178,6 +178,9 @@ class Diff:
     new failures or still failing)."""
     judged_after: int = 0
     """AFTER's results that were judged or at least tried: ``pass``, ``fail``, ``error`` or ``waived``."""
+    failing_gone: int = 0
+    """BEFORE's ``fail``/``error`` results whose (target, policy, rule) AFTER does not have: not shown fixed
+    (a host left out of AFTER's inventory must not read as a fix)."""
 
     @property
     def worse(self) -> bool:
@@ -187,7 +190,7 @@ class Diff:
     def unchecked(self) -> bool:
         """AFTER checked nothing (no result, or every one ``skip``), or left something unchecked that was
         judged before: never a green diff (exit 3, SPEC §3), even when nothing got worse."""
-        return self.judged_after == 0 or bool(self.newly_unjudged)
+        return self.judged_after == 0 or bool(self.newly_unjudged) or self.failing_gone > 0
 
     def exit_code(self) -> int:
         """1 when anything got worse, else 3 when AFTER checked nothing or lost a judgement, else 0."""
@@ -206,6 +209,7 @@ class Diff:
             "worse": self.worse,
             "unchecked": self.unchecked,
             "newly_unjudged": len(self.newly_unjudged),
+            "failing_gone": self.failing_gone,
             "warnings": list(self.warnings),
             "summary": {"new_failures": len(self.new_failures), "fixed": len(self.fixed),
                         "still_failing": len(self.still_failing), "changed": len(self.changed),
@@ -257,6 +261,7 @@ def compare(before: LoadedReport, after: LoadedReport, lang: str = "en") -> Diff
             diff.newly_unjudged.append(change)
         if as_ is None:
             diff.gone.append(change)
+            diff.failing_gone += bs in BAD
         elif as_ in BAD and bs not in BAD:
             diff.new_failures.append(change)
         elif as_ in BAD:
@@ -311,6 +316,9 @@ def _unchecked_lines(diff: Diff, _: Any) -> list[str]:
     if diff.newly_unjudged:
         out.append(_("{n} result(s) judged before could not be checked after (now error): not a pass").format(
             n=len(diff.newly_unjudged)))
+    if diff.failing_gone:
+        out.append(_("{n} result(s) failing before are not in AFTER (a target, policy or rule left out): "
+                     "not shown fixed, not a pass").format(n=diff.failing_gone))
     return out
 
 

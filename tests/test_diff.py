@@ -398,3 +398,22 @@ def test_known_errors_are_not_gated_but_said(tmp_path) -> None:
     assert again.returncode == 0, again.stderr  # SPEC: known failures, errors included, are not gated
     assert json.loads((tmp_path / "a.json").read_text())["baseline"]["known_errors"] == errors
     assert f"warning: {errors} of them are errors: rules not checked in this run either" in again.stderr
+
+
+def test_a_failing_result_gone_from_after_is_not_a_fix(reports: dict[str, Path], tmp_path: Path) -> None:
+    """A host left out of AFTER's inventory: its failures are not shown fixed, so the diff is not green."""
+    bad = json.loads(reports["bad"].read_text())
+    failing = next(r["target"] for r in bad["results"] if r["status"] == "fail")
+
+    def without(doc: dict) -> None:
+        doc["results"] = [r for r in json.loads(reports["good"].read_text())["results"] if r["target"] != failing]
+        doc["targets"] = [t for t in doc["targets"] if t["name"] != failing]
+        _recount(doc)
+
+    after = _edited(reports, tmp_path, "after.json", without)
+    out = run_cli("diff", str(reports["bad"]), str(after), "--report", "json")
+    assert out.returncode == 3, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["worse"] is False and doc["unchecked"] is True and doc["failing_gone"] > 0
+    text = run_cli("diff", str(reports["bad"]), str(after)).stdout
+    assert "failing before are not in AFTER" in text
