@@ -354,7 +354,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     if snapshot is not None:
         from scanner.facts_file import policy_warnings
 
-        for line in policy_warnings(snapshot, policies):
+        for line in policy_warnings(snapshot, policies, args.lang):
             warn(line)
     for rule in rules_for_no_target(policies, targets):
         warn(_("{rule}: its applies_to labels match no target, so it is skipped everywhere").format(rule=rule))
@@ -526,8 +526,11 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
     except ReportSpecError as exc:
         raise _usage(str(exc)) from None
     diff = compare(before, after, lang=args.lang)
+    from scanner.i18n import translator
+
     for line in diff.warnings:
-        print(f"policyscan: warning: {line}", file=sys.stderr)
+        print("policyscan: " + translator(args.lang).gettext("warning: {message}").format(message=line),
+              file=sys.stderr)
     renderers = {
         "console": lambda: render_text(diff, lang=args.lang),
         "json": lambda: json.dumps(diff.to_json(before, after), indent=2, ensure_ascii=False) + "\n",

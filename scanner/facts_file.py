@@ -399,21 +399,25 @@ def file_schema(check_types: Mapping[str, CheckType]) -> dict[str, Any]:
     }
 
 
-def policy_warnings(snapshot: Snapshot, policies: Sequence[Any]) -> list[str]:
+def policy_warnings(snapshot: Snapshot, policies: Sequence[Any], lang: str = "en") -> list[str]:
     """Policies judged from a facts file collected with another version of them (or without them):
-    checks it has no facts for will be ``error`` ("not collected")."""
+    checks it has no facts for will be ``error`` ("not collected"). In ``lang``."""
+    from scanner.i18n import translator
+
     if not snapshot.header:
         return []
+    _ = translator(lang).gettext
     collected = {p["id"]: p for p in snapshot.header.get("policies", [])}
     out = []
     for p in policies:
         was = collected.get(p.id)
         if was is None:
-            out.append(f"policy {p.id} was not among the policies the facts were collected for; "
-                       "its checks that were not collected are errors")
+            out.append(_("policy {policy} was not among the policies the facts were collected for; "
+                         "its checks that were not collected are errors").format(policy=p.id))
         elif was["sha256"] != p.sha256:
-            out.append(f"policy {p.id} changed since the facts were collected (sha256 {was['sha256'][:12]}... "
-                       f"then, {p.sha256[:12]}... now); its checks that were not collected are errors")
+            out.append(_("policy {policy} changed since the facts were collected (sha256 {then}... then, "
+                         "{now}... now); its checks that were not collected are errors").format(
+                policy=p.id, then=was["sha256"][:12], now=p.sha256[:12]))
     return out
 
 

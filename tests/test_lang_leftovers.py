@@ -241,3 +241,31 @@ def test_a_plain_string_description_still_reads_in_every_language(tmp_path: Path
         [rule] = json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["tool"]["driver"]["rules"]
         assert rule["fullDescription"]["text"] == "written once"
         assert "solo en español" in rule["help"]["text"]
+
+
+def test_overlay_line_diff_warnings_and_facts_warnings_are_spanish(tmp_path: Path) -> None:
+    """Found by the second black-box pass: three stderr/console texts still in English under --lang es."""
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(
+        "apiVersion: policyscan/v1\nkind: Policy\nmetadata: {id: contoso, title: Contoso, version: '2.0'}\n"
+        f"extends: {POLICIES / 'exchange-m365-tls12.yaml'}\n"
+        "overrides: {EXO-TLS12-001: {severity: critical}}\n", encoding="utf-8")
+    target = ["--target", "exch02", "--reg", str(ROOT / "examples" / "exports" / "exch02-schannel.reg")]
+    scan = run_cli("scan", "--policy", str(overlay), *target, "--lang", "es")
+    assert "contoso 2.0 extiende exchange-m365-tls12" in scan.stdout and " extends " not in scan.stdout
+
+    facts = tmp_path / "run.facts"
+    assert run_cli("collect", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), *target,
+                   "--out", str(facts)).returncode == 0
+    judged = run_cli("scan", "--facts", str(facts), "--policy", str(overlay), "--lang", "es")
+    assert "la política contoso no estaba entre las políticas" in judged.stderr, judged.stderr
+    assert "was not among" not in judged.stderr
+
+    before = tmp_path / "before.json"
+    run_cli("scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), *target, "--report", f"json={before}")
+    doc = json.loads(before.read_text())
+    doc["tool"]["version"] = "0.0.1"
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(doc))
+    diff = run_cli("diff", str(older), str(before), "--lang", "es")
+    assert "policyscan: aviso: " in diff.stderr and "warning:" not in diff.stderr, diff.stderr

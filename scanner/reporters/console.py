@@ -182,10 +182,11 @@ def render(report: Report, color: bool = False) -> str:
     if report.facts is not None:  # results from a snapshot, not from the hosts: say so
         lines.append(_clean(tr.gettext("judged from facts {file} collected at {time}").format(
             file=report.facts.get("file"), time=report.facts.get("collected_at"))))
-    for p in report.policies:  # an overlay says what it builds on ("extends" as in the policy file)
+    for p in report.policies:  # an overlay says what it builds on, in the report's language
         if p.extends:
             chain = " -> ".join(f"{b['id']} {b['version']}" for b in p.extends)
-            lines.append(_clean(f"{p.id} {p.version} extends {chain}"))
+            lines.append(_clean(tr.gettext("{policy} {version} extends {chain}").format(
+                policy=p.id, version=p.version, chain=chain)))
     if not report.results:
         lines.append(tr.gettext("Nothing was checked: no rule produced a result."))
     lines += _problems(report.results, multi_policy, paint, tr)
