@@ -9,12 +9,21 @@ What is masked, in a result's ``message``, ``expected``, ``actual``,
 ``evidence`` (every string at any depth, the keys of maps too: an ``actual``
 keyed by endpoint) and ``remediation``:
 
-* e-mail addresses -> ``email-1a2b3c``;
-* IPv4 and IPv6 addresses, also with a port or in brackets (``[::1]:25``)
-  -> ``ip-1a2b3c`` (the port and brackets stay);
+* e-mail addresses, a quoted local part (``"john doe"@contoso.com``) or an
+  address literal (``postmaster@[IPv6:2001:db8::1]``) included -> ``email-1a2b3c``;
+* a URL's user information with its host (``https://user:pass@host/path``)
+  -> ``https://email-1a2b3c/path``: masked as the account ``user@host``, the
+  password neither shown nor hashed;
+* IPv4 and IPv6 addresses, also with a port or in brackets (``[::1]:25``), an
+  IPv4 address zero-padded (``192.168.001.001``, masked as ``192.168.1.1``) and
+  an SMTP address literal's IPv6 address (``[IPv6:2001:db8::5]``) -> ``ip-1a2b3c``
+  (the port, brackets and ``IPv6:`` tag stay). An IPv6 zone id stays too:
+  ``fe80::1%eth0`` -> ``ip-1a2b3c%eth0``, the mask that of ``fe80::1`` (the
+  zone names an interface of the machine that printed it, not a host);
 * DNS host names of two or more labels whose last label is alphabetic and
   not a file extension (``mail.contoso.com``,
-  ``AM0PR02CA0001.outlook.office365.com``) -> ``host-1a2b3c``.
+  ``AM0PR02CA0001.outlook.office365.com``) -> ``host-1a2b3c``; a wildcard
+  certificate name keeps its ``*.`` (``*.contoso.com`` -> ``*.host-1a2b3c``).
 
 What is kept: the ``target``, ``policy``, ``rule``, ``title``, ``waiver`` and
 ``check_type`` fields; the exact name of any target of the run wherever it
@@ -48,19 +57,30 @@ from scanner.api import JSON
 from scanner.report import Result
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]|0[0-9][0-9]?)"
+"""0 to 255, zero-padded too (``001``, ``010``: some tools print addresses so)."""
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IP6_TAG = r"[Ii][Pp][Vv]6:"
+"""The tag of an RFC 5321 address literal (``[IPv6:2001:db8::1]``)."""
 
 _READINGS = (
-    # e-mail: local part, @, a dotted domain, a bracketed literal or one label
-    rf"(?P<email>(?<![\w.%+-])[A-Za-z0-9._%+-]+@(?:(?:{_LABEL}\.)+[A-Za-z]{{2,63}}|\[[0-9A-Fa-f:.]+\]|{_LABEL})"
-    rf"(?![\w-]))",
-    # IPv6 candidate (validated in _replace): hex, colons and dots with two colons at least
-    r"(?P<ip6>(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]*[0-9A-Fa-f:](?:%[0-9A-Za-z_.-]+)?"
+    # a URL's user information: user, maybe ":password", "@" and the host (smtp://user:pass@host/)
+    r"(?P<url>(?<=//)[^\s/?#\[\]<>\"'`\\]+@"
+    rf"(?:\[[0-9A-Za-z:.%_-]+\]|(?:{_LABEL}\.)*{_LABEL}(?![\w-])))",
+    # e-mail: local part (or a quoted one), @, a dotted domain, an address (bracketed or not) or one label
+    r"(?P<email>(?:(?<![\w.%+-])[A-Za-z0-9._%+-]+|(?<![\w\"])\"(?:[^\"\\\r\n]|\\.){1,64}\")@"
+    rf"(?:(?:{_LABEL}\.)+[A-Za-z]{{2,63}}|\[(?:{_IP6_TAG})?[0-9A-Fa-f:.]+\]|{_IPV4}(?!\w|\.[0-9])|{_LABEL})"
+    r"(?![\w-]))",
+    # IPv6 candidate (validated in _replace): hex, colons and dots with two colons at least; after
+    # an address literal's "IPv6:" tag too
+    rf"(?P<ip6>(?:(?<![\w:.])|(?<=(?<![\w.-]){_IP6_TAG}))"
+    r"(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]*[0-9A-Fa-f:](?:%[0-9A-Za-z_.-]+)?"
     r"(?![\w:]))",
     # IPv4: not after a letter or dot (v4.0.30319), not followed by more of a number
-    rf"(?P<ip4>(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.[0-9]))",
-    # host name: two labels or more, the last alphabetic; after an SMTP reply's "250-" too
-    r"(?P<host>(?:(?<![\w.-])(?![2-5][0-9][0-9]-)|(?<=(?<![\w.-])[2-5][0-9][0-9]-))"
+    rf"(?P<ip4>(?<![\w.]){_IPV4}(?!\w|\.[0-9]))",
+    # host name: two labels or more, the last alphabetic; after an SMTP reply's "250-" or a
+    # wildcard's "*." too (*.contoso.com: the "*." stays)
+    r"(?P<host>(?:(?<![\w.-])(?![2-5][0-9][0-9]-)|(?<=(?<![\w.-])[2-5][0-9][0-9]-)|(?<=(?<![\w.*-])\*\.))"
     rf"(?:{_LABEL}\.)+[A-Za-z]{{2,63}}(?![\w-]|\.[A-Za-z0-9]))",
 )
 _PATTERN = re.compile("|".join(_READINGS))
@@ -104,10 +124,15 @@ class Redactor:
         if text.casefold() in self.keep:
             return text
         kind = m.lastgroup
+        if kind == "url":
+            # user[:password]@host: one account, masked like an e-mail address; the password is
+            # no part of the hashed value (nor of the output)
+            userinfo, _, host = text.rpartition("@")
+            return self._mask("email", f"{userinfo.partition(':')[0]}@{host}".casefold())
         if kind == "email":
             return self._mask("email", text.casefold())
-        if kind == "ip4":
-            return self._mask("ip", text)
+        if kind == "ip4":  # zero-padded octets read as decimal: 192.168.001.001 is 192.168.1.1
+            return self._mask("ip", ".".join(str(int(octet)) for octet in text.split(".")))
         if kind == "ip6":
             address, _, zone = text.partition("%")
             try:
