@@ -269,3 +269,13 @@ def test_overlay_line_diff_warnings_and_facts_warnings_are_spanish(tmp_path: Pat
     older.write_text(json.dumps(doc))
     diff = run_cli("diff", str(older), str(before), "--lang", "es")
     assert "policyscan: aviso: " in diff.stderr and "warning:" not in diff.stderr, diff.stderr
+
+
+def test_junit_says_an_error_read_nothing_not_that_the_value_is_absent(spanish_scan: dict[str, str]) -> None:
+    """Second black-box pass: a key the export does not cover read 'real: ausente', as if seen missing."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(spanish_scan["junit"])
+    errors = [e.text or "" for e in root.iter("error")]
+    assert errors and all("real: ausente" not in body for body in errors)
+    assert any("real: (no leído: no se pudo realizar la comprobación)" in body for body in errors)

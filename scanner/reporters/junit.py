@@ -63,6 +63,7 @@ TEXT = {
     "no_reason": N_("no reason given"),
     "waived": N_("waived: {reason}"),
     "waived_until": N_("waived: {reason} (expires {date})"),
+    "not_read": N_("(not read: the check could not be carried out)"),
 }
 
 
@@ -150,7 +151,9 @@ def _body(result: Result, with_remediation: bool, lang: str = "en", origin: str 
     if result.expected is not None or result.actual is not None:
         # a missing value reads as remediation text says it ("absent", "ausente"), not JSON's null
         lines.append(f"{t['expected']} {_shown(result.expected, lang)}")
-        lines.append(f"{t['actual']} {_shown(result.actual, lang)}")
+        # an error read nothing: "absent" would claim the value was seen to be missing
+        unread = result.actual is None and result.status == "error"
+        lines.append(f"{t['actual']} {t['not_read'] if unread else _shown(result.actual, lang)}")
     if with_remediation and result.remediation:
         lines.append(f"{t['remediation']} {result.remediation}")
     if origin:  # an overlay's severity must not pass for the base policy's own
