@@ -84,6 +84,10 @@ def read_report(path: str, what: str = "report") -> LoadedReport:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{what} {path}: not JSON ({exc})") from None
+    twice = _key_twice(raw, doc)
+    if twice is not None:
+        raise UsageError(f"{what} {path}: not a valid policyscan report: key {twice!r} appears twice in one object "
+                         "(a reader may take either value)")
     if not isinstance(doc, dict) or doc.get("schema") != REPORT_SCHEMA_ID or not isinstance(doc.get("results"), list):
         raise UsageError(f"{what} {path}: not a policyscan JSON report (expected \"schema\": \"{REPORT_SCHEMA_ID}\")")
     results: dict[Key, Mapping[str, Any]] = {}
@@ -113,6 +117,38 @@ def read_report(path: str, what: str = "report") -> LoadedReport:
             raise UsageError(f"{what} {path}: its summary counts {summary.get(status)} {status} results but it "
                              f"holds {counted[status]} (edited?)")
     return LoadedReport(path, hashlib.sha256(raw).hexdigest(), doc, results)
+
+
+class _Twice(Exception):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Twice(key)
+        out[key] = value
+    return out
+
+
+def _key_twice(raw: bytes, doc: Any) -> str | None:
+    """A key that appears twice in one object of ``raw`` (the last one wins in ``doc``: a person or another
+    reader may see the first), or None. A report as policyscan wrote it re-encodes to the same bytes, which
+    rules duplicates out in a fraction of a second; anything else is parsed again, keeping every key."""
+    import json
+
+    from scanner.reporters.json_report import render
+
+    if render(doc) == raw:
+        return None
+    try:
+        json.loads(raw, object_pairs_hook=_unique)
+    except _Twice as twice:
+        return str(twice)
+    except ValueError:
+        return None  # not JSON the standard library reads; orjson's reading decides
+    return None
 
 
 _SEVERITIES = ("info", "low", "medium", "high", "critical")

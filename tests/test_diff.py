@@ -417,3 +417,18 @@ def test_a_failing_result_gone_from_after_is_not_a_fix(reports: dict[str, Path],
     assert doc["worse"] is False and doc["unchecked"] is True and doc["failing_gone"] > 0
     text = run_cli("diff", str(reports["bad"]), str(after)).stdout
     assert "failing before are not in AFTER" in text
+
+
+def test_a_key_twice_in_a_report_is_refused(reports: dict[str, Path], tmp_path: Path) -> None:
+    """Second black-box pass: "status": "pass", "status": "fail" read as the last one, unlike a person."""
+    text = reports["bad"].read_text()
+    first = text.index('"status": "fail"')
+    twice = tmp_path / "twice.json"
+    twice.write_text(text[:first] + '"status": "pass", ' + text[first:])
+    for args in (["diff", str(reports["good"]), str(twice)],
+                 ["scan", "--policy", str(POLICIES / "exchange-m365-tls12.yaml"), "--target", "exch",
+                  "--reg", str(EXPORTS / "exch02-schannel.reg"), "--now", NOW, "--baseline", str(twice)]):
+        out = run_cli(*args)
+        assert out.returncode == 2, out.stderr
+        assert "key 'status' appears twice in one object" in out.stderr
+    assert run_cli("diff", str(reports["good"]), str(reports["bad"])).returncode == 1  # as written: fine
