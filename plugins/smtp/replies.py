@@ -23,6 +23,10 @@ Answer to ``MAIL FROM:<>`` before STARTTLS (:func:`plaintext_answer`):
   storage), and any reply whose text says the server is busy or limiting
   (``too many``, ``rate limit``, ``try again later``...) without naming
   STARTTLS - e.g. ``421 4.7.0 Too many connections``;
+* ``error`` too for a refusal of the sender itself, whatever its enhanced code,
+  when the text says so without naming STARTTLS: a blocklist (``550 5.7.1
+  Client host [...] blocked using zen.spamhaus.org``), reputation, relaying,
+  SPF or DMARC - who sends, not how, so it proves nothing about TLS;
 * ``refused`` only for a refusal about TLS or policy: reply code ``530``, an
   enhanced status code of class 4 or 5 and subject 7 (``x.7.y``: security or
   policy, e.g. ``451 5.7.3``, ``530 5.7.0``, ``550 5.7.1``), or a ``4xx``/``5xx``
@@ -52,6 +56,10 @@ _STARTTLS = re.compile(r"\bSTARTTLS\b", re.IGNORECASE)
 _BUSY_CODES = (421, 452)
 _BUSY_TEXT = re.compile(r"too many|rate.?limit|try (?:again )?later|busy|overload|throttl|temporar(?:il)?y "
                         r"(?:un)?available|too fast|slow down", re.IGNORECASE)
+# a refusal for who is sending (a blocklist, reputation, relaying), not for how: says nothing about TLS
+_SENDER_TEXT = re.compile(r"block(?:ed|list)|black.?list|spamhaus|\b(?:dns)?[rd]bl\b|listed (?:at|in|on|by)|"
+                          r"reputation|relay(?:ing)? (?:denied|not permitted|access denied)|not permitted to relay|"
+                          r"sender (?:address )?rejected|spf|dmarc", re.IGNORECASE)
 
 
 def enhanced_status(reply: Reply) -> tuple[int, int, int] | None:
@@ -84,6 +92,9 @@ def plaintext_answer(reply: Reply) -> tuple[PlaintextAnswer, Said]:
     names_starttls = any(_STARTTLS.search(line) for line in reply.lines)
     if not names_starttls and any(_BUSY_TEXT.search(line) for line in reply.lines):
         return "error", Said(N_("{code}: the server says it is busy or limiting, not that it wants TLS"), code=code)
+    if not names_starttls and any(_SENDER_TEXT.search(line) for line in reply.lines):
+        return "error", Said(N_("{code}: the server refuses this sender (a blocklist, reputation or relaying), "
+                                "which says nothing about TLS: MAIL was not judged"), code=code)
     if code == 530:
         return "refused", Said(N_("530: authentication or TLS required"))
     status = enhanced_status(reply)
