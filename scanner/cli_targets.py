@@ -9,12 +9,14 @@ So ``--smtp ''`` or a ``--logs`` value the logs plugin refuses is a usage error
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scanner import schemas
+from scanner import filekind, schemas
 from scanner.api import Target
 from scanner.errors import UsageError
 from scanner.plugin_host import PluginHost
@@ -33,8 +35,7 @@ def cli_target(
     does not exist, or a source fails its check type's schema.
     """
     for f in reg:
-        if not Path(f).is_file():
-            raise UsageError(f"--reg {f}: no such file")
+        _check_reg(f)
     sources: dict[str, Any] = {}
     if reg:
         sources["registry"] = {"files": list(reg)}
@@ -47,6 +48,18 @@ def cli_target(
     target_name = DEFAULT_NAME if name is None else name
     _check_sources(target_name, sources, host)
     return Target(name=target_name, sources=sources, base_dir=Path.cwd())
+
+
+def _check_reg(f: str) -> None:
+    """A ``--reg`` file must be a regular file: a FIFO or device is never opened (it would block)."""
+    try:
+        mode = os.stat(f).st_mode
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: an embedded NUL
+        raise UsageError(f"--reg {f}: no such file") from None
+    except OSError as exc:  # permissions, a name too long
+        raise UsageError(f"--reg {f}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"--reg {f}: not a regular file ({filekind.kind(mode)})")
 
 
 def _check_sources(name: str, sources: dict[str, Any], host: PluginHost) -> None:

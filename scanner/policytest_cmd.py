@@ -607,6 +607,39 @@ def _check_paths(test: TestFile, case: Case, marks: Marks, problems: list[Proble
     return not bad
 
 
+def _check_regular(test: TestFile, case: Case, marks: Marks, problems: list[Problem]) -> bool:
+    """Every fixture file the case names (``{file}``, ``probe: FILE``, ``facts``) is a regular file when it
+    exists: a FIFO, device or directory is a problem at its key, never opened (a FIFO would block the run).
+    True when none is. A missing file is left to what reads it."""
+    from scanner.filekind import not_regular
+
+    raw = case.raw
+    folder = test.folder
+    base: tuple[str | int, ...] = ("cases", case.index)
+    bad: list[tuple[tuple[str | int, ...], str, str, str]] = []
+    for j, item in enumerate(_as_list(raw.get("reg"))):
+        if isinstance(item, dict) and "file" in item and (what := not_regular(folder / item["file"])):
+            where = (*base, "reg", j) if isinstance(raw["reg"], list) else (*base, "reg")
+            bad.append(((*where, "file"), "file", item["file"], what))
+    for kind, value in (raw.get("logs") or {}).items():
+        if isinstance(value, dict) and "glob" in value:
+            continue  # the logs plugin reads only the regular files a glob matches and names the rest
+        for j, item in enumerate(_as_list(value)):
+            if isinstance(item, dict) and "file" in item and (what := not_regular(folder / item["file"])):
+                where = (*base, "logs", kind, j) if isinstance(value, list) else (*base, "logs", kind)
+                bad.append(((*where, "file"), "file", item["file"], what))
+    probes = raw.get("probe")
+    for j, item in enumerate(_as_list(probes)):
+        if isinstance(item, str) and (what := not_regular(folder / item)):
+            bad.append(((*base, "probe", j) if isinstance(probes, list) else (*base, "probe"), "probe", item, what))
+    if isinstance(raw.get("facts"), str) and (what := not_regular(folder / raw["facts"])):
+        bad.append(((*base, "facts"), "facts", raw["facts"], what))
+    for where, key, value, what in bad:
+        problems.append(marks.problem(where, f"{key} {value!r}: not a regular file ({what}); a fixture must be "
+                                             "a regular file in the test file's folder"))
+    return not bad
+
+
 def _check_facts(test: TestFile, case: Case, marks: Marks, host: Any, problems: list[Problem]) -> None:
     """A ``facts:`` case: the whole facts file is read and checked now (a bad one is exit 2)."""
     from scanner.errors import UsageError
@@ -643,6 +676,8 @@ def _check_fixtures(test: TestFile, case: Case, marks: Marks, host: Any, problem
     raw = case.raw
     if not _check_paths(test, case, marks, problems):
         return  # nothing outside the test file's folder is read
+    if not _check_regular(test, case, marks, problems):
+        return  # a FIFO or device is never opened: reading it would block
     base: tuple[str | int, ...] = ("cases", case.index)
     contents: list[tuple[tuple[str | int, ...], Any]] = []
     for j, item in enumerate(_as_list(raw.get("reg"))):
@@ -671,9 +706,10 @@ def _check_fixtures(test: TestFile, case: Case, marks: Marks, host: Any, problem
         where = (*base, "probe", j) if isinstance(probes, list) else (*base, "probe")
         doc: Any = item
         if isinstance(item, str):
-            p = test.folder / item
-            try:
-                doc = json.loads(p.read_bytes())
+            from scanner.filekind import read_regular
+
+            try:  # checked a regular file above; read so that one swapped for a FIFO is refused, not waited on
+                doc = json.loads(read_regular(test.folder / item))
             except OSError as exc:
                 problems.append(marks.problem(where, f"probe {item!r}: cannot read: {exc.strerror or exc}"))
                 continue

@@ -9,12 +9,15 @@ problem with the source (unreadable file, malformed line) becomes facts with an
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from plugins.registry import facts as regfacts
 from plugins.registry import live
-from plugins.registry.messages import message
+from plugins.registry.messages import Message, message
 from plugins.registry.regfile import RegFileError, Tree
 from scanner.api import Target
 from scanner.i18n import N_
@@ -45,7 +48,10 @@ def facts_for(target: Target, checks: Sequence[Mapping[str, Any]]) -> dict[str, 
     tree = Tree()
     for name in names:
         try:
-            data = target.path(name).read_bytes()
+            data = read_export(target.path(name))
+        except NotRegular as exc:
+            return regfacts.failed(names, message(N_("cannot read {file}: not a regular file ({what})"), file=name,
+                                                  what=exc.what), name)
         except OSError as exc:
             return regfacts.failed(names, message(N_("cannot read {file}: {reason}"), file=name,
                                                   reason=str(exc.strerror or exc)), name)
@@ -54,3 +60,39 @@ def facts_for(target: Target, checks: Sequence[Mapping[str, Any]]) -> dict[str, 
         except RegFileError as exc:
             return regfacts.failed(names, exc.message, exc.where)
     return regfacts.from_tree(tree, needs, names)
+
+
+class NotRegular(Exception):
+    """An export path names something that is not a regular file (a FIFO, a device, a directory)."""
+
+    def __init__(self, mode: int) -> None:
+        self.what: Message = kind_of(mode)
+        super().__init__(self.what["template"])
+
+
+def kind_of(mode: int) -> Message:
+    """What a file that is not a regular file is, as a message (``a FIFO``)."""
+    if stat.S_ISDIR(mode):
+        return message(N_("a directory"))
+    if stat.S_ISFIFO(mode):
+        return message(N_("a FIFO"))
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return message(N_("a device"))
+    if stat.S_ISSOCK(mode):
+        return message(N_("a socket"))
+    return message(N_("a special file"))
+
+
+def read_export(path: Path) -> bytes:
+    """The bytes of a regular file; :class:`NotRegular` for anything else, checked before it is opened
+    (opening a FIFO blocks until a writer comes, reading a device may never end) and again on the
+    open descriptor (opened non-blocking, so a FIFO swapped in meanwhile is refused, not waited on)."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotRegular(mode)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegular(mode)
+        return f.read()
