@@ -387,7 +387,7 @@ def _inputs_key(inputs: Mapping[str, Any]) -> str:
     return json.dumps(inputs, sort_keys=True)
 
 
-def load_test_file(path: Path, host: Any, problems: list[Problem]) -> TestFile | None:
+def load_test_file(path: Path, host: Any, problems: list[Problem], confine: Path | None = None) -> TestFile | None:
     """Read and check one test file; every problem goes to ``problems`` (None when unusable)."""
     display = str(path)
     try:
@@ -400,11 +400,12 @@ def load_test_file(path: Path, host: Any, problems: list[Problem]) -> TestFile |
         problems.append(Problem(display, 1, 1, f"expected exactly one YAML document, found {len(docs)}"))
         return None
     data, marks = docs[0]
-    return check_test_doc(path, data, marks, host, problems)
+    return check_test_doc(path, data, marks, host, problems, confine=confine)
 
 
 def check_test_doc(
-    path: Path, data: Any, marks: Marks, host: Any, problems: list[Problem], known: Mapping[str, Any] | None = None
+    path: Path, data: Any, marks: Marks, host: Any, problems: list[Problem], known: Mapping[str, Any] | None = None,
+    confine: Path | None = None,
 ) -> TestFile | None:
     """Validate a PolicyTest document already read (``policyscan validate`` uses this too).
 
@@ -443,7 +444,7 @@ def check_test_doc(
         inputs = {**(data.get("inputs") or {}), **(raw.get("inputs") or {})}
         cases.append(Case(raw["name"], line, i, raw, inputs, now, now_given="now" in data or "now" in raw))
     test = TestFile(path, display, data["policy"], cases, {})
-    _load_policies(test, data, marks, host, problems, known or {})
+    _load_policies(test, data, marks, host, problems, known or {}, confine)
     if test.policies:
         rule_ids = [r.id for r in next(iter(test.policies.values())).rules]
         for case in cases:
@@ -454,7 +455,8 @@ def check_test_doc(
 
 
 def _load_policies(
-    test: TestFile, data: Mapping[str, Any], marks: Marks, host: Any, problems: list[Problem], known: Mapping[str, Any]
+    test: TestFile, data: Mapping[str, Any], marks: Marks, host: Any, problems: list[Problem], known: Mapping[str, Any],
+    confine: Path | None = None,
 ) -> None:
     """The policy once as written (from ``known`` when ``validate`` has just loaded it), then, to run
     cases, once more per set of input overrides; inputs are checked by name and type first, so a bad
@@ -476,6 +478,11 @@ def _load_policies(
     given = ref if ref.startswith(PACK_PREFIX) else str(test.path.parent / ref)
     if not ref.startswith(PACK_PREFIX) and not Path(given).is_file():
         problems.append(marks.problem(("policy",), f"policy {ref!r}: no such file (relative to the test file)"))
+        return
+    if confine is not None and not ref.startswith(PACK_PREFIX) and not Path(os.path.realpath(given)).is_relative_to(
+            os.path.realpath(confine)):  # a pack's tests read nothing outside the pack
+        problems.append(marks.problem(("policy",), f"policy {ref!r}: outside the pack's folder {confine} (a "
+                                                   "pack's tests name its own policies, or pack:NAME)"))
         return
     validating = os.path.realpath(given) in known
     base = known[os.path.realpath(given)] if validating else load({})
@@ -1041,7 +1048,7 @@ def load_tests(paths: Sequence[str], host: Any) -> tuple[list[TestFile], int, li
             continue
         for f in test_files(p):
             count += 1
-            test = load_test_file(f, host, problems)
+            test = load_test_file(f, host, problems, confine=p if given.startswith(PACK_PREFIX) else None)
             if test is not None:
                 tests.append(test)
     return tests, count, problems

@@ -238,3 +238,21 @@ def test_good_names_pass_the_built_ins_and_the_example_plugin_among_them() -> No
                        ("command", "echo"), ("command", "policy-test2"), ("policy pack", "file-contains-demo"),
                        ("policy pack", "cis.v1_2")]:
         assert name_problem(what, name) is None, (what, name)
+
+
+def test_a_packs_tests_may_not_name_a_policy_outside_the_pack(tmp_path: Path) -> None:
+    """Second black-box pass: policyscan test pack:NAME read a policy: path outside the pack."""
+    site = _site(tmp_path, PLUGIN)
+    (site / "packed").mkdir()
+    (site / "packed" / "packed.yaml").write_text(POLICY.format(id="packed"), encoding="utf-8")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(POLICY.format(id="outside"), encoding="utf-8")
+    (site / "packed" / "escape.test.yaml").write_text(
+        f"apiVersion: policyscan/v1\nkind: PolicyTest\npolicy: {outside}\ncases:\n"
+        "  - name: c\n    reg: \"Windows Registry Editor Version 5.00\\r\\n\"\n    expect: {value-set: error}\n",
+        encoding="utf-8")
+    out = run_cli("test", "pack:packed", pythonpath=site)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "outside the pack's folder" in out.stderr
+    own = run_cli("test", str(site / "packed"), pythonpath=site)  # a folder of one's own: the path is allowed
+    assert "outside the pack's folder" not in own.stderr
