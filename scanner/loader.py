@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -104,8 +104,8 @@ def _read(path: Path, problems: list[Problem]) -> _Doc | None:
     return _Doc(path, display, data, marks, raw)
 
 
-def policy_files(path: Path, tests: bool = False) -> list[Path]:
-    """``path`` itself, or the policy files in a directory (``*.test.yaml`` only with ``tests``).
+def files_under(path: Path, wanted: Callable[[str], bool]) -> list[Path]:
+    """``path`` itself, or the regular files under a directory whose name ``wanted`` accepts, sorted.
 
     Symlinked sub-directories are followed (a shared pack linked in, a git
     submodule, an ``…-enabled`` directory): their rules must not vanish. A
@@ -122,14 +122,22 @@ def policy_files(path: Path, tests: bool = False) -> list[Path]:
             dirs.clear()
             continue
         seen.add(real)
-        for name in files:
-            # suffixes in any case: a POLICY.YAML copied from Windows must not be passed over
-            f = Path(root, name)
-            low = name.lower()
-            if f.suffix.lower() in (".yaml", ".yml") and (tests or not low.endswith((".test.yaml", ".test.yml"))) \
-                    and f.is_file():
-                found.append(f)
+        found.extend(Path(root, name) for name in files if wanted(name) and Path(root, name).is_file())
     return sorted(found)
+
+
+_TEST_SUFFIXES = (".test.yaml", ".test.yml")
+
+
+def policy_files(path: Path, tests: bool = False) -> list[Path]:
+    """``path`` itself, or the policy files in a directory (``*.test.yaml`` only with ``tests``);
+    suffixes in any case: a POLICY.YAML copied from Windows must not be passed over."""
+
+    def wanted(name: str) -> bool:
+        low = name.lower()
+        return low.endswith((".yaml", ".yml")) and (tests or not low.endswith(_TEST_SUFFIXES))
+
+    return files_under(path, wanted)
 
 
 # --------------------------------------------------------------------------- policies

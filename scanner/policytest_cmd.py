@@ -347,22 +347,9 @@ class CaseRun:
 
 def test_files(path: Path) -> list[Path]:
     """``path`` itself, or every ``*.test.yaml``/``*.test.yml`` under a directory (symlinks followed, once)."""
-    if not path.is_dir():
-        return [path]
-    found: list[Path] = []
-    seen: set[str] = set()
-    for root, dirs, files in os.walk(path, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs.clear()
-            continue
-        seen.add(real)
-        dirs.sort()
-        for name in files:
-            f = Path(root, name)
-            if name.lower().endswith(TEST_SUFFIXES) and f.is_file():
-                found.append(f)
-    return sorted(found)
+    from scanner.loader import files_under
+
+    return files_under(path, lambda name: name.lower().endswith(TEST_SUFFIXES))
 
 
 def _parse_now(text: str) -> datetime | None:
