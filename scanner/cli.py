@@ -291,7 +291,7 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.api import RunContext, Severity
     from scanner.engine import Engine, progress_printer
     from scanner.exitcodes import gate, gate_counts
-    from scanner.loader import load_inventory, load_policies, load_waivers
+    from scanner.loader import load_waivers
     from scanner.output import ReportSpecError, check_report_paths, write_reports
     from scanner.plugin_host import load_plugins
     from scanner.progress import progress_wanted
@@ -329,20 +329,9 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
         targets = snapshot.targets
         if not args.now:
             now = snapshot.collected_at
-    elif args.inventory:
-        targets = load_inventory(args.inventory, host)
+        policies = load_run_policies(args, host, overrides)
     else:
-        from scanner.cli_targets import cli_target
-
-        targets = [cli_target(args.target, args.reg, args.smtp, args.logs, host)]
-    policies = load_policies(args.policy, host, overrides)
-    declared = {name for p in policies for name in p.inputs}
-    unknown = sorted(set(overrides) - declared)
-    if unknown:
-        raise _usage(
-            f"--input {unknown[0]}: no loaded policy declares this input (declared: "
-            f"{', '.join(sorted(declared)) or 'none'})"
-        )
+        targets, policies = load_targets_and_policies(args, host, overrides)
     from scanner.engine import rules_for_no_target
     from scanner.i18n import translator
 
@@ -406,6 +395,35 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     write_reports(report, specs, host.reporters, stdout)
     _say_known(report, args.lang)
     return int(gate(gated, Severity(args.fail_on)))
+
+
+def load_targets_and_policies(args: argparse.Namespace, host: Any, overrides: dict[str, str]) -> tuple[Any, Any]:
+    """The targets of ``--inventory`` or of ``--target/--reg/--smtp/--logs``, and the ``--policy`` policies
+    with ``--input`` applied (``scan`` and ``collect`` alike)."""
+    from scanner.loader import load_inventory
+
+    if args.inventory:
+        targets = load_inventory(args.inventory, host)
+    else:
+        from scanner.cli_targets import cli_target
+
+        targets = [cli_target(args.target, args.reg, args.smtp, args.logs, host)]
+    return targets, load_run_policies(args, host, overrides)
+
+
+def load_run_policies(args: argparse.Namespace, host: Any, overrides: dict[str, str]) -> Any:
+    """The ``--policy`` policies with ``--input`` applied; an input no policy declares is a usage error."""
+    from scanner.loader import load_policies
+
+    policies = load_policies(args.policy, host, overrides)
+    declared = {name for p in policies for name in p.inputs}
+    unknown = sorted(set(overrides) - declared)
+    if unknown:
+        raise _usage(
+            f"--input {unknown[0]}: no loaded policy declares this input (declared: "
+            f"{', '.join(sorted(declared)) or 'none'})"
+        )
+    return policies
 
 
 def _say_known(report: Any, lang: str = "en") -> None:

@@ -19,10 +19,9 @@ from scanner import __version__
 
 def run_collect(args: argparse.Namespace, stdout: IO[str]) -> int:
     from scanner.api import RunContext
-    from scanner.cli import _parse_inputs, _usage, parse_now
+    from scanner.cli import _parse_inputs, _usage, load_targets_and_policies, parse_now
     from scanner.engine import Engine, rules_for_no_target
     from scanner.facts_file import CheckTable, FactsWriter, encode, target_json
-    from scanner.loader import load_inventory, load_policies
     from scanner.output import ReportSpecError, check_report_paths
     from scanner.plugin_host import load_plugins
     from scanner.progress import progress_wanted
@@ -34,20 +33,7 @@ def run_collect(args: argparse.Namespace, stdout: IO[str]) -> int:
     now = parse_now(args.now)
     overrides = _parse_inputs(args.input)
     host = load_plugins()
-    if args.inventory:
-        targets = load_inventory(args.inventory, host)
-    else:
-        from scanner.cli_targets import cli_target
-
-        targets = [cli_target(args.target, args.reg, args.smtp, args.logs, host)]
-    policies = load_policies(args.policy, host, overrides)
-    declared = {name for p in policies for name in p.inputs}
-    unknown = sorted(set(overrides) - declared)
-    if unknown:
-        raise _usage(
-            f"--input {unknown[0]}: no loaded policy declares this input (declared: "
-            f"{', '.join(sorted(declared)) or 'none'})"
-        )
+    targets, policies = load_targets_and_policies(args, host, overrides)
     for rule in rules_for_no_target(policies, targets):
         print(f"policyscan: warning: {rule}: its applies_to labels match no target, so it is skipped everywhere",
               file=sys.stderr)
