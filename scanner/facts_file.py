@@ -208,9 +208,6 @@ class Snapshot:
             self._keys = {check_key(c["type"], c["params"]): i for i, c in enumerate(self.checks)}
         return self._keys.get(check_key(type_name, params))
 
-    def collected_for(self, entry: Entry, check: int | None) -> bool:
-        return entry.checks is None or (check is not None and check in entry.checks)
-
 
 def snapshot_from_facts(
     facts: Mapping[tuple[str, str], Any], targets: Sequence[Target], collected_at: datetime
