@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from scanner.errors import LoadError, Problem
-from scanner.yamlio import Marks, YamlError, load_yaml_bytes, plain_scalar, read_bytes
+from scanner.yamlio import Marks, plain_scalar
 
 API_VERSION = "policyscan/v1"
 KIND = "PolicyTest"
@@ -376,18 +376,12 @@ def _inputs_key(inputs: Mapping[str, Any]) -> str:
 
 def load_test_file(path: Path, host: Any, problems: list[Problem], confine: Path | None = None) -> TestFile | None:
     """Read and check one test file; every problem goes to ``problems`` (None when unusable)."""
-    display = str(path)
-    try:
-        raw = read_bytes(path, display)
-        docs = load_yaml_bytes(raw, display)
-    except YamlError as exc:
-        problems.append(exc.problem)
+    from scanner.loader import _read
+
+    doc = _read(path, problems)
+    if doc is None:
         return None
-    if len(docs) != 1:
-        problems.append(Problem(display, 1, 1, f"expected exactly one YAML document, found {len(docs)}"))
-        return None
-    data, marks = docs[0]
-    return check_test_doc(path, data, marks, host, problems, confine=confine)
+    return check_test_doc(path, doc.data, doc.marks, host, problems, confine=confine)
 
 
 def check_test_doc(
