@@ -22,9 +22,10 @@ def kind(mode: int) -> str:
 
 
 class NotRegularFile(OSError):
-    """The path names something that is not a regular file; ``kind`` says what (``a FIFO``)."""
+    """The path names something that is not a regular file; ``kind`` says what (``a FIFO``), ``mode`` its mode."""
 
     def __init__(self, path: str | os.PathLike[str], mode: int) -> None:
+        self.mode = mode
         self.kind = kind(mode)
         super().__init__(f"not a regular file ({self.kind})")
         self.strerror = f"not a regular file ({self.kind})"

@@ -9,7 +9,6 @@ problem with the source (unreadable file, malformed line) becomes facts with an
 
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from plugins.registry import live
 from plugins.registry.messages import Message, message
 from plugins.registry.regfile import RegFileError, Tree
 from scanner.api import Target
+from scanner.filekind import NotRegularFile, read_regular
 from scanner.i18n import N_
 
 
@@ -84,15 +84,9 @@ def kind_of(mode: int) -> Message:
 
 
 def read_export(path: Path) -> bytes:
-    """The bytes of a regular file; :class:`NotRegular` for anything else, checked before it is opened
-    (opening a FIFO blocks until a writer comes, reading a device may never end) and again on the
-    open descriptor (opened non-blocking, so a FIFO swapped in meanwhile is refused, not waited on)."""
-    mode = os.stat(path).st_mode
-    if not stat.S_ISREG(mode):
-        raise NotRegular(mode)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegular(mode)
-        return f.read()
+    """The bytes of a regular file; :class:`NotRegular` for anything else (never opened blocking:
+    :func:`scanner.filekind.read_regular`)."""
+    try:
+        return read_regular(path)
+    except NotRegularFile as exc:
+        raise NotRegular(exc.mode) from None
