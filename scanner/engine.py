@@ -631,15 +631,27 @@ def _in_workers(ctx: Any, jobs: int, work: Callable[[Any], Any], batches: Sequen
         raise WorkerLost(f"a scan worker ended while holding a batch ({exc}); the scan cannot be completed") from None
     finally:
         if not finished:
+            # batches still queued for dead workers must not keep the queue's feeder thread (and with it
+            # shutdown) waiting on a pipe nobody reads any more
+            queue = getattr(pool, "_call_queue", None)
+            if queue is not None:
+                queue.cancel_join_thread()
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ignore_sigint() -> None:
+    """A worker's signals: Ctrl-C is the parent's to handle (the workers ignore it), and SIGTERM kills.
+
+    A worker is forked from a parent whose SIGTERM handler raises ``SystemExit`` (a cancelled CI job
+    unwinds the scan, :func:`scanner.cli._terminated_cleanly`); inherited, it would turn the parent's
+    ``terminate()`` into an exception the executor's worker loop catches and survives, and the scan
+    would wait for the batch to end."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _keep(_index: int, results: list[Result]) -> list[Result]:
