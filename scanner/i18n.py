@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import gettext
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -87,3 +87,16 @@ def catalog(domain: str, shipped: Path) -> Callable[[str], gettext.NullTranslati
         return translator(lang, domain, shipped)
 
     return for_lang
+
+
+def translated(table: Mapping[str, str]) -> Callable[[str], dict[str, str]]:
+    """A function giving ``table`` (key -> ``N_``-marked English text) in a language, made once per
+    language: the reporters keep their labels in one such table each (``texts = translated(TEXT)``)."""
+
+    @cache
+    def in_lang(lang: str) -> dict[str, str]:
+        """The table in ``lang`` (English where the catalog has no translation)."""
+        tr = translator(lang)
+        return {key: tr.gettext(value) for key, value in table.items()}
+
+    return in_lang

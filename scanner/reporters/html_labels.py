@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
 
-from scanner.i18n import N_, translator
+from scanner.i18n import N_, translated
 
 LABELS: Mapping[str, str] = {
     "title": N_("policyscan report"),
@@ -104,8 +104,10 @@ LABELS: Mapping[str, str] = {
 """English labels; keys are stable, values are what a reader sees."""
 
 
+_in_lang = translated(LABELS)
+
+
 @cache
 def labels(lang: str = "en") -> Mapping[str, str]:
     """The labels in ``lang`` (English for a language, or a label, the catalogs do not translate)."""
-    tr = translator(lang)
-    return MappingProxyType({key: tr.gettext(value) for key, value in LABELS.items()})
+    return MappingProxyType(_in_lang(lang))

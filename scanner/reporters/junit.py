@@ -34,12 +34,11 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
 from typing import IO
 
 from scanner.api import JSON, Reporter, ReportOptions, ResultStream, Status, hookimpl
 from scanner.gcpause import paused_gc
-from scanner.i18n import N_, translator
+from scanner.i18n import N_, translated
 from scanner.output import UNPRINTABLE, printable
 from scanner.placeholders import readable
 from scanner.report import Report, Result
@@ -67,11 +66,8 @@ TEXT = {
 }
 
 
-@cache
-def texts(lang: str = "en") -> dict[str, str]:
-    """:data:`TEXT` in ``lang`` (English where the catalog has no translation)."""
-    tr = translator(lang)
-    return {key: tr.gettext(value) for key, value in TEXT.items()}
+texts = translated(TEXT)
+"""The table in a language (English where the catalog has no translation)."""
 
 """Evidence values longer than this are cut in the failure body."""
 

@@ -43,11 +43,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import cache
 from typing import IO
 
 from scanner.api import Reporter, ReportOptions, Severity, Status, hookimpl
-from scanner.i18n import N_, translator
+from scanner.i18n import N_, translated
 from scanner.output import printable
 from scanner.report import Report, Result
 from scanner.reporters import origins
@@ -104,11 +103,8 @@ _COUNTS = ("total", "pass", "fail", "error", "skip", "waived")
 _COUNT_LABELS = ("total", "pass", "fail", "error", "skip", "waived_col")
 
 
-@cache
-def texts(lang: str = "en") -> dict[str, str]:
-    """:data:`TEXT` in ``lang`` (English where the catalog has no translation)."""
-    tr = translator(lang)
-    return {key: tr.gettext(value) for key, value in TEXT.items()}
+texts = translated(TEXT)
+"""The table in a language (English where the catalog has no translation)."""
 
 
 _SPECIAL = re.compile(r"[\\*_\[\]~&<>|`@#\r\n]")

@@ -11,10 +11,9 @@ file's own keys and are kept as written; the rest is translated (:mod:`scanner.i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cache
 
 from scanner.api import JSON
-from scanner.i18n import N_, translator
+from scanner.i18n import N_, translated
 from scanner.report import PolicyInfo, Report
 
 TEXT = {
@@ -25,11 +24,8 @@ TEXT = {
 }
 
 
-@cache
-def texts(lang: str = "en") -> dict[str, str]:
-    """:data:`TEXT` in ``lang`` (English where the catalog has no translation)."""
-    tr = translator(lang)
-    return {key: tr.gettext(value) for key, value in TEXT.items()}
+texts = translated(TEXT)
+"""The table in a language (English where the catalog has no translation)."""
 
 
 def changes(policy: PolicyInfo, rule: str) -> list[Mapping[str, JSON]]:

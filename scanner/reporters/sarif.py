@@ -57,13 +57,12 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
 from scanner.api import JSON, Reporter, ReportOptions, ResultSection, ResultStream, Severity, Status, hookimpl
-from scanner.i18n import N_, translator
+from scanner.i18n import N_, translated
 from scanner.report import Report, Result, RuleInfo
 from scanner.reporters import origins
 from scanner.reporters.json_report import render
@@ -103,11 +102,8 @@ TEXT = {
 }
 
 
-@cache
-def texts(lang: str) -> dict[str, str]:
-    """:data:`TEXT` in ``lang`` (English where the catalog has no translation)."""
-    tr = translator(lang)
-    return {key: tr.gettext(value) for key, value in TEXT.items()}
+texts = translated(TEXT)
+"""The table in a language (English where the catalog has no translation)."""
 
 
 _RESULTS_SENTINEL = "\x00policyscan-sarif-results\x00"
