@@ -311,10 +311,9 @@ def _scan(args: argparse.Namespace, stdout: IO[str]) -> int:
     if args.jobs < 1:
         raise _usage("--jobs must be at least 1")
     now = parse_now(args.now)  # with --facts and no --now: the collection time, below
-    from scanner.i18n import available_languages
+    from scanner.i18n import check_language
 
-    if args.lang not in (langs := available_languages()):  # before any report folder is made
-        raise _usage(f"--lang {args.lang}: no such language (available: {', '.join(langs)})")
+    check_language(args.lang)  # before any report folder is made
     overrides = _parse_inputs(args.input)
     host = load_plugins()
     specs = _report_specs(args.report, host.reporters)
@@ -536,8 +535,9 @@ def cmd_diff(args: argparse.Namespace, stdout: IO[str]) -> int:
         specs.append((fmt, path))
     if sum(path is None for _, path in specs) > 1:
         raise _usage("at most one --report may go to stdout")
-    if args.lang not in (langs := _languages()):
-        raise _usage(f"--lang {args.lang}: no such language (available: {', '.join(langs)})")
+    from scanner.i18n import check_language
+
+    check_language(args.lang)
     before, after = read_report(args.before, "BEFORE"), read_report(args.after, "AFTER")
     try:  # as scan does: a report that cannot be written is exit 2 before any work
         check_report_paths(specs)

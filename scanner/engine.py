@@ -46,7 +46,6 @@ from scanner.api import (
     has_proof,
 )
 from scanner.combine import combine_all, combine_any, combine_not
-from scanner.errors import UsageError
 from scanner.i18n import translator
 from scanner.policy import CheckNode, Policy, Rule
 from scanner.report import Result
@@ -143,12 +142,10 @@ class Engine:
         called: facts come from the snapshot, and a check whose facts it does not hold (no line
         for the check type and target, or facts gathered for other checks) is ``error``
         ("not collected"), never judged."""
-        from scanner.i18n import available_languages
+        from scanner.i18n import check_language
 
         lang = run.lang if lang is None else lang
-
-        if lang not in (langs := available_languages()):
-            raise UsageError(f"--lang {lang}: no such language (available: {', '.join(langs)})")
+        check_language(lang)
         self.policies = policies
         self.check_types = check_types
         self.run = run if run.lang == lang else replace(run, lang=lang)  # check types translate with run.lang

@@ -67,6 +67,14 @@ def available_languages() -> list[str]:
     return sorted(found)
 
 
+def check_language(lang: str) -> None:
+    """Refuse a ``--lang`` with no catalog: a :class:`~scanner.errors.UsageError` (exit 2) listing the languages."""
+    if lang not in (langs := available_languages()):
+        from scanner.errors import UsageError
+
+        raise UsageError(f"--lang {lang}: no such language (available: {', '.join(langs)})")
+
+
 @cache
 def translator(lang: str, domain: str = DOMAIN, shipped: Path = SHIPPED) -> gettext.NullTranslations:
     """The translations of ``domain`` for ``lang`` (English, i.e. untranslated, when there is no catalog).

@@ -39,11 +39,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, stdout: IO[str]) -> int:
     from plugins.smtp.probe_cli import run_probe_command
     from scanner.cli import parse_now
-    from scanner.errors import UsageError
-    from scanner.i18n import available_languages
+    from scanner.i18n import check_language
 
-    if args.lang not in (langs := available_languages()):
-        raise UsageError(f"--lang {args.lang}: no such language (available: {', '.join(langs)})")
+    check_language(args.lang)
     return run_probe_command(args.endpoint, list(args.report), args.timeout, parse_now(args.now), stdout,
                              servername=args.servername, redact=args.redact, lang=args.lang)
 
